@@ -1,0 +1,203 @@
+"""Crash-safe updates of FITS files.
+
+Every task that changes a file goes through :func:`atomic_update` (or
+:func:`atomic_write`): the new content is written to a temporary file in the
+same folder, flushed to disk with ``fsync``, re-opened to prove it is valid
+FITS, and only then renamed over the original with :func:`os.replace`, which
+is atomic on POSIX file systems.  Whatever happens before the rename (an
+exception, ``SIGKILL``, a full disk), the original file is untouched; after it,
+the file is the complete new one.  The temporary file is removed on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from astropy.io import fits
+
+from .errors import FileUpdateError, InputFileError
+
+__all__ = ["atomic_update", "atomic_write", "open_fits", "read_fits"]
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputFileError("file does not exist", filename=str(path))
+    if not path.is_file():
+        raise InputFileError("not a regular file", filename=str(path))
+    if not os.access(path, os.R_OK):
+        raise InputFileError("file is not readable (permission denied)", filename=str(path))
+
+
+def open_fits(filename: str | os.PathLike, **kwargs) -> fits.HDUList:
+    """Open a FITS file read-only, turning every failure into :class:`InputFileError`.
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The file to open.
+    **kwargs
+        Passed to :func:`astropy.io.fits.open`.
+
+    Returns
+    -------
+    astropy.io.fits.HDUList
+        The open file; the caller closes it.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, unreadable, not FITS or truncated.
+    """
+    path = Path(filename)
+    _check_readable(path)
+    try:
+        hdul = fits.open(path, mode="readonly", **kwargs)
+        hdul.verify("silentfix+ignore")
+        # Touch every HDU so that truncation shows up here, not later.
+        hdul.readall()
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        raise InputFileError(f"cannot be read as FITS ({exc})", filename=str(path)) from exc
+    if len(hdul) == 0:
+        hdul.close()
+        raise InputFileError("file contains no HDU", filename=str(path))
+    return hdul
+
+
+def read_fits(filename: str | os.PathLike) -> fits.HDUList:
+    """Read a whole FITS file into memory and close it.
+
+    The returned :class:`~astropy.io.fits.HDUList` is detached from the file, so it
+    can be modified freely and written elsewhere.
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The file to read.
+
+    Returns
+    -------
+    astropy.io.fits.HDUList
+        An in-memory copy of every HDU.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, unreadable, not FITS or truncated.
+    """
+    with open_fits(filename, memmap=False, lazy_load_hdus=False) as hdul:
+        copy = fits.HDUList([hdu.copy() for hdu in hdul])
+    return copy
+
+
+def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
+                 overwrite: bool = True, output_verify: str = "fix") -> None:
+    """Write ``hdulist`` to ``filename`` through a verified temporary file.
+
+    Parameters
+    ----------
+    hdulist : astropy.io.fits.HDUList
+        The content to write.
+    filename : str or path-like
+        Destination; replaced atomically if it exists.
+    overwrite : bool, optional
+        If False and ``filename`` exists, raise instead of replacing it.
+    output_verify : str, optional
+        Passed to :meth:`astropy.io.fits.HDUList.writeto`.
+
+    Raises
+    ------
+    FileUpdateError
+        If the folder is not writable, the disk is full, or the written file
+        does not read back; ``filename`` is then unchanged.
+    """
+    path = Path(filename)
+    if path.exists() and not overwrite:
+        raise FileUpdateError("file exists and overwrite is False", filename=str(path))
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileUpdateError(f"folder {str(folder)!r} does not exist", filename=str(path))
+    if path.exists() and not os.access(path, os.W_OK):
+        raise FileUpdateError("file is read-only; it was not changed", filename=str(path))
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    try:
+        fd, tmpname = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise FileUpdateError(f"cannot create a temporary file in {str(folder)!r} ({exc})",
+                              filename=str(path)) from exc
+    tmp = Path(tmpname)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            hdulist.writeto(fh, output_verify=output_verify)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with fits.open(tmp, memmap=False) as check:
+            check.verify("exception")
+            check.readall()
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        _fsync_folder(folder)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, (OSError, ValueError, fits.VerifyError)):
+            raise FileUpdateError(f"could not be written ({exc}); the original is unchanged",
+                                  filename=str(path)) from exc
+        raise
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_update(filename: str | os.PathLike) -> Iterator[fits.HDUList]:
+    """Context manager giving an in-memory copy of a FITS file to modify.
+
+    On normal exit the modified copy replaces the file atomically (see
+    :func:`atomic_write`); if the block raises, the file is left exactly as
+    it was.
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The file to update.
+
+    Yields
+    ------
+    astropy.io.fits.HDUList
+        In-memory copy of the file's HDUs.
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read.
+    FileUpdateError
+        If the file is read-only or the new content cannot be written.
+
+    Examples
+    --------
+    >>> with atomic_update("j8bt06nyq_flc.fits") as hdul:  # doctest: +SKIP
+    ...     hdul["SCI", 1].header["MDRIZSKY"] = 12.5
+    """
+    path = Path(filename)
+    _check_readable(path)
+    if not os.access(path, os.W_OK):
+        raise FileUpdateError("file is read-only; it was not changed", filename=str(path))
+    hdul = read_fits(path)
+    yield hdul
+    atomic_write(hdul, path)
