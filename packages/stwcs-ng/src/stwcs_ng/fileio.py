@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,12 +56,28 @@ def open_fits(filename: str | os.PathLike, **kwargs) -> fits.HDUList:
     """
     path = Path(filename)
     _check_readable(path)
+    size = path.stat().st_size
+    if size == 0 or size % 2880:
+        raise InputFileError(f"not a complete FITS file: its size ({size} bytes) is not a "
+                             "positive multiple of 2880 (truncated, or not FITS)",
+                             filename=str(path))
+    hdul = None
     try:
-        hdul = fits.open(path, mode="readonly", **kwargs)
-        hdul.verify("silentfix+ignore")
-        # Touch every HDU so that truncation shows up here, not later.
-        hdul.readall()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hdul = fits.open(path, mode="readonly", **kwargs)
+            hdul.verify("silentfix+ignore")
+            # Touch every HDU so that truncation shows up here, not later.
+            hdul.readall()
+        truncated = [w for w in caught
+                     if "truncated" in str(w.message) or "corrupted" in str(w.message)]
+        if truncated:
+            raise OSError(str(truncated[0].message))
+        for w in caught:  # pass on anything else astropy had to say
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        if hdul is not None:
+            hdul.close()
         raise InputFileError(f"cannot be read as FITS ({exc})", filename=str(path)) from exc
     if len(hdul) == 0:
         hdul.close()
