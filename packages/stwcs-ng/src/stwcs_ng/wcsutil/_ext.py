@@ -34,6 +34,7 @@ get_header
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -42,8 +43,8 @@ from typing import Any
 
 from astropy.io import fits
 
-from ..errors import InputFileError, MissingExtensionError
-from ..fileio import atomic_update, open_fits
+from ..errors import FileUpdateError, InputFileError, MissingExtensionError
+from ..fileio import atomic_write, open_fits
 
 __all__ = [
     "ExtSpec",
@@ -307,13 +308,36 @@ def update_input(fobj: Any) -> Iterator[tuple[fits.HDUList, str | None, ExtSpec 
     """
     if isinstance(fobj, (str, os.PathLike)):
         name, ext = split_filename(fobj)
-        with atomic_update(name) as hdul:
-            yield hdul, name, ext
+        hdul = _read_for_update(name)
+        yield hdul, name, ext
+        atomic_write(hdul, name)
     elif isinstance(fobj, fits.HDUList):
         yield fobj, input_name(fobj), None
     else:
         raise InputFileError(f"cannot update an input of type {type(fobj).__name__}; expected a "
                              "file name or an HDUList")
+
+
+def _read_for_update(name: str) -> fits.HDUList:
+    """Whole file in memory, writable, detached from the file.
+
+    Same contract as :func:`stwcs_ng.fileio.atomic_update` (which this
+    mirrors, writing through :func:`stwcs_ng.fileio.atomic_write`), but the
+    HDUs are read from an in-memory copy of the bytes instead of being
+    ``copy()``-ed: ``NonstandardExtHDU.copy()`` drops the data of HDRLET
+    extensions, which would silently destroy every headerlet of the file.
+    """
+    path = Path(name)
+    with open_fits(path):  # validation: missing, unreadable, not FITS, truncated
+        pass
+    if not os.access(path, os.W_OK):
+        raise FileUpdateError("file is read-only; it was not changed", filename=str(path))
+    try:
+        hdul = fits.open(io.BytesIO(path.read_bytes()), memmap=False, lazy_load_hdus=False)
+        hdul.readall()
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputFileError(f"cannot be read as FITS ({exc})", filename=str(path)) from exc
+    return hdul
 
 
 def get_header(fobj: Any, ext: Any = None) -> fits.Header:
