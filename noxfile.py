@@ -7,6 +7,7 @@
     nox -s docs                  # Sphinx, warnings as errors, doc examples run as tests
     nox -s lint                  # ruff
     nox -s build                 # sdists + wheels into dist/, twine check
+    nox -s sdist_check           # a wheel built from drizzlepac-ng's sdist passes the OpenMP test
     nox -s demo                  # the README's main job on built-in simulated data
     nox -s dev                   # .venv with editable installs for day-to-day work
 
@@ -113,6 +114,22 @@ def build(session: nox.Session) -> None:
     for pkg in (STWCS, BLENDER, DRIZ):
         session.run("python", "-m", "build", pkg, "--outdir", str(dist))
     session.run("twine", "check", "--strict", *sorted(str(p) for p in dist.glob("*")))
+
+
+@nox.session
+def sdist_check(session: nox.Session) -> None:
+    """Build drizzlepac-ng's sdist, install a wheel built from it, run the OpenMP test."""
+    session.install("build")
+    tmp = Path(session.create_tmp()).resolve()
+    session.run("python", "-m", "build", "--sdist", DRIZ, "--outdir", str(tmp))
+    sdist = sorted(tmp.glob("drizzlepac_ng-*.tar.gz"))[-1]
+    # pip builds a wheel from the sdist in an isolated environment, compiling from scratch
+    session.install("-U", "pip")
+    session.install(f"./{STWCS}", f"./{BLENDER}", f"{sdist}[test]")
+    session.chdir(str(tmp))
+    session.run("tar", "xzf", str(sdist), external=True)
+    tests = sorted(tmp.glob("drizzlepac_ng-*/tests/test_openmp.py"))[-1]
+    session.run("pytest", "-p", "no:cacheprovider", "-c", "/dev/null", "-q", str(tests))
 
 
 @nox.session
