@@ -1,0 +1,836 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Drizzle kernels: scatter input pixels onto an output grid (no GIL, OpenMP).
+
+Threading contract
+------------------
+The output rows are cut into horizontal *bands* and each band is processed by
+one thread at a time (``prange`` over bands, dynamic schedule).  A band walks
+the input pixels in input order (row by row, left to right) and keeps only the
+part of each pixel's footprint that falls inside its own rows, so an output
+pixel always receives its contributions in the same order, whatever the
+number of threads or bands.  Each band sums ``d*dw``, ``dw`` and ``d2*dw**2``
+in float64 scratch buffers and merges them into the float32 output arrays
+once, at the end of the band:
+
+    out  = (out*W + sum(d*dw)) / (W + sum(dw))
+    out2 = (out2*W**2 + sum(d2*dw**2)) / (W + sum(dw))**2
+    wht  = W + sum(dw)
+
+which equals drizzle's pixel-by-pixel weighted-mean update, with less
+rounding.  DQ (bitwise OR) and context bits are written directly: they are
+order independent.  Results are therefore bit-identical for any thread count.
+
+Before the bands run, a pre-pass (parallel over input rows, one writer per
+input pixel) classifies every input pixel (usable, excluded by mask or zero
+weight, or invalid: non-finite data/weight/data2/pixmap) and records, for
+short segments of each input row, the range of output rows and columns their
+footprints can touch.  A band only visits segments that can reach it.
+
+No global state; every array is passed in.  All geometry is float64.
+"""
+
+import numpy as np
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.math cimport floor, fabs, exp, sin, sqrt, isfinite, M_PI
+from libc.stdlib cimport malloc, calloc, free
+
+cnp.import_array()
+
+# Kernel codes (kept in step with drizzle_kernels.KERNEL_CODES).
+cdef enum:
+    K_SQUARE = 0
+    K_POINT = 1
+    K_TURBO = 2
+    K_GAUSSIAN = 3
+    K_LANCZOS2 = 4
+    K_LANCZOS3 = 5
+    K_LANCZOS5 = 6
+    K_TOPHAT = 7
+    SEGLEN = 16          # input pixels per row segment in the pre-pass
+    # pixel status codes of the pre-pass
+    ST_OK = 0
+    ST_EXCLUDED = 1
+    ST_INVALID = 2
+
+cdef extern from *:
+    """
+    #define DPNG_LUT_STEP 0.003  /* Lanczos look-up table step (input pixels) */
+    #define DPNG_BIG 1.0e9       /* clamp for coordinates before integer conversion */
+    """
+    double LUT_STEP "DPNG_LUT_STEP"
+    double BIG "DPNG_BIG"
+
+
+ctypedef struct Params:
+    float* data
+    double* pixmap
+    float* weights
+    unsigned char* mask
+    unsigned int* dq
+    float** data2
+    int n2
+    Py_ssize_t nx, ny, onx, ony
+    float* out_img
+    float* out_wht
+    float** out2
+    unsigned int* out_dq
+    int* out_ctx
+    int ctx_bit
+    int kernel
+    double pixfrac, pscale, dscale, dscale2, wtscale
+    double dh, pfo, dover_scale, gauss_efac, gauss_es
+    double* lut
+    Py_ssize_t nlut
+    double sdp
+    Py_ssize_t xmin, xmax, ymin, ymax, nseg, band_h
+    unsigned char* status
+    unsigned char* hit
+    int* seg
+    int* row
+
+
+ctypedef struct Band:
+    Py_ssize_t y0, y1, x0, x1, w
+    double* acc_d
+    double* acc_w
+    double* acc_2
+    double* d2v
+    double* kx
+    double* ky
+
+
+cdef inline Py_ssize_t _nint(double x) noexcept nogil:
+    """Nearest integer, halves away from zero, clamped to +-BIG."""
+    if x > BIG:
+        x = BIG
+    elif x < -BIG:
+        x = -BIG
+    if x >= 0:
+        return <Py_ssize_t>floor(x + 0.5)
+    return -<Py_ssize_t>floor(0.5 - x)
+
+
+cdef inline Py_ssize_t _floori(double x) noexcept nogil:
+    if x > BIG:
+        x = BIG
+    elif x < -BIG:
+        x = -BIG
+    return <Py_ssize_t>floor(x)
+
+
+cdef inline int _bilinear(const Params* P, double x, double y,
+                          double* ox, double* oy) noexcept nogil:
+    """Map input position (x, y) through the pixel-centre map by bilinear
+    interpolation of the enclosing cell (edge cells are extended linearly).
+    Returns 1 when the result is not finite."""
+    cdef Py_ssize_t i0 = <Py_ssize_t>floor(x)
+    cdef Py_ssize_t j0 = <Py_ssize_t>floor(y)
+    cdef double fx, fy, gx, gy
+    cdef double* p00
+    cdef double* p01
+    cdef Py_ssize_t rs = 2 * P.nx
+    if i0 < 0:
+        i0 = 0
+    elif i0 > P.nx - 2:
+        i0 = P.nx - 2
+    if j0 < 0:
+        j0 = 0
+    elif j0 > P.ny - 2:
+        j0 = P.ny - 2
+    fx = x - i0
+    fy = y - j0
+    gx = 1.0 - fx
+    gy = 1.0 - fy
+    p00 = P.pixmap + j0 * rs + 2 * i0
+    p01 = p00 + rs
+    ox[0] = gy * (gx * p00[0] + fx * p00[2]) + fy * (gx * p01[0] + fx * p01[2])
+    oy[0] = gy * (gx * p00[1] + fx * p00[3]) + fy * (gx * p01[1] + fx * p01[3])
+    if isfinite(ox[0]) and isfinite(oy[0]):
+        return 0
+    return 1
+
+
+cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
+                         double* xo, double* yo) noexcept nogil:
+    """Output positions of the four corners of the drop of pixel (i, j),
+    in the order (-,+), (+,+), (+,-), (-,-) of (dx, dy)."""
+    cdef double dh = P.dh
+    if _bilinear(P, i - dh, j + dh, &xo[0], &yo[0]):
+        return 1
+    if _bilinear(P, i + dh, j + dh, &xo[1], &yo[1]):
+        return 1
+    if _bilinear(P, i + dh, j - dh, &xo[2], &yo[2]):
+        return 1
+    if _bilinear(P, i - dh, j - dh, &xo[3], &yo[3]):
+        return 1
+    return 0
+
+
+cdef inline double _quad_area(const double* x, const double* y) noexcept nogil:
+    """Signed area of the quadrilateral with the same orientation convention
+    as _edge_integral: the sum over edges of (x2 - x1) * (y1 + y2) / 2."""
+    cdef double s = 0.0
+    cdef int k, m
+    for k in range(4):
+        m = (k + 1) & 3
+        s = s + (x[m] - x[k]) * (y[k] + y[m])
+    return 0.5 * s
+
+
+cdef inline double _clamp01(double v) noexcept nogil:
+    if v < 0.0:
+        return 0.0
+    if v > 1.0:
+        return 1.0
+    return v
+
+
+cdef inline double _edge_integral(double x1, double y1, double x2, double y2) noexcept nogil:
+    """Directed integral from x1 to x2 of clamp(y(x), 0, 1) over x in [0, 1],
+    y(x) being the straight line through (x1, y1) and (x2, y2).
+
+    Summed over the closed edges of a polygon (coordinates relative to the
+    lower-left corner of a unit square) it gives the signed area of the
+    polygon's intersection with the square.
+    """
+    cdef double sgn, xa, xb, ya, yb, slope, t, u, v, total
+    cdef double br[4]
+    cdef int nb, k
+    if x1 == x2:
+        return 0.0
+    if x1 < x2:
+        sgn = 1.0
+        xa = x1
+        xb = x2
+        ya = y1
+        yb = y2
+    else:
+        sgn = -1.0
+        xa = x2
+        xb = x1
+        ya = y2
+        yb = y1
+    if xa >= 1.0 or xb <= 0.0:
+        return 0.0
+    slope = (yb - ya) / (xb - xa)
+    # clip the x interval to [0, 1]
+    if xa < 0.0:
+        ya = ya + slope * (0.0 - xa)
+        xa = 0.0
+    if xb > 1.0:
+        yb = ya + slope * (1.0 - xa)
+        xb = 1.0
+    # quick cases: entirely at or below 0, entirely at or above 1, entirely inside
+    if ya <= 0.0 and yb <= 0.0:
+        return 0.0
+    if ya >= 1.0 and yb >= 1.0:
+        return sgn * (xb - xa)
+    if ya >= 0.0 and ya <= 1.0 and yb >= 0.0 and yb <= 1.0:
+        return sgn * 0.5 * (xb - xa) * (ya + yb)
+    # general case: split at the crossings of y = 0 and y = 1
+    nb = 0
+    br[nb] = xa
+    nb = nb + 1
+    if (ya < 0.0) != (yb < 0.0):
+        t = xa + (0.0 - ya) / slope
+        br[nb] = t
+        nb = nb + 1
+    if (ya < 1.0) != (yb < 1.0):
+        t = xa + (1.0 - ya) / slope
+        if nb == 2 and t < br[1]:
+            br[2] = br[1]
+            br[1] = t
+        else:
+            br[nb] = t
+        nb = nb + 1
+    br[nb] = xb
+    nb = nb + 1
+    total = 0.0
+    for k in range(nb - 1):
+        u = br[k]
+        v = br[k + 1]
+        if v > u:
+            total = total + 0.5 * (v - u) * (
+                _clamp01(ya + slope * (u - xa)) + _clamp01(ya + slope * (v - xa)))
+    return sgn * total
+
+
+cdef inline double _overlap(const double* x, const double* y,
+                            Py_ssize_t ii, Py_ssize_t jj) noexcept nogil:
+    """Signed area common to the quadrilateral (x, y) and output pixel (ii, jj)."""
+    cdef double bx = ii - 0.5
+    cdef double by = jj - 0.5
+    cdef double s = 0.0
+    cdef int k, m
+    for k in range(4):
+        m = (k + 1) & 3
+        s = s + _edge_integral(x[k] - bx, y[k] - by, x[m] - bx, y[m] - by)
+    return s
+
+
+cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
+                           double* xo, double* yo, double* jac,
+                           Py_ssize_t* lim) noexcept nogil:
+    """Integer output range [lim[0], lim[1]] x [lim[2], lim[3]] (x then y,
+    not clipped) that pixel (i, j) can touch.  For the square kernel also the
+    corners and the signed drop area.  Returns 1 when the pixel is unusable."""
+    cdef double cx, cy, pfo, mnx, mxx, mny, mxy
+    cdef double* pm
+    cdef int k
+    if P.kernel == K_SQUARE:
+        if _corners(P, i, j, xo, yo):
+            return 1
+        jac[0] = _quad_area(xo, yo)
+        if not (jac[0] != 0.0 and isfinite(jac[0])):
+            return 1
+        mnx = xo[0]
+        mxx = xo[0]
+        mny = yo[0]
+        mxy = yo[0]
+        for k in range(1, 4):
+            if xo[k] < mnx:
+                mnx = xo[k]
+            if xo[k] > mxx:
+                mxx = xo[k]
+            if yo[k] < mny:
+                mny = yo[k]
+            if yo[k] > mxy:
+                mxy = yo[k]
+        lim[0] = _nint(mnx)
+        lim[1] = _nint(mxx)
+        lim[2] = _nint(mny)
+        lim[3] = _nint(mxy)
+        return 0
+    pm = P.pixmap + 2 * (j * P.nx + i)
+    cx = pm[0]
+    cy = pm[1]
+    if not (isfinite(cx) and isfinite(cy)):
+        return 1
+    xo[0] = cx
+    yo[0] = cy
+    pfo = P.pfo
+    if P.kernel == K_POINT:
+        lim[0] = _nint(cx)
+        lim[1] = lim[0]
+        lim[2] = _nint(cy)
+        lim[3] = lim[2]
+    elif P.kernel == K_LANCZOS2 or P.kernel == K_LANCZOS3 or P.kernel == K_LANCZOS5:
+        lim[0] = _floori(cx - pfo) + 1
+        lim[1] = _floori(cx + pfo)
+        lim[2] = _floori(cy - pfo) + 1
+        lim[3] = _floori(cy + pfo)
+    else:
+        lim[0] = _nint(cx - pfo)
+        lim[1] = _nint(cx + pfo)
+        lim[2] = _nint(cy - pfo)
+        lim[3] = _nint(cy + pfo)
+    return 0
+
+
+cdef inline int _classify(const Params* P, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    """Pre-pass status of one input pixel (without the pixmap test)."""
+    cdef Py_ssize_t o = j * P.nx + i
+    cdef double w, v
+    cdef int k
+    v = P.data[o]
+    if P.weights != NULL:
+        w = P.weights[o]
+        if not isfinite(w):
+            return ST_INVALID
+    else:
+        w = 1.0
+    if P.mask != NULL and P.mask[o] != 0:
+        return ST_EXCLUDED
+    if w * P.wtscale == 0.0:
+        return ST_EXCLUDED
+    if not isfinite(v):
+        return ST_INVALID
+    for k in range(P.n2):
+        if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
+            return ST_INVALID
+    return ST_OK
+
+
+cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
+    """Classify the pixels of input row j and record the output ranges of its
+    segments (seg) and of the whole row (row).  Ranges are clipped to the
+    output frame; an empty range has lo > hi."""
+    cdef Py_ssize_t jr = j - P.ymin
+    cdef Py_ssize_t s, i, i0, i1
+    cdef Py_ssize_t lim[4]
+    cdef double xo[4]
+    cdef double yo[4]
+    cdef double jac
+    cdef int st
+    cdef int* sg
+    cdef int* rw = P.row + 4 * jr
+    rw[0] = <int>P.onx
+    rw[1] = -1
+    rw[2] = <int>P.ony
+    rw[3] = -1
+    for s in range(P.nseg):
+        sg = P.seg + 4 * (jr * P.nseg + s)
+        sg[0] = <int>P.onx
+        sg[1] = -1
+        sg[2] = <int>P.ony
+        sg[3] = -1
+        i0 = P.xmin + s * SEGLEN
+        i1 = i0 + SEGLEN
+        if i1 > P.xmax + 1:
+            i1 = P.xmax + 1
+        for i in range(i0, i1):
+            st = _classify(P, i, j)
+            if st == ST_OK and _footprint(P, i, j, xo, yo, &jac, lim):
+                st = ST_INVALID
+            P.status[j * P.nx + i] = <unsigned char>st
+            if st != ST_OK:
+                continue
+            if lim[0] < 0:
+                lim[0] = 0
+            if lim[1] > P.onx - 1:
+                lim[1] = P.onx - 1
+            if lim[2] < 0:
+                lim[2] = 0
+            if lim[3] > P.ony - 1:
+                lim[3] = P.ony - 1
+            if lim[0] > lim[1] or lim[2] > lim[3]:
+                continue
+            if lim[0] < sg[0]:
+                sg[0] = <int>lim[0]
+            if lim[1] > sg[1]:
+                sg[1] = <int>lim[1]
+            if lim[2] < sg[2]:
+                sg[2] = <int>lim[2]
+            if lim[3] > sg[3]:
+                sg[3] = <int>lim[3]
+        if sg[0] < rw[0]:
+            rw[0] = sg[0]
+        if sg[1] > rw[1]:
+            rw[1] = sg[1]
+        if sg[2] < rw[2]:
+            rw[2] = sg[2]
+        if sg[3] > rw[3]:
+            rw[3] = sg[3]
+
+
+cdef inline void _accumulate(const Params* P, Band* B, Py_ssize_t ii, Py_ssize_t jj,
+                             double d, double dow, unsigned int dqv) noexcept nogil:
+    cdef Py_ssize_t a = (jj - B.y0) * B.w + (ii - B.x0)
+    cdef Py_ssize_t o
+    cdef Py_ssize_t hw
+    cdef int k
+    if dow == 0.0:
+        return
+    B.acc_d[a] += d * dow
+    B.acc_w[a] += dow
+    if P.n2 > 0:
+        hw = (B.y1 - B.y0) * B.w
+        for k in range(P.n2):
+            B.acc_2[k * hw + a] += B.d2v[k] * dow * dow
+    if P.out_dq != NULL or (P.out_ctx != NULL and dow > 0.0):
+        o = jj * P.onx + ii
+        if P.out_dq != NULL:
+            P.out_dq[o] |= dqv
+        if P.out_ctx != NULL and dow > 0.0:
+            P.out_ctx[o] |= P.ctx_bit
+
+
+cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    """Add the part of input pixel (i, j) that falls inside band B."""
+    cdef Py_ssize_t o = j * P.nx + i
+    cdef Py_ssize_t lim[4]
+    cdef Py_ssize_t ilo, ihi, jlo, jhi, ii, jj
+    cdef double xo[4]
+    cdef double yo[4]
+    cdef double jac, d, w, dow, a, cx, cy, dx, dy, wy
+    cdef unsigned int dqv = 0
+    cdef Py_ssize_t ix
+    cdef int k, kern = P.kernel
+
+    if P.status[o] != ST_OK:
+        return
+    if _footprint(P, i, j, xo, yo, &jac, lim):
+        return
+    # clip to the frame
+    ilo = lim[0] if lim[0] > 0 else 0
+    ihi = lim[1] if lim[1] < P.onx - 1 else P.onx - 1
+    jlo = lim[2] if lim[2] > 0 else 0
+    jhi = lim[3] if lim[3] < P.ony - 1 else P.ony - 1
+    if ilo > ihi or jlo > jhi:
+        return
+    # the band that holds the first touched row records the hit
+    if jlo >= B.y0 and jlo < B.y1:
+        P.hit[o] = 1
+    # clip to the band
+    if jlo < B.y0:
+        jlo = B.y0
+    if jhi > B.y1 - 1:
+        jhi = B.y1 - 1
+    if ilo < B.x0:
+        ilo = B.x0
+    if ihi > B.x1:
+        ihi = B.x1
+    if ilo > ihi or jlo > jhi:
+        return
+
+    d = P.data[o] * P.dscale
+    if P.weights != NULL:
+        w = P.weights[o] * P.wtscale
+    else:
+        w = P.wtscale
+    if P.dq != NULL:
+        dqv = P.dq[o]
+    for k in range(P.n2):
+        if P.data2[k] != NULL:
+            B.d2v[k] = P.data2[k][o] * P.dscale2
+        else:
+            B.d2v[k] = 0.0
+
+    if kern == K_SQUARE:
+        w = w / jac
+        if lim[0] == lim[1] and lim[2] == lim[3]:
+            # the whole drop falls inside one output pixel
+            _accumulate(P, B, ilo, jlo, d, w * jac, dqv)
+            return
+        for jj in range(jlo, jhi + 1):
+            for ii in range(ilo, ihi + 1):
+                a = _overlap(xo, yo, ii, jj)
+                if a != 0.0:
+                    _accumulate(P, B, ii, jj, d, a * w, dqv)
+    elif kern == K_POINT:
+        _accumulate(P, B, ilo, jlo, d, w, dqv)
+    elif kern == K_TURBO:
+        cx = xo[0]
+        cy = yo[0]
+        for ii in range(ilo, ihi + 1):
+            dx = (cx + P.pfo if cx + P.pfo < ii + 0.5 else ii + 0.5) - \
+                 (cx - P.pfo if cx - P.pfo > ii - 0.5 else ii - 0.5)
+            B.kx[ii - ilo] = dx if dx > 0.0 else 0.0
+        for jj in range(jlo, jhi + 1):
+            dy = (cy + P.pfo if cy + P.pfo < jj + 0.5 else jj + 0.5) - \
+                 (cy - P.pfo if cy - P.pfo > jj - 0.5 else jj - 0.5)
+            if dy <= 0.0:
+                continue
+            wy = dy * P.dover_scale * w
+            for ii in range(ilo, ihi + 1):
+                if B.kx[ii - ilo] > 0.0:
+                    _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+    elif kern == K_GAUSSIAN:
+        cx = xo[0]
+        cy = yo[0]
+        for ii in range(ilo, ihi + 1):
+            dx = cx - ii
+            B.kx[ii - ilo] = exp(-dx * dx * P.gauss_efac)
+        for jj in range(jlo, jhi + 1):
+            dy = cy - jj
+            wy = P.gauss_es * exp(-dy * dy * P.gauss_efac) * w
+            for ii in range(ilo, ihi + 1):
+                _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+    elif kern == K_TOPHAT:
+        cx = xo[0]
+        cy = yo[0]
+        for jj in range(jlo, jhi + 1):
+            dy = cy - jj
+            for ii in range(ilo, ihi + 1):
+                dx = cx - ii
+                if dx * dx + dy * dy <= P.pfo * P.pfo:
+                    _accumulate(P, B, ii, jj, d, w, dqv)
+    else:  # Lanczos family: separable product of look-up values
+        cx = xo[0]
+        cy = yo[0]
+        for ii in range(ilo, ihi + 1):
+            ix = _nint(fabs(cx - ii) * P.sdp)
+            B.kx[ii - ilo] = P.lut[ix] if ix < P.nlut else 0.0
+        for jj in range(jlo, jhi + 1):
+            ix = _nint(fabs(cy - jj) * P.sdp)
+            if ix >= P.nlut:
+                continue
+            wy = P.lut[ix] * w
+            for ii in range(ilo, ihi + 1):
+                if B.kx[ii - ilo] != 0.0:
+                    _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+
+
+cdef int _run_band(const Params* P, Py_ssize_t band, Py_ssize_t kbuf) noexcept nogil:
+    """Process one band of output rows.  Returns 0, or -1 when out of memory."""
+    cdef Band B
+    cdef Py_ssize_t j, jr, s, i, i0, i1, y, x, a, o, h, hw
+    cdef int* sg
+    cdef int* rw
+    cdef double W0, Wn, W02, Wn2, ad, aw
+    cdef int k
+    B.y0 = band * P.band_h
+    B.y1 = B.y0 + P.band_h
+    if B.y1 > P.ony:
+        B.y1 = P.ony
+    B.x0 = P.onx
+    B.x1 = -1
+    for j in range(P.ymin, P.ymax + 1):
+        jr = j - P.ymin
+        rw = P.row + 4 * jr
+        if rw[3] < B.y0 or rw[2] >= B.y1 or rw[0] > rw[1]:
+            continue
+        for s in range(P.nseg):
+            sg = P.seg + 4 * (jr * P.nseg + s)
+            if sg[3] < B.y0 or sg[2] >= B.y1 or sg[0] > sg[1]:
+                continue
+            if sg[0] < B.x0:
+                B.x0 = sg[0]
+            if sg[1] > B.x1:
+                B.x1 = sg[1]
+    if B.x1 < B.x0:
+        return 0
+    B.w = B.x1 - B.x0 + 1
+    h = B.y1 - B.y0
+    hw = h * B.w
+    B.acc_d = <double*>calloc((2 + P.n2) * hw, sizeof(double))
+    B.d2v = <double*>malloc((P.n2 + 1) * sizeof(double))
+    B.kx = <double*>malloc(kbuf * sizeof(double))
+    if B.acc_d == NULL or B.d2v == NULL or B.kx == NULL:
+        free(B.acc_d)
+        free(B.d2v)
+        free(B.kx)
+        return -1
+    B.acc_w = B.acc_d + hw
+    B.acc_2 = B.acc_d + 2 * hw
+    B.ky = NULL
+
+    for j in range(P.ymin, P.ymax + 1):
+        jr = j - P.ymin
+        rw = P.row + 4 * jr
+        if rw[3] < B.y0 or rw[2] >= B.y1 or rw[0] > rw[1]:
+            continue
+        for s in range(P.nseg):
+            sg = P.seg + 4 * (jr * P.nseg + s)
+            if sg[3] < B.y0 or sg[2] >= B.y1 or sg[0] > sg[1]:
+                continue
+            i0 = P.xmin + s * SEGLEN
+            i1 = i0 + SEGLEN
+            if i1 > P.xmax + 1:
+                i1 = P.xmax + 1
+            for i in range(i0, i1):
+                _do_pixel(P, &B, i, j)
+
+    # merge the band sums into the outputs
+    for y in range(B.y0, B.y1):
+        for x in range(B.x0, B.x1 + 1):
+            a = (y - B.y0) * B.w + (x - B.x0)
+            aw = B.acc_w[a]
+            if aw == 0.0:
+                continue
+            o = y * P.onx + x
+            W0 = P.out_wht[o]
+            Wn = W0 + aw
+            if Wn == 0.0:
+                continue
+            ad = B.acc_d[a]
+            Wn2 = Wn * Wn
+            if W0 == 0.0:
+                P.out_img[o] = <float>(ad / Wn)
+                for k in range(P.n2):
+                    if P.out2[k] != NULL:
+                        P.out2[k][o] = <float>(B.acc_2[k * hw + a] / Wn2)
+            else:
+                W02 = W0 * W0
+                P.out_img[o] = <float>((P.out_img[o] * W0 + ad) / Wn)
+                for k in range(P.n2):
+                    if P.out2[k] != NULL:
+                        P.out2[k][o] = <float>((P.out2[k][o] * W02 + B.acc_2[k * hw + a]) / Wn2)
+            P.out_wht[o] = <float>Wn
+    free(B.acc_d)
+    free(B.d2v)
+    free(B.kx)
+    return 0
+
+
+def _lanczos_lut(int order):
+    """Look-up table of the 1-D Lanczos function sinc(x) sinc(x/order),
+    sampled every LUT_STEP input pixels from 0 to order inclusive."""
+    cdef Py_ssize_t n = <Py_ssize_t>(order / LUT_STEP + 0.5) + 2
+    lut = np.zeros(n, dtype=np.float64)
+    cdef double[::1] L = lut
+    cdef Py_ssize_t i
+    cdef double x, px, r
+    L[0] = 1.0
+    for i in range(1, n):
+        x = i * LUT_STEP
+        if x <= order:
+            px = M_PI * x
+            r = px / order
+            L[i] = sin(px) * sin(r) / (px * r)
+    return lut
+
+
+def drizzle_kernel(
+    const float[:, ::1] data,
+    const double[:, :, ::1] pixmap,
+    float[:, ::1] out_img,
+    float[:, ::1] out_wht,
+    weights=None,
+    mask=None,
+    dq=None,
+    out_dq=None,
+    out_ctx=None,
+    int ctx_bit=0,
+    data2=(),
+    out_img2=(),
+    *,
+    int kernel=K_SQUARE,
+    double pixfrac=1.0,
+    double pscale_ratio=1.0,
+    double dscale=1.0,
+    double wtscale=1.0,
+    Py_ssize_t xmin=0,
+    Py_ssize_t xmax=-1,
+    Py_ssize_t ymin=0,
+    Py_ssize_t ymax=-1,
+    Py_ssize_t band_height=64,
+    int num_threads=1,
+):
+    """Low-level drizzle of one image.  Arguments must already be validated
+    (see :func:`drizzlepac_ng.drizzle_kernels.drizzle_add`): C-contiguous
+    arrays of the right dtypes and shapes, 0 <= xmin <= xmax < nx, etc.
+
+    Returns ``(status, hit)``: the per-pixel pre-pass classification (uint8,
+    0 usable, 1 excluded, 2 invalid) and the per-pixel hit flags (uint8).
+    """
+    cdef Params P
+    cdef const float[:, ::1] wv
+    cdef const unsigned char[:, ::1] mv
+    cdef const unsigned int[:, ::1] dqv
+    cdef unsigned int[:, ::1] odqv
+    cdef int[:, ::1] ctxv
+    cdef const float[:, ::1] tmp_in
+    cdef float[:, ::1] tmp_out
+    cdef double[::1] lutv
+    cdef Py_ssize_t k, nb, j, b, kbuf
+    cdef int n2 = len(data2)
+    cdef int failed = 0
+    cdef int[::1] res
+
+    P.ny = data.shape[0]
+    P.nx = data.shape[1]
+    P.ony = out_img.shape[0]
+    P.onx = out_img.shape[1]
+    P.data = <float*>&data[0, 0]
+    P.pixmap = <double*>&pixmap[0, 0, 0]
+    P.out_img = &out_img[0, 0]
+    P.out_wht = &out_wht[0, 0]
+    P.weights = NULL
+    P.mask = NULL
+    P.dq = NULL
+    P.out_dq = NULL
+    P.out_ctx = NULL
+    P.ctx_bit = ctx_bit
+    if weights is not None:
+        wv = weights
+        P.weights = <float*>&wv[0, 0]
+    if mask is not None:
+        mv = mask
+        P.mask = <unsigned char*>&mv[0, 0]
+    if dq is not None and out_dq is not None:
+        dqv = dq
+        odqv = out_dq
+        P.dq = <unsigned int*>&dqv[0, 0]
+        P.out_dq = &odqv[0, 0]
+    if out_ctx is not None:
+        ctxv = out_ctx
+        P.out_ctx = &ctxv[0, 0]
+
+    P.kernel = kernel
+    P.pixfrac = pixfrac
+    P.pscale = pscale_ratio
+    P.dscale = dscale
+    P.dscale2 = dscale * dscale
+    P.wtscale = wtscale
+    P.dh = 0.5 * pixfrac
+    P.pfo = 0.0
+    P.dover_scale = 1.0
+    P.gauss_efac = 0.0
+    P.gauss_es = 0.0
+    P.lut = NULL
+    P.nlut = 0
+    P.sdp = 0.0
+    lut = None
+    if kernel == K_TURBO or kernel == K_TOPHAT:
+        P.pfo = pixfrac / pscale_ratio / 2.0
+        P.dover_scale = pscale_ratio * pscale_ratio / (pixfrac * pixfrac)
+    elif kernel == K_GAUSSIAN:
+        P.pfo = 2.5 * pixfrac / 2.3548 / pscale_ratio
+        if P.pfo < 1.2 / pscale_ratio:
+            P.pfo = 1.2 / pscale_ratio
+        P.gauss_efac = 2.3548 * 2.3548 * pscale_ratio * pscale_ratio / (pixfrac * pixfrac) / 2.0
+        P.gauss_es = P.gauss_efac / M_PI
+    elif kernel == K_LANCZOS2 or kernel == K_LANCZOS3 or kernel == K_LANCZOS5:
+        order = 2 if kernel == K_LANCZOS2 else (3 if kernel == K_LANCZOS3 else 5)
+        lut = _lanczos_lut(order)
+        lutv = lut
+        P.lut = &lutv[0]
+        P.nlut = lutv.shape[0]
+        P.pfo = order / pscale_ratio
+        P.sdp = pscale_ratio / LUT_STEP
+    elif kernel == K_POINT:
+        P.pfo = 0.0
+    kbuf = 2 * (<Py_ssize_t>(P.pfo + 2.0)) + 4
+    if kbuf > out_img.shape[1] + 4:
+        kbuf = out_img.shape[1] + 4
+
+    # data2 / out_img2 pointer tables
+    P.n2 = n2
+    P.data2 = NULL
+    P.out2 = NULL
+    keep = []
+    if n2 > 0:
+        P.data2 = <float**>malloc(n2 * sizeof(float*))
+        P.out2 = <float**>malloc(n2 * sizeof(float*))
+        if P.data2 == NULL or P.out2 == NULL:
+            free(P.data2)
+            free(P.out2)
+            raise MemoryError("cannot allocate the data2 pointer table")
+        for k in range(n2):
+            P.data2[k] = NULL
+            P.out2[k] = NULL
+            if data2[k] is not None:
+                tmp_in = data2[k]
+                keep.append(data2[k])
+                P.data2[k] = <float*>&tmp_in[0, 0]
+            if out_img2[k] is not None:
+                tmp_out = out_img2[k]
+                keep.append(out_img2[k])
+                P.out2[k] = &tmp_out[0, 0]
+
+    P.xmin = xmin
+    P.xmax = xmax if xmax >= 0 else P.nx - 1
+    P.ymin = ymin
+    P.ymax = ymax if ymax >= 0 else P.ny - 1
+    P.nseg = (P.xmax - P.xmin + SEGLEN) // SEGLEN
+    P.band_h = band_height if band_height > 0 else 64
+    status = np.full((P.ny, P.nx), ST_EXCLUDED, dtype=np.uint8)
+    hit = np.zeros((P.ny, P.nx), dtype=np.uint8)
+    cdef unsigned char[:, ::1] stv = status
+    cdef unsigned char[:, ::1] hv = hit
+    P.status = &stv[0, 0]
+    P.hit = &hv[0, 0]
+    nrows = P.ymax - P.ymin + 1
+    seg = np.empty(4 * nrows * P.nseg, dtype=np.intc)
+    row = np.empty(4 * nrows, dtype=np.intc)
+    cdef int[::1] segv = seg
+    cdef int[::1] rowv = row
+    P.seg = &segv[0]
+    P.row = &rowv[0]
+    nb = (P.ony + P.band_h - 1) // P.band_h
+    result = np.zeros(nb, dtype=np.intc)
+    res = result
+    try:
+        with nogil:
+            for j in prange(P.ymin, P.ymax + 1, num_threads=num_threads, schedule="static"):
+                _prepass_row(&P, j)
+            for b in prange(nb, num_threads=num_threads, schedule="dynamic", chunksize=1):
+                res[b] = _run_band(&P, b, kbuf)
+    finally:
+        free(P.data2)
+        free(P.out2)
+    if np.any(result != 0):
+        raise MemoryError("out of memory while drizzling (band accumulators)")
+    return status, hit
