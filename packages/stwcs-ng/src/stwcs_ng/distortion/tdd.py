@@ -56,6 +56,9 @@ class TDDResult:
         Skew terms (``"skew"`` form only).
     keywords : dict
         Header keywords describing the correction (name -> (value, comment)).
+    defaulted : bool
+        True when the table had no TDD coefficients and the default skew
+        solution (:data:`~stwcs_ng.distortion.idctab.DEFAULT_TDD`) was used.
     """
 
     model: IDCModel
@@ -63,6 +66,7 @@ class TDDResult:
     alpha: float | None
     beta: float | None
     keywords: dict
+    defaulted: bool = False
 
 
 def decimal_year(date_obs: str) -> float:
@@ -121,8 +125,8 @@ def apply_tdd(model: IDCModel, date_obs: str) -> TDDResult:
     ----------
     model : IDCModel
         Model read from an ACS/WFC IDCTAB; its ``tdd`` attribute selects the
-        form (None: the default ``"skew"`` coefficients, with a warning for
-        observations after 2009).
+        form (None: the default ``"skew"`` coefficients; the caller should warn
+        for observations after 2009, see ``TDDResult.defaulted``).
     date_obs : str
         ``DATE-OBS`` of the exposure.
 
@@ -138,10 +142,8 @@ def apply_tdd(model: IDCModel, date_obs: str) -> TDDResult:
     """
     year = decimal_year(date_obs)
     coeffs = model.tdd
-    if coeffs is None:
-        if year > 2009.0:
-            log.warning("the IDCTAB has no time-dependent distortion coefficients; using the "
-                        "pre-SM4 default skew solution (update the IDCTAB)")
+    defaulted = coeffs is None
+    if defaulted:
         coeffs = DEFAULT_TDD
     cx, cy = model.cx.copy(), model.cy.copy()
     kws: dict = {}
@@ -189,7 +191,8 @@ def apply_tdd(model: IDCModel, date_obs: str) -> TDDResult:
     else:  # pragma: no cover - read_tdd_coefficients only makes the three forms
         raise ValueError(f"unknown TDD form {coeffs.form!r}")
     return TDDResult(model=model.replace(cx=cx, cy=cy), form=coeffs.form,
-                     alpha=alpha, beta=beta, keywords=kws)
+                     alpha=alpha, beta=beta, keywords=kws,
+                     defaulted=defaulted and year > 2009.0)
 
 
 def zero_point_offset(chip: int, alpha: float | None, beta: float | None) -> np.ndarray:

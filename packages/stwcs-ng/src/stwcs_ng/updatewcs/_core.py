@@ -426,6 +426,7 @@ def _update(hdul, primary, inst, det, sci_idx, options, filename, idc_hdul, npol
         if do_tdd and is_blank_reference(date_obs):
             raise HeaderError("DATE-OBS is needed for the ACS/WFC time-dependent distortion",
                               filename=filename)
+        warned_tdd = False
         for i in sci_idx:
             c = chips[i]
             try:
@@ -445,6 +446,11 @@ def _update(hdul, primary, inst, det, sci_idx, options, filename, idc_hdul, npol
                     raise HeaderError(f"DATE-OBS={date_obs!r} cannot be parsed ({exc})",
                                       filename=filename) from exc
                 model = res.model
+                if res.defaulted and not warned_tdd:
+                    log.warning("%s: the IDCTAB has no time-dependent distortion coefficients; "
+                                "the pre-SM4 default skew solution is used (get a current "
+                                "IDCTAB)", filename or "input")
+                    warned_tdd = True
                 c.tdd_keywords = res.keywords
                 if res.form == "skew":
                     c.zero_point = zero_point_offset(c.chip, res.alpha, res.beta)
@@ -529,10 +535,8 @@ def _update(hdul, primary, inst, det, sci_idx, options, filename, idc_hdul, npol
 
     # --- primary bookkeeping, WCSCORR ----------------------------------------------------
     _set_version_keywords(primary)
-    primary["SIPNAME"] = (build_sipname(primary, hdul[sci_idx[0]].header),
-                          "Identifier for the SIP distortion model")
-    primary["DISTNAME"] = (build_distname(primary, hdul[sci_idx[0]].header),
-                           "Identifier for the full distortion model")
+    primary["DISTNAME"] = build_distname(primary, hdul[sci_idx[0]].header)
+    primary["SIPNAME"] = build_sipname(primary, hdul[sci_idx[0]].header)
     wcscorr.init_wcscorr(hdul)
     wcscorr.update_wcscorr(hdul, wcs_id=wcsname.strip() or None)
     primary["NEXTEND"] = (len(hdul) - 1, "Number of standard extensions")
