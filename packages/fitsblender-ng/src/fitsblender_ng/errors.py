@@ -7,7 +7,7 @@ rules files, the line number) they are about.
 from __future__ import annotations
 
 __all__ = ["FitsblenderError", "RulesSyntaxError", "RulesNotFoundError", "InputFileError",
-           "FileUpdateError"]
+           "FileUpdateError", "MissingKeywordError"]
 
 
 class FitsblenderError(Exception):
@@ -51,3 +51,7 @@ class InputFileError(FitsblenderError, ValueError):
 
 class FileUpdateError(FitsblenderError, OSError):
     """A product could not be updated; the original file is unchanged."""
+
+
+class MissingKeywordError(FitsblenderError, LookupError):
+    """A rule with the ``raise`` error policy met an input without its keyword."""
