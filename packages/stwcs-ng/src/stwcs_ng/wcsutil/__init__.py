@@ -15,8 +15,10 @@ from .altwcs import (
     wcskeys,
     wcsnames,
 )
+from .hstwcs import HSTWCS
 
 __all__ = [
+    "HSTWCS",
     "ArchiveMode",
     "archive_wcs",
     "available_wcskeys",
