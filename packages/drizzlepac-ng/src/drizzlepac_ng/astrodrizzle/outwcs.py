@@ -1,0 +1,299 @@
+"""Output frame of astrodrizzle: a distortion-free TAN WCS covering every input chip.
+
+Default (``final_wcs=False``): the pixel scale and orientation of the first
+chip's linear WCS at its centre (the Jacobian of its full, distorted
+pixel-to-sky transform, made orthogonal with the same area and the same
+orientation of +Y), a tangent point at the centre of the union of all chips'
+footprints, and a shape just large enough to hold the union.
+
+Custom (:func:`custom_output_wcs`): start from a reference image's WCS (or
+the default), then override rotation, scale, shape, centre and reference pixel
+as the ``final_*`` parameters ask.
+
+Any APE-14 WCS (astropy, HSTWCS, gwcs) can describe the chips; the result is
+an :class:`astropy.wcs.WCS` with ``pixel_shape`` set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from astropy.wcs import WCS
+
+from ..errors import NoOverlapError
+
+__all__ = [
+    "footprint",
+    "linear_cd",
+    "orthogonal_cd",
+    "cd_scale_orient",
+    "make_tan_wcs",
+    "default_output_wcs",
+    "custom_output_wcs",
+]
+
+
+def _shape_of(wcs, shape=None) -> tuple[int, int]:
+    if shape is not None:
+        return int(shape[0]), int(shape[1])
+    ps = getattr(wcs, "pixel_shape", None)  # (nx, ny)
+    if ps is None or None in ps:
+        ps = getattr(wcs, "_naxis", None)
+    if ps is None or None in ps or 0 in ps:
+        raise ValueError("the WCS has no pixel shape; pass shape=(ny, nx)")
+    return int(ps[1]), int(ps[0])
+
+
+def footprint(wcs, shape: tuple[int, int] | None = None, *, n: int = 16) -> np.ndarray:
+    """Sky coordinates of points along the outer pixel edges of an image.
+
+    Parameters
+    ----------
+    wcs : APE-14 WCS
+        With distortion.
+    shape : (ny, nx), optional
+        Image shape (taken from the WCS when omitted).
+    n : int, optional
+        Points per edge.
+
+    Returns
+    -------
+    ndarray, shape (4 n, 2)
+        (RA, Dec) in degrees.
+    """
+    ny, nx = _shape_of(wcs, shape)
+    t = np.linspace(0.0, 1.0, n, endpoint=False)
+    x0, x1, y0, y1 = -0.5, nx - 0.5, -0.5, ny - 0.5
+    xs = np.concatenate([x0 + t * (x1 - x0), np.full(n, x1), x1 - t * (x1 - x0), np.full(n, x0)])
+    ys = np.concatenate([np.full(n, y0), y0 + t * (y1 - y0), np.full(n, y1), y1 - t * (y1 - y0)])
+    ra, dec = wcs.pixel_to_world_values(xs, ys)
+    return np.column_stack([np.asarray(ra, float), np.asarray(dec, float)])
+
+
+def _tangent_plane(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float):
+    """Gnomonic projection (degrees) about (ra0, dec0): xi east, eta north."""
+    a, d = np.radians(ra), np.radians(dec)
+    a0, d0 = math.radians(ra0), math.radians(dec0)
+    cosc = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(a - a0)
+    xi = np.cos(d) * np.sin(a - a0) / cosc
+    eta = (np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(a - a0)) / cosc
+    return np.degrees(xi), np.degrees(eta)
+
+
+def linear_cd(wcs, shape: tuple[int, int] | None = None, *, at=None, step: float = 1.0
+              ) -> tuple[np.ndarray, float, float]:
+    """Local linear CD matrix of a (distorted) WCS at a pixel.
+
+    Parameters
+    ----------
+    wcs : APE-14 WCS
+    shape : (ny, nx), optional
+    at : (x, y), optional
+        0-based pixel; default the image centre.
+    step : float, optional
+        Finite-difference step in pixels.
+
+    Returns
+    -------
+    cd : ndarray (2, 2)
+        Degrees per pixel, in the tangent plane at the pixel's sky position.
+    ra, dec : float
+        Sky position of the pixel.
+    """
+    if at is None:
+        ny, nx = _shape_of(wcs, shape)
+        at = ((nx - 1) / 2.0, (ny - 1) / 2.0)
+    x, y = float(at[0]), float(at[1])
+    xs = np.array([x, x + step, x - step, x, x])
+    ys = np.array([y, y, y, y + step, y - step])
+    ra, dec = (np.asarray(v, float) for v in wcs.pixel_to_world_values(xs, ys))
+    xi, eta = _tangent_plane(ra, dec, ra[0], dec[0])
+    cd = np.array([[(xi[1] - xi[2]) / (2 * step), (xi[3] - xi[4]) / (2 * step)],
+                   [(eta[1] - eta[2]) / (2 * step), (eta[3] - eta[4]) / (2 * step)]])
+    return cd, float(ra[0]), float(dec[0])
+
+
+def cd_scale_orient(cd: np.ndarray) -> tuple[float, float]:
+    """Pixel scale (arcsec, sqrt of the area) and ORIENTAT (deg, PA of +Y east of north)."""
+    cd = np.asarray(cd, dtype=np.float64)
+    scale = math.sqrt(abs(np.linalg.det(cd))) * 3600.0
+    orient = math.degrees(math.atan2(cd[0, 1], cd[1, 1]))
+    return scale, orient
+
+
+def orthogonal_cd(scale_arcsec: float, orient_deg: float) -> np.ndarray:
+    """CD matrix of a square, north-east-left (parity of the sky) pixel grid.
+
+    Parameters
+    ----------
+    scale_arcsec : float
+        Pixel size.
+    orient_deg : float
+        Position angle of the +Y axis, east of north.
+
+    Returns
+    -------
+    ndarray (2, 2)
+    """
+    s = scale_arcsec / 3600.0
+    t = math.radians(orient_deg)
+    return np.array([[-s * math.cos(t), s * math.sin(t)],
+                     [s * math.sin(t), s * math.cos(t)]])
+
+
+def make_tan_wcs(crval: tuple[float, float], cd: np.ndarray, crpix: tuple[float, float],
+                 shape: tuple[int, int]) -> WCS:
+    """A plain RA---TAN/DEC--TAN WCS; ``crpix`` is 1-based (FITS), ``shape`` (ny, nx)."""
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = [float(crval[0]) % 360.0, float(crval[1])]
+    w.wcs.crpix = [float(crpix[0]), float(crpix[1])]
+    w.wcs.cd = np.asarray(cd, dtype=np.float64)
+    w.wcs.cunit = ["deg", "deg"]
+    w.wcs.radesys = "ICRS"
+    w.wcs.set()
+    w.pixel_shape = (int(shape[1]), int(shape[0]))
+    return w
+
+
+def _pixel_extent(points: np.ndarray, crval, cd) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets in output pixels (from the tangent point) of sky points."""
+    xi, eta = _tangent_plane(points[:, 0], points[:, 1], crval[0], crval[1])
+    inv = np.linalg.inv(cd)
+    px = inv[0, 0] * xi + inv[0, 1] * eta
+    py = inv[1, 0] * xi + inv[1, 1] * eta
+    return px, py
+
+
+def _covering(points: np.ndarray, cd: np.ndarray, crval0: tuple[float, float]):
+    """Tangent point at the bounding-box centre and the shape that holds all points."""
+    crval = crval0
+    for _ in range(3):  # recentre: the box is not symmetric on the sky after projection
+        px, py = _pixel_extent(points, crval, cd)
+        cx, cy = 0.5 * (px.min() + px.max()), 0.5 * (py.min() + py.max())
+        xi = cd[0, 0] * cx + cd[0, 1] * cy
+        eta = cd[1, 0] * cx + cd[1, 1] * cy
+        crval = _deproject(xi, eta, crval)
+    px, py = _pixel_extent(points, crval, cd)
+    nx = max(1, int(math.ceil(px.max() - px.min() - 1e-6)))
+    ny = max(1, int(math.ceil(py.max() - py.min() - 1e-6)))
+    return crval, (ny, nx)
+
+
+def _deproject(xi_deg: float, eta_deg: float, crval) -> tuple[float, float]:
+    xi, eta = math.radians(xi_deg), math.radians(eta_deg)
+    a0, d0 = math.radians(crval[0]), math.radians(crval[1])
+    rho = math.hypot(xi, eta)
+    if rho == 0:
+        return float(crval[0]), float(crval[1])
+    c = math.atan(rho)
+    dec = math.asin(math.cos(c) * math.sin(d0) + eta * math.sin(c) * math.cos(d0) / rho)
+    ra = a0 + math.atan2(xi * math.sin(c),
+                         rho * math.cos(d0) * math.cos(c) - eta * math.sin(d0) * math.sin(c))
+    return math.degrees(ra) % 360.0, math.degrees(dec)
+
+
+def _all_footprints(wcs_list: Sequence, shapes: Sequence | None) -> np.ndarray:
+    if not wcs_list:
+        raise ValueError("no input WCS given")
+    shapes = shapes or [None] * len(wcs_list)
+    pts = [footprint(w, s) for w, s in zip(wcs_list, shapes, strict=True)]
+    out = np.concatenate(pts)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("an input WCS gives non-finite sky coordinates on its edges")
+    return out
+
+
+def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
+                       scale: float | None = None, rot: float | None = None) -> WCS:
+    """The default output frame: first chip's scale and orientation, covering all chips.
+
+    Parameters
+    ----------
+    wcs_list : sequence of APE-14 WCS
+        Every input chip, with its distortion.
+    shapes : sequence of (ny, nx), optional
+        Chip shapes when the WCSs do not carry them.
+    scale : float, optional
+        Pixel scale (arcsec) instead of the first chip's.
+    rot : float, optional
+        ORIENTAT (deg) instead of the first chip's.
+
+    Returns
+    -------
+    astropy.wcs.WCS
+        TAN projection with an orthogonal CD matrix and ``pixel_shape``.
+    """
+    points = _all_footprints(wcs_list, shapes)
+    cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
+    s0, o0 = cd_scale_orient(cd0)
+    cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)
+    crval, shape = _covering(points, cd, (ra0, dec0))
+    return make_tan_wcs(crval, cd, ((shape[1] + 1) / 2.0, (shape[0] + 1) / 2.0), shape)
+
+
+def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
+                      refimage_wcs=None, rot: float | None = None, scale: float | None = None,
+                      outnx: int | None = None, outny: int | None = None,
+                      ra: float | None = None, dec: float | None = None,
+                      crpix1: float | None = None, crpix2: float | None = None) -> WCS:
+    """Output frame with the ``final_*`` (or ``driz_sep_*``) overrides.
+
+    Parameters
+    ----------
+    wcs_list, shapes
+        As :func:`default_output_wcs` (used when no reference is given, and to
+        size the frame when ``outnx``/``outny`` are not given).
+    refimage_wcs : APE-14 WCS, optional
+        Frame to start from (its linear part at its centre, its shape).
+    rot, scale : float, optional
+        ORIENTAT (deg) and pixel scale (arcsec).
+    outnx, outny : int, optional
+        Output shape.
+    ra, dec : float, optional
+        Sky position of the reference pixel (default: centre of the frame).
+    crpix1, crpix2 : float, optional
+        1-based reference pixel (default: centre of the output).
+
+    Returns
+    -------
+    astropy.wcs.WCS
+    """
+    if refimage_wcs is not None:
+        ref_shape = _shape_of(refimage_wcs)
+        cd_ref, ra_ref, dec_ref = linear_cd(refimage_wcs, ref_shape)
+        s_ref, o_ref = cd_scale_orient(cd_ref)
+        s_new = s_ref if scale is None else scale
+        cd = orthogonal_cd(s_new, o_ref if rot is None else rot)
+        crval = (ra_ref, dec_ref)
+        shape = (max(1, round(ref_shape[0] * s_ref / s_new)),
+                 max(1, round(ref_shape[1] * s_ref / s_new)))
+    else:
+        points = _all_footprints(wcs_list, shapes)
+        cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
+        s0, o0 = cd_scale_orient(cd0)
+        cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)
+        crval, shape = _covering(points, cd, (ra0, dec0))
+        if ra is not None and dec is not None:
+            # keep everything inside with the requested sky position at the centre
+            px, py = _pixel_extent(points, (ra, dec), cd)
+            shape = (max(1, int(math.ceil(2 * np.abs(py).max()))),
+                     max(1, int(math.ceil(2 * np.abs(px).max()))))
+    if ra is not None and dec is not None:
+        crval = (ra, dec)
+    shape = (int(outny) if outny else shape[0], int(outnx) if outnx else shape[1])
+    crpix = (crpix1 if crpix1 is not None else (shape[1] + 1) / 2.0,
+             crpix2 if crpix2 is not None else (shape[0] + 1) / 2.0)
+    return make_tan_wcs(crval, cd, crpix, shape)
+
+
+def check_overlap(out_wcs: WCS, chip_wcs, shape=None, *, filename: str | None = None) -> None:
+    """Raise :class:`NoOverlapError` if a chip falls entirely outside the output frame."""
+    pts = footprint(chip_wcs, shape, n=8)
+    ny_out, nx_out = _shape_of(out_wcs)
+    x, y = out_wcs.world_to_pixel_values(pts[:, 0], pts[:, 1])
+    x, y = np.asarray(x), np.asarray(y)
+    if (x.max() < -0.5 or x.min() > nx_out - 0.5 or y.max() < -0.5 or y.min() > ny_out - 0.5):
+        raise NoOverlapError("does not overlap the output frame", filename=filename)

@@ -1,0 +1,94 @@
+"""Tests of drizzlepac_ng.astrodrizzle.crrej."""
+
+import numpy as np
+import pytest
+
+from drizzlepac_ng.astrodrizzle.crrej import cte_trail, derivative, flag_cosmic_rays, grow_mask
+
+
+def _scene(seed=0, shape=(96, 96)):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    model = np.full(shape, 100.0)
+    stars = [(20, 30, 5e4), (60, 70, 2e4), (75, 15, 8e3)]
+    for y, x, f in stars:
+        model += f / (2 * np.pi * 1.2**2) * np.exp(-((xx - x)**2 + (yy - y)**2) / (2 * 1.2**2))
+    data = rng.normal(model, np.sqrt(model + 25.0))
+    return model, data, stars
+
+
+def test_derivative():
+    a = np.zeros((5, 5))
+    a[2, 2] = 10.0
+    d = derivative(a)
+    assert d[2, 2] == 10 and d[1, 2] == 10 and d[2, 3] == 10
+    assert d[1, 1] == 0 and d[0, 0] == 0
+
+
+def test_clean_image_no_flags_and_crs_found():
+    model, data, stars = _scene()
+    cr = flag_cosmic_rays(data, model, gain=1.0, readnoise=5.0, grow=0)
+    # pure noise: only the chance |z| > 3.5 pixels (4.7e-4 of 9216 pixels)
+    assert cr.sum() <= 10
+    hits = [(10, 10), (40, 50), (80, 80), (24, 30)]   # last one on a star wing
+    dirty = data.copy()
+    for y, x in hits:
+        dirty[y, x] += 800.0
+    cr = flag_cosmic_rays(dirty, model, gain=1.0, readnoise=5.0, grow=0)
+    for y, x in hits:
+        assert cr[y, x]
+    for y, x, _ in stars:   # star cores are not flagged
+        assert not cr[y, x]
+
+
+def test_second_pass_catches_faint_neighbour():
+    model, data, _ = _scene(1)
+    dirty = data.copy()
+    dirty[40, 40] += 1000.0
+    # 3.2 sigma: fails the 3.0 pass-2 test but not the 3.5 pass-1 test
+    dirty[40, 41] = model[40, 41] + 3.2 * np.sqrt(model[40, 41] + 25)
+    dirty[10, 41] = model[10, 41] + 3.2 * np.sqrt(model[10, 41] + 25)
+    cr = flag_cosmic_rays(dirty, model, gain=1.0, readnoise=5.0, grow=0)
+    assert cr[40, 40] and cr[40, 41]
+    assert not cr[10, 41]
+
+
+def test_grow_is_a_radius_and_input_untouched():
+    model, data, _ = _scene(2)
+    dirty = data.copy()
+    dirty[50, 50] += 2000.0
+    before = dirty.copy()
+    cr0 = flag_cosmic_rays(dirty, model, readnoise=5.0, grow=0)
+    cr1 = flag_cosmic_rays(dirty, model, readnoise=5.0, grow=1)
+    cr2 = flag_cosmic_rays(dirty, model, readnoise=5.0, grow=2)
+    assert cr0[50, 50] and not cr0[48:53, 48:53].sum() - 1
+    assert cr1[49:52, 49:52].all() and cr1[47:54, 47:54].sum() == 9
+    assert cr2[47:54, 47:54].sum() == 25
+    assert cr1.sum() == 9 * cr0.sum() or cr1.sum() < 9 * cr0.sum()
+    np.testing.assert_array_equal(dirty, before)
+
+
+def test_gain_and_good_mask():
+    model, data, _ = _scene(3)
+    # data in counts with gain 2: noise in counts is sqrt(2 B + rn^2) / 2
+    counts_model, counts = model / 2.0, data / 2.0
+    counts[30, 30] += 400
+    cr = flag_cosmic_rays(counts, counts_model, gain=2.0, readnoise=5.0, grow=0)
+    assert cr[30, 30] and cr.sum() <= 10
+    good = np.ones_like(cr)
+    good[30, 30] = False
+    assert not flag_cosmic_rays(counts, counts_model, gain=2.0, readnoise=5.0, grow=0,
+                                good=good)[30, 30]
+    with pytest.raises(ValueError, match="gain"):
+        flag_cosmic_rays(counts, counts_model, gain=0.0)
+
+
+def test_cte_trail_and_grow_helpers():
+    m = np.zeros((8, 4), bool)
+    m[3, 1] = True
+    up = cte_trail(m, 2, +1)
+    assert up[3:6, 1].all() and up.sum() == 3
+    down = cte_trail(m, 2, -1)
+    assert down[1:4, 1].all() and down.sum() == 3
+    assert cte_trail(m, 2, 0).sum() == 1
+    assert grow_mask(m, 1).sum() == 9

@@ -1,0 +1,107 @@
+"""Tests of drizzlepac_ng.astrodrizzle.median."""
+
+import numpy as np
+import pytest
+
+from drizzlepac_ng.astrodrizzle.median import combine, combine_block, plan_rows
+from drizzlepac_ng.errors import MemoryLimitError
+
+
+def _stack(n=4, shape=(40, 50), seed=0, level=5.0, exptime=100.0):
+    rng = np.random.default_rng(seed)
+    truth = np.full(shape, level)
+    truth[20, 25] = 200.0
+    imgs = [rng.normal(truth, np.sqrt(truth * exptime + 25) / exptime).astype(np.float32)
+            for _ in range(n)]
+    wts = [np.full(shape, exptime, np.float32) for _ in range(n)]
+    return truth, imgs, wts
+
+
+def test_minmed_rejects_cosmic_rays_keeps_star():
+    truth, imgs, wts = _stack()
+    imgs[1][5, 5] += 500.0
+    imgs[2][30, 40] += 50.0
+    out = combine(imgs, wts, exptime=[100.0] * 4, readnoise=[5.0] * 4, sky=[0.0] * 4)
+    assert out.dtype == np.float32
+    assert abs(out[5, 5] - 5.0) < 1.0 and abs(out[30, 40] - 5.0) < 1.0
+    assert out[20, 25] == pytest.approx(200.0, rel=0.02)
+
+
+def test_minmed_two_images_uses_mean_or_minimum():
+    a = np.full((5, 5), 10.0, np.float32)
+    b = a.copy()
+    b[2, 2] = 1000.0
+    w = np.full((5, 5), 1000.0, np.float32)
+    out = combine_block(np.stack([a, b]), np.stack([w, w]), np.zeros((2, 5, 5), bool),
+                        combine_type="minmed", grow=0, exptime=[1000.0] * 2,
+                        readnoise=[5.0] * 2)
+    assert out[2, 2] == pytest.approx(10.0)   # mean 505 is far above the minimum: use minimum
+    assert out[0, 0] == pytest.approx(10.0)
+
+
+def test_minmed_definition_by_hand():
+    # 3 images: M = median after rejecting the highest = mean of the two lowest
+    vals = np.array([1.0, 1.2, 9.0])[:, None, None].astype(np.float32)
+    w = np.ones_like(vals)
+    out = combine_block(vals, w, np.zeros(vals.shape, bool), combine_type="minmed", grow=0,
+                        nsigma=(4.0, 3.0))
+    # M = 1.1, m = 1.0, Wsum = 3, rms = sqrt(3.3) = 1.82: 3.0 < 3.3 - 7.3 false -> median
+    assert out[0, 0] == pytest.approx(1.1)
+
+
+def test_masks_all_masked_and_i_variants():
+    a = np.array([[1.0, 2.0]], np.float32)
+    b = np.array([[3.0, 4.0]], np.float32)
+    c = np.array([[5.0, 9.0]], np.float32)
+    stack = np.stack([a, b, c])
+    w = np.ones_like(stack)
+    bad = np.zeros(stack.shape, bool)
+    bad[:, 0, 0] = True                    # pixel 0 masked everywhere
+    bad[2, 0, 1] = True
+    med = combine_block(stack, w, bad, combine_type="median")
+    assert med[0, 0] == 0.0 and med[0, 1] == pytest.approx(3.0)
+    imed = combine_block(stack, w, bad, combine_type="imedian")
+    assert imed[0, 0] == pytest.approx(3.0) and imed[0, 1] == pytest.approx(3.0)
+    assert combine_block(stack, w, bad, combine_type="mean")[0, 1] == pytest.approx(3.0)
+    assert combine_block(stack, w, bad, combine_type="sum")[0, 1] == pytest.approx(6.0)
+    assert combine_block(stack, w, bad, combine_type="imean")[0, 0] == pytest.approx(3.0)
+
+
+def test_nlow_nhigh_thresholds():
+    vals = np.array([1.0, 2.0, 3.0, 4.0, 100.0], np.float32)[:, None, None]
+    w = np.ones_like(vals)
+    bad = np.zeros(vals.shape, bool)
+    assert combine_block(vals, w, bad, combine_type="mean", nhigh=1)[0, 0] == 2.5
+    assert combine_block(vals, w, bad, combine_type="mean", nlow=1, nhigh=1)[0, 0] == 3.0
+    assert combine_block(vals, w, bad, combine_type="mean", hthresh=50)[0, 0] == 2.5
+    assert combine_block(vals, w, bad, combine_type="median", lthresh=1.5)[0, 0] == 3.5
+
+
+def test_weight_mask_maskpt():
+    truth, imgs, wts = _stack(3)
+    imgs[0][10, 10] = 1e4
+    wts[0][10, 10] = 10.0              # 0.1 of the mean weight: masked with maskpt 0.3
+    out = combine(imgs, wts, combine_type="mean", combine_maskpt=0.3)
+    assert abs(out[10, 10] - 5.0) < 1.0
+    out2 = combine(imgs, wts, combine_type="mean", combine_maskpt=0.05)
+    assert out2[10, 10] > 100
+
+
+@pytest.mark.parametrize("ctype", ["minmed", "median", "imean"])
+def test_band_height_does_not_change_result(ctype):
+    truth, imgs, wts = _stack(5, seed=3)
+    imgs[2][::7, ::5] += 300
+    kw = dict(combine_type=ctype, exptime=[100.0] * 5, readnoise=[4.0] * 5)
+    full = combine(imgs, wts, rows=1000, **kw)
+    for rows in (1, 3, 7):
+        np.testing.assert_array_equal(combine(imgs, wts, rows=rows, **kw), full)
+
+
+def test_memory_budget():
+    assert plan_rows(4, (4000, 4000), None) == 256
+    rows = plan_rows(4, (4000, 4000), 100_000_000)
+    assert 1 <= rows < 4000
+    with pytest.raises(MemoryLimitError, match="memory_limit"):
+        plan_rows(40, (100, 100_000), 1_000_000)
+    with pytest.raises(ValueError, match="combine_type"):
+        combine([np.zeros((2, 2))], [np.ones((2, 2))], combine_type="mode")

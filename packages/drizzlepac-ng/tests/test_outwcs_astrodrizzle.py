@@ -1,0 +1,94 @@
+"""Tests of drizzlepac_ng.astrodrizzle.outwcs."""
+
+import numpy as np
+import pytest
+from astropy.wcs import WCS
+
+from drizzlepac_ng.astrodrizzle.outwcs import (
+    cd_scale_orient, check_overlap, custom_output_wcs, default_output_wcs, footprint, linear_cd,
+    orthogonal_cd)
+from drizzlepac_ng.errors import NoOverlapError
+
+
+def _chip(ra, dec, orient=30.0, scale=0.05, shape=(100, 200), skew=0.0, sip=False):
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN-SIP", "DEC--TAN-SIP"] if sip else ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = [ra, dec]
+    w.wcs.crpix = [(shape[1] + 1) / 2, (shape[0] + 1) / 2]
+    cd = orthogonal_cd(scale, orient)
+    cd[0, 0] *= 1 + skew
+    w.wcs.cd = cd
+    if sip:
+        from astropy.wcs import Sip
+        a = np.zeros((3, 3))
+        b = np.zeros((3, 3))
+        a[2, 0] = 2e-5
+        b[0, 2] = 1e-5
+        w.sip = Sip(a, b, None, None, w.wcs.crpix)
+    w.wcs.set()
+    w.pixel_shape = (shape[1], shape[0])
+    return w
+
+
+def test_orthogonal_cd_roundtrip():
+    for orient in (-170.0, -30.0, 0.0, 45.0, 120.0):
+        s, o = cd_scale_orient(orthogonal_cd(0.05, orient))
+        assert s == pytest.approx(0.05) and o == pytest.approx(orient)
+
+
+def test_linear_cd_of_linear_wcs():
+    w = _chip(10.0, -20.0, orient=15.0)
+    cd, ra, dec = linear_cd(w)
+    np.testing.assert_allclose(cd, w.wcs.cd, rtol=1e-6, atol=1e-12)
+
+
+def test_default_frame_covers_all_chips():
+    chips = [_chip(10.0, 20.0, sip=True), _chip(10.0 + 4 / 3600, 20.0 + 3 / 3600, sip=True),
+             _chip(10.0 - 2 / 3600, 20.0 - 5 / 3600, orient=32.0, sip=True)]
+    out = default_output_wcs(chips)
+    s, o = cd_scale_orient(out.wcs.cd)
+    s0, o0 = cd_scale_orient(linear_cd(chips[0])[0])
+    assert s == pytest.approx(s0, rel=1e-6) and o == pytest.approx(o0, abs=1e-6)
+    nx, ny = out.pixel_shape
+    for c in chips:
+        pts = footprint(c)
+        x, y = out.world_to_pixel_values(pts[:, 0], pts[:, 1])
+        assert x.min() >= -0.5 - 1e-6 and x.max() <= nx - 0.5 + 1e-6
+        assert y.min() >= -0.5 - 1e-6 and y.max() <= ny - 0.5 + 1e-6
+    # tight: one chip of 200x100 at 30 deg in a 30 deg frame is ~200x100 + offsets
+    assert nx < 200 + 200 and ny < 100 + 200
+    assert out.wcs.ctype[0] == "RA---TAN" and out.sip is None
+
+
+def test_rotation_north_up_grows_frame():
+    chips = [_chip(150.0, 2.0, orient=30.0)]
+    north = default_output_wcs(chips, rot=0.0)
+    assert cd_scale_orient(north.wcs.cd)[1] == pytest.approx(0.0, abs=1e-9)
+    assert north.wcs.cd[0, 0] < 0 and north.wcs.cd[1, 1] > 0
+    nx, ny = north.pixel_shape
+    # 200x100 rotated by 30 deg: 200 cos30 + 100 sin30 = 223.2 wide
+    assert nx == pytest.approx(224, abs=1) and ny == pytest.approx(187, abs=1)
+
+
+def test_custom_overrides():
+    chips = [_chip(150.0, 2.0, orient=10.0)]
+    out = custom_output_wcs(chips, scale=0.1, rot=0.0, outnx=300, outny=200, ra=150.001,
+                            dec=2.001, crpix1=10.0, crpix2=20.0)
+    assert out.pixel_shape == (300, 200)
+    np.testing.assert_allclose(out.wcs.crval, [150.001, 2.001])
+    np.testing.assert_allclose(out.wcs.crpix, [10.0, 20.0])
+    assert cd_scale_orient(out.wcs.cd) == pytest.approx((0.1, 0.0))
+    # ra/dec only: centred there, large enough for the chip
+    out2 = custom_output_wcs(chips, ra=150.0, dec=2.0)
+    assert out2.wcs.crpix[0] == pytest.approx((out2.pixel_shape[0] + 1) / 2)
+    # reference image, rescaled
+    ref = _chip(150.0, 2.0, orient=0.0, scale=0.05, shape=(100, 100))
+    out3 = custom_output_wcs(chips, refimage_wcs=ref, scale=0.1)
+    assert out3.pixel_shape == (50, 50)
+
+
+def test_check_overlap():
+    out = default_output_wcs([_chip(150.0, 2.0)])
+    check_overlap(out, _chip(150.0, 2.0))
+    with pytest.raises(NoOverlapError, match="far.fits"):
+        check_overlap(out, _chip(151.0, 2.0), filename="far.fits")
