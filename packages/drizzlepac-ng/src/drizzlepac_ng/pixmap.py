@@ -1,0 +1,476 @@
+"""Pixel maps between two images, for any pair of APE-14 WCS objects.
+
+A pixel map is an array of shape ``(ny, nx, 2)``: for each pixel ``(x, y)``
+(0-based, numpy order of the first two axes) of the "from" image it holds the
+0-based ``(x, y)`` position of the same sky point in the "to" image::
+
+    pixmap[y, x] = wcs_to.world_to_pixel_values(*wcs_from.pixel_to_world_values(x, y))
+
+It works with :class:`astropy.wcs.WCS` (and subclasses such as
+``stwcs_ng.wcsutil.HSTWCS``), :class:`gwcs.wcs.WCS` and any other object with
+the two APE-14 low-level methods.
+
+Two modes:
+
+``"exact"``
+    Evaluates the transform at every pixel, like ``drizzle.utils.calc_pixmap``.
+
+``"fast"``
+    Evaluates the transform on a sparse grid of nodes (every ``step`` pixels
+    plus the last row and column), interpolates it with a tensor-product
+    cubic spline, and measures the interpolation error against the exact
+    transform at held-out points (the centres of the grid cells and a seeded
+    random set of rows and columns).  If the error exceeds ``tolerance`` the
+    step is halved until the measured error is below half the tolerance (a
+    margin for the maximum between the checked points); below the smallest step, or when the transform is
+    undefined (NaN) anywhere on the grid, the exact map is computed instead.
+    The measured error is logged and returned by :func:`calc_pixmap_with_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import PixmapError
+from .kernels import resolve_num_threads
+
+__all__ = [
+    "PixmapResult",
+    "calc_pixmap",
+    "calc_pixmap_with_error",
+    "estimate_pixel_scale_ratio",
+]
+
+log = logging.getLogger(__name__)
+
+_DEG2RAD = math.pi / 180.0
+_BBOX_CHOICES = ("to", "from", "both", "none")
+#: Node spacings tried by the fast mode, coarsest first.
+_FAST_STEPS = (64, 32, 16, 8)
+#: The held-out points sample the interpolation error; a step is accepted when
+#: their maximum is below this fraction of the tolerance, leaving a margin for
+#: the unsampled maximum.
+_SAFETY = 0.5
+#: Below this many pixels the fast mode simply evaluates the exact map.
+_FAST_MIN_PIXELS = 128 * 128
+
+
+@dataclass(frozen=True)
+class PixmapResult:
+    """A pixel map with the accuracy information of the mode that made it.
+
+    Attributes
+    ----------
+    pixmap : numpy.ndarray
+        Array of shape ``(ny, nx, 2)``, float64.
+    mode : str
+        ``"exact"`` or ``"fast"`` (the mode actually used: a fast request that
+        fell back gives ``"exact"``).
+    max_error : float
+        Largest distance (pixels of the "to" image) between the interpolated
+        and the exact map at the held-out points; 0 for the exact mode.
+    step : int or None
+        Node spacing of the fast mode, None for the exact mode.
+    n_checked : int
+        Number of held-out points the error was measured at.
+    fallback_reason : str or None
+        Why a fast request was answered by the exact map.
+    """
+
+    pixmap: np.ndarray
+    mode: str
+    max_error: float
+    step: int | None = None
+    n_checked: int = 0
+    fallback_reason: str | None = None
+
+
+def _check_ape14(wcs: Any, name: str) -> None:
+    for attr in ("pixel_to_world_values", "world_to_pixel_values"):
+        if not callable(getattr(wcs, attr, None)):
+            raise PixmapError(
+                f"{name} is not an APE-14 WCS: it has no {attr}() method "
+                f"(got {type(wcs).__name__})"
+            )
+
+
+def _get_bbox(wcs: Any) -> tuple[Any, Any]:
+    """Return (original bounding box object, F-ordered tuple) or (None, None)."""
+    try:
+        bbox = getattr(wcs, "bounding_box", None)
+    except Exception:  # some WCS raise when no bounding box is defined
+        return None, None
+    if bbox is None:
+        return None, None
+    try:
+        ftuple = bbox.bounding_box(order="F")
+    except AttributeError:
+        ftuple = tuple(bbox)
+    return bbox, ftuple
+
+
+def _restore_bbox(wcs: Any, original: Any, ftuple: Any) -> None:
+    try:
+        wcs.bounding_box = original
+    except Exception:
+        wcs.bounding_box = ftuple
+
+
+def _resolve_shape(wcs_from: Any, shape: Any, bbox_from: Any) -> tuple[int, int]:
+    if shape is None:
+        shape = getattr(wcs_from, "array_shape", None)
+        if shape is None and bbox_from is not None:
+            lims = bbox_from
+            if np.ndim(lims) == 1:
+                lims = (lims,)
+            if np.ndim(lims) > 1:
+                shape = tuple(math.ceil(lim[1] + 0.5) for lim in lims[::-1])
+        if shape is None:
+            raise PixmapError(
+                "cannot tell the pixel map shape: give shape=, or set the 'from' WCS's "
+                "array_shape (pixel_shape) or bounding box"
+            )
+    try:
+        dims = tuple(int(n) for n in shape)
+        if any(float(a) != float(b) for a, b in zip(dims, shape, strict=True)):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise PixmapError(f"shape must be two integers (ny, nx) (got {shape!r})") from None
+    if len(dims) != 2:
+        raise PixmapError(f"shape must be two integers (ny, nx) (got {shape!r})")
+    if dims[0] < 1 or dims[1] < 1:
+        raise PixmapError(f"shape must be positive (got {dims})")
+    return dims
+
+
+def _transform(wcs_from: Any, wcs_to: Any, x: np.ndarray, y: np.ndarray) -> tuple:
+    """Exact map of pixel arrays ``x, y`` (any matching shapes)."""
+    world = wcs_from.pixel_to_world_values(x, y)
+    if not isinstance(world, tuple | list) or len(world) != 2:
+        raise PixmapError(
+            "wcs_from.pixel_to_world_values must return two world arrays for a 2-D image"
+        )
+    out = wcs_to.world_to_pixel_values(*world)
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise PixmapError("wcs_to.world_to_pixel_values must return two pixel arrays")
+    xo = np.asarray(out[0], dtype=np.float64)
+    yo = np.asarray(out[1], dtype=np.float64)
+    return np.broadcast_to(xo, np.shape(x)), np.broadcast_to(yo, np.shape(x))
+
+
+def _exact(wcs_from: Any, wcs_to: Any, shape: tuple[int, int]) -> np.ndarray:
+    ny, nx = shape
+    y, x = np.indices(shape, dtype=np.float64)
+    xo, yo = _transform(wcs_from, wcs_to, x, y)
+    pixmap = np.empty((ny, nx, 2), dtype=np.float64)
+    pixmap[..., 0] = xo
+    pixmap[..., 1] = yo
+    return pixmap
+
+
+def _nodes(n: int, step: int) -> np.ndarray:
+    nodes = np.arange(0, n, step, dtype=np.float64)
+    if nodes[-1] != n - 1:
+        if n - 1 - nodes[-1] < step / 2 and nodes.size > 1:
+            nodes[-1] = n - 1  # avoid a sliver cell at the far edge
+        else:
+            nodes = np.append(nodes, float(n - 1))
+    return nodes
+
+
+class _GridSpline:
+    """Tensor-product cubic spline (not-a-knot) through values on a node grid.
+
+    The coefficients are solved along y on the coarse grid, then the
+    coefficient rows are interpolated along x; evaluating the result at any
+    column gives the y-spline coefficients of that column (tensor-product
+    splines commute), so no solve ever involves a full-width image row.
+    """
+
+    def __init__(self, xs: np.ndarray, ys: np.ndarray, values: np.ndarray) -> None:
+        from scipy.interpolate import make_interp_spline
+
+        along_y = make_interp_spline(ys, values, k=3, axis=0)
+        self.t = along_y.t
+        self.coef_along_x = make_interp_spline(xs, along_y.c, k=3, axis=1)
+
+    def y_spline(self, xq: np.ndarray):
+        """The spline along y through the columns ``xq``."""
+        from scipy.interpolate import BSpline
+
+        return BSpline(self.t, self.coef_along_x(xq), 3, axis=0)
+
+    def __call__(self, xq: np.ndarray, yq: np.ndarray) -> np.ndarray:
+        """Values on the tensor grid ``yq`` x ``xq``."""
+        return self.y_spline(xq)(yq)
+
+
+def _held_out(nodes: np.ndarray, n: int, rng: np.random.Generator, count: int) -> np.ndarray:
+    mids = 0.5 * (nodes[:-1] + nodes[1:])
+    extra = rng.uniform(0.0, n - 1.0, size=count)
+    return np.unique(np.concatenate([mids, extra]))
+
+
+def _fast(wcs_from: Any, wcs_to: Any, shape: tuple[int, int], tolerance: float,
+          num_threads: int) -> PixmapResult:
+    ny, nx = shape
+    if ny * nx < _FAST_MIN_PIXELS or nx < 16 or ny < 16:
+        return PixmapResult(_exact(wcs_from, wcs_to, shape), "exact", 0.0,
+                            fallback_reason="image too small for the sparse grid")
+    rng = np.random.default_rng(20240917)
+    worst = math.inf
+    for step in _FAST_STEPS:
+        if step * 4 > min(nx, ny):
+            continue
+        xs, ys = _nodes(nx, step), _nodes(ny, step)
+        hx = _held_out(xs, nx, rng, 32)
+        hy = _held_out(ys, ny, rng, 32)
+        # one exact call for the nodes and the held-out points
+        gx, gy = np.meshgrid(np.concatenate([xs, hx]), np.concatenate([ys, hy]))
+        mx, my = _transform(wcs_from, wcs_to, gx, gy)
+        if not (np.isfinite(mx).all() and np.isfinite(my).all()):
+            pm = _exact(wcs_from, wcs_to, shape)
+            return PixmapResult(pm, "exact", 0.0, fallback_reason="transform undefined (NaN) "
+                                "in part of the image")
+        nxs, nys = xs.size, ys.size
+        fx = _GridSpline(xs, ys, mx[:nys, :nxs])
+        fy = _GridSpline(xs, ys, my[:nys, :nxs])
+        err_x = fx(hx, hy) - mx[nys:, nxs:]
+        err_y = fy(hx, hy) - my[nys:, nxs:]
+        worst = float(np.sqrt(err_x * err_x + err_y * err_y).max())
+        n_checked = hx.size * hy.size
+        log.debug("calc_pixmap fast: step %d, max error %.3g px at %d held-out points",
+                  step, worst, n_checked)
+        if worst <= _SAFETY * tolerance:
+            pixmap = np.empty((ny, nx, 2), dtype=np.float64)
+            xq = np.arange(nx, dtype=np.float64)
+            _fill_rows(pixmap, fx, fy, xq, ny, num_threads)
+            log.info("calc_pixmap fast: %d x %d map from a %d-px grid, measured max error "
+                     "%.2g px (tolerance %g)", nx, ny, step, worst, tolerance)
+            return PixmapResult(pixmap, "fast", worst, step=step, n_checked=n_checked)
+    reason = (f"sparse-grid error {worst:.3g} px exceeds {_SAFETY:g} x tolerance "
+              f"({tolerance:g} px) at the finest step {_FAST_STEPS[-1]}")
+    log.info("calc_pixmap fast: %s; computing the exact map", reason)
+    return PixmapResult(_exact(wcs_from, wcs_to, shape), "exact", 0.0,
+                        fallback_reason=reason)
+
+
+def _fill_rows(pixmap: np.ndarray, fx: _GridSpline, fy: _GridSpline, xq: np.ndarray,
+               ny: int, num_threads: int) -> None:
+    """Evaluate both splines at every pixel straight into ``pixmap`` (OpenMP)."""
+    from scipy.interpolate import BSpline
+
+    from .kernels._interp_rows import combine_rows
+
+    sx = fx.y_spline(xq)
+    sy = fy.y_spline(xq)
+    yq = np.arange(ny, dtype=np.float64)
+    basis = BSpline.design_matrix(yq, sx.t, 3).tocsr()
+    counts = np.diff(basis.indptr)
+    if basis.shape[0] != ny or not np.all(counts == 4):
+        # not the expected 4 entries per row: evaluate with scipy instead
+        pixmap[..., 0] = sx(yq)
+        pixmap[..., 1] = sy(yq)
+        return
+    cols = basis.indices.reshape(ny, 4)
+    order = np.argsort(cols, axis=1)
+    cols = np.take_along_axis(cols, order, axis=1)
+    weights = np.take_along_axis(basis.data.reshape(ny, 4), order, axis=1)
+    if not np.all(np.diff(cols, axis=1) == 1):
+        pixmap[..., 0] = sx(yq)
+        pixmap[..., 1] = sy(yq)
+        return
+    start = np.ascontiguousarray(cols[:, 0], dtype=np.intp)
+    combine_rows(
+        np.ascontiguousarray(sx.c, dtype=np.float64),
+        np.ascontiguousarray(sy.c, dtype=np.float64),
+        start,
+        np.ascontiguousarray(weights, dtype=np.float64),
+        pixmap,
+        num_threads,
+    )
+
+
+def calc_pixmap_with_error(
+    wcs_from: Any,
+    wcs_to: Any,
+    shape: tuple[int, int] | None = None,
+    disable_bbox: str = "to",
+    *,
+    mode: str = "exact",
+    tolerance: float = 0.01,
+    num_threads: int | None = None,
+) -> PixmapResult:
+    """Like :func:`calc_pixmap`, returning the map with its measured accuracy.
+
+    Parameters
+    ----------
+    wcs_from, wcs_to, shape, disable_bbox, mode, tolerance, num_threads
+        As for :func:`calc_pixmap`.
+
+    Returns
+    -------
+    PixmapResult
+        The pixel map, the mode actually used, the measured maximum error of
+        the fast mode and, if a fast request fell back to the exact map, why.
+
+    Raises
+    ------
+    PixmapError
+        As for :func:`calc_pixmap`.
+    """
+    _check_ape14(wcs_from, "wcs_from")
+    _check_ape14(wcs_to, "wcs_to")
+    if disable_bbox not in _BBOX_CHOICES:
+        raise PixmapError(
+            f"disable_bbox must be one of {', '.join(_BBOX_CHOICES)} (got {disable_bbox!r})"
+        )
+    if mode not in ("exact", "fast"):
+        raise PixmapError(f"mode must be 'exact' or 'fast' (got {mode!r})")
+    try:
+        tolerance = float(tolerance)
+    except (TypeError, ValueError):
+        raise PixmapError(f"tolerance must be a number (got {tolerance!r})") from None
+    if not (tolerance > 0.0 and math.isfinite(tolerance)):
+        raise PixmapError(f"tolerance must be positive and finite (got {tolerance})")
+    nthreads = resolve_num_threads(num_threads)
+
+    bbox_from, ftuple_from = _get_bbox(wcs_from)
+    bbox_to, ftuple_to = _get_bbox(wcs_to)
+    dims = _resolve_shape(wcs_from, shape, ftuple_from)
+
+    removed = []
+    try:
+        if disable_bbox in ("from", "both") and bbox_from is not None:
+            wcs_from.bounding_box = None
+            removed.append((wcs_from, bbox_from, ftuple_from))
+        if disable_bbox in ("to", "both") and bbox_to is not None:
+            wcs_to.bounding_box = None
+            removed.append((wcs_to, bbox_to, ftuple_to))
+        if mode == "exact":
+            result = PixmapResult(_exact(wcs_from, wcs_to, dims), "exact", 0.0)
+        else:
+            result = _fast(wcs_from, wcs_to, dims, tolerance, nthreads)
+    finally:
+        for wcs, original, ftuple in removed:
+            _restore_bbox(wcs, original, ftuple)
+    return result
+
+
+def calc_pixmap(
+    wcs_from: Any,
+    wcs_to: Any,
+    shape: tuple[int, int] | None = None,
+    disable_bbox: str = "to",
+    *,
+    mode: str = "exact",
+    tolerance: float = 0.01,
+    num_threads: int | None = None,
+) -> np.ndarray:
+    """Map every pixel of one image onto the pixel grid of another.
+
+    Parameters
+    ----------
+    wcs_from : APE-14 WCS
+        WCS of the image whose pixels are mapped.
+    wcs_to : APE-14 WCS
+        WCS of the image the pixels are mapped onto.
+    shape : tuple of int, optional
+        ``(ny, nx)`` of the map.  Default: ``wcs_from.array_shape``, else the
+        extent of ``wcs_from``'s bounding box.
+    disable_bbox : {"to", "from", "both", "none"}, optional
+        Bounding boxes (gwcs) removed for the computation and restored
+        afterwards, as in drizzle 3.0: with a bounding box in place, positions
+        outside it map to NaN.  Default ``"to"``.
+    mode : {"exact", "fast"}, optional
+        ``"fast"`` evaluates the WCS on a sparse grid and interpolates it,
+        checked at held-out points against ``tolerance`` (see the module
+        documentation); it falls back to the exact map when it cannot reach
+        the tolerance or when the transform is undefined somewhere.
+    tolerance : float, optional
+        Largest accepted error of the fast mode, in pixels.  Default 0.01.
+    num_threads : int, optional
+        Threads used to evaluate the fast-mode interpolant; None means
+        ``OMP_NUM_THREADS`` or all cores.  The result does not depend on it.
+
+    Returns
+    -------
+    numpy.ndarray
+        Array of shape ``(ny, nx, 2)``, float64: 0-based ``(x, y)`` in
+        ``wcs_to`` pixels, NaN where the transform is undefined.
+
+    Raises
+    ------
+    PixmapError
+        If a WCS lacks the APE-14 methods, the shape cannot be determined or
+        is invalid, or an option has an invalid value.
+    """
+    return calc_pixmap_with_error(
+        wcs_from, wcs_to, shape, disable_bbox, mode=mode, tolerance=tolerance,
+        num_threads=num_threads,
+    ).pixmap
+
+
+def _pixel_scale(wcs: Any, refpix: Any) -> float:
+    if refpix is None:
+        _, ftuple = _get_bbox(wcs)
+        if ftuple is not None:
+            refpix = np.mean(np.asarray(ftuple, dtype=np.float64), axis=-1)
+        elif getattr(wcs, "pixel_shape", None):
+            refpix = np.array([(n - 1) // 2 for n in wcs.pixel_shape], dtype=np.float64)
+        else:
+            refpix = np.zeros(getattr(wcs, "pixel_n_dim", 2))
+    else:
+        refpix = np.asarray(refpix, dtype=np.float64)
+    if refpix.shape != (2,):
+        raise PixmapError(f"reference pixel must be (x, y) (got {refpix!r})")
+    corners = np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, 0.5], [0.5, -0.5]]) + refpix
+    lon, lat = wcs.pixel_to_world_values(corners[:, 0], corners[:, 1])
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.sin(_DEG2RAD * np.asarray(lat, dtype=np.float64))
+    # area of the projected pixel on the unit sphere (JPL approximation)
+    area = _DEG2RAD * abs(0.5 * ((lon[3] - lon[1]) * (lat[0] - lat[2])
+                                 + (lon[0] - lon[2]) * (lat[1] - lat[3])))
+    if not (area > 0.0 and math.isfinite(area)):
+        raise PixmapError(f"cannot estimate the pixel scale at reference pixel {refpix.tolist()}")
+    return math.sqrt(area)
+
+
+def estimate_pixel_scale_ratio(
+    wcs_from: Any,
+    wcs_to: Any,
+    refpix_from: Any = None,
+    refpix_to: Any = None,
+) -> float:
+    """Ratio of the pixel scale of ``wcs_to`` to that of ``wcs_from``.
+
+    Each scale is the square root of the sky area of one pixel centred on the
+    reference pixel: ``refpix_*`` when given, else the centre of the WCS's
+    bounding box, else pixel ``((n - 1) // 2)`` along each axis of
+    ``pixel_shape``, else pixel (0, 0) (as drizzle 3.0).
+
+    Parameters
+    ----------
+    wcs_from, wcs_to : APE-14 WCS
+        Celestial WCS objects (world values in degrees).
+    refpix_from, refpix_to : array_like of 2 floats, optional
+        0-based ``(x, y)`` reference pixels.
+
+    Returns
+    -------
+    float
+        ``scale(wcs_to) / scale(wcs_from)``.
+
+    Raises
+    ------
+    PixmapError
+        If a WCS lacks the APE-14 methods or a pixel area is not positive.
+    """
+    _check_ape14(wcs_from, "wcs_from")
+    _check_ape14(wcs_to, "wcs_to")
+    return _pixel_scale(wcs_to, refpix_to) / _pixel_scale(wcs_from, refpix_from)
