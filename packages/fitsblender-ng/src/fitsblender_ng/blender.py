@@ -47,6 +47,7 @@ __all__ = [
     "INDEF",
     "PROTECTED_KEYWORDS",
     "add_rules_keywords",
+    "drop_empty_sections",
     "BlendResult",
     "HeaderSet",
     "blend",
@@ -221,25 +222,53 @@ def blend(inputs: Sequence[HeaderSet], rules: RulesFile | Sequence[RulesFile], *
             seen.add(chip.exposure or "")
             prim_labels.append(label)
 
-    out_prim = _blend_kind(prim_list, expanded, prim_labels)
-    out_sci = _blend_kind(sci, expanded, labels)
-    out_err = _blend_kind(err, expanded, labels)
-    out_dq = _blend_kind(dq, expanded, labels)
-    table = make_table(inputs, expanded)
+    cache = _ValueCache()
+    out_prim = _blend_kind(prim_list, expanded, prim_labels, cache)
+    out_sci = _blend_kind(sci, expanded, labels, cache)
+    out_err = _blend_kind(err, expanded, labels, cache)
+    out_dq = _blend_kind(dq, expanded, labels, cache)
+    table = make_table(inputs, expanded, _cache=cache)
     if history:
         add_rules_keywords(out_prim, files, expanded)
     return BlendResult(out_prim, out_sci, out_err, out_dq, table, expanded)
 
 
 # -- header values ------------------------------------------------------------------------------
-def _values(headers: Sequence[fits.Header], keyword: str, policy: ErrorPolicy,
+def _card_value(card: fits.Card) -> Any:
+    """``card.value`` without astropy's per-call configuration look-up (hot path)."""
+    value = getattr(card, "_value", None)
+    if value is None or card.field_specifier:
+        return card.value
+    return value.rstrip() if isinstance(value, str) else value
+
+
+class _ValueCache:
+    """First value of each keyword of each header, read once per header."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[fits.Header, dict[str, Any]]] = {}
+
+    def __call__(self, hdr: fits.Header) -> dict[str, Any]:
+        got = self._cache.get(id(hdr))
+        if got is None:
+            values: dict[str, Any] = {}
+            for card in hdr.cards:
+                key = card.keyword
+                if key not in values and key not in _COMMENTARY:
+                    values[key] = _card_value(card)
+            got = (hdr, values)  # keep hdr alive so its id stays unique
+            self._cache[id(hdr)] = got
+        return got[1]
+
+
+def _values(dicts: Sequence[dict[str, Any]], keyword: str, policy: ErrorPolicy,
             labels: Sequence[str]) -> list[Any] | None:
     """Values of ``keyword`` (None if no header has it), the error policy applied."""
-    if not any(keyword in h for h in headers):
+    if not any(keyword in d for d in dicts):
         return None
     values = []
-    for hdr, label in zip(headers, labels, strict=True):
-        value = hdr.get(keyword, _MISSING)
+    for d, label in zip(dicts, labels, strict=True):
+        value = d.get(keyword, _MISSING)
         if value is _MISSING or is_missing(value):
             if policy.kind == "raise":
                 raise MissingKeywordError(f"keyword {keyword} is missing or undefined",
@@ -252,15 +281,16 @@ def _values(headers: Sequence[fits.Header], keyword: str, policy: ErrorPolicy,
 
 
 def _blend_kind(headers: Sequence[fits.Header], rules: ExpandedRules,
-                labels: Sequence[str]) -> fits.Header:
+                labels: Sequence[str], cache: _ValueCache) -> fits.Header:
     template = headers[0]
+    dicts = [cache(h) for h in headers]
     results: dict[str, tuple[Any, str]] = {}
     for hr in rules.functions:
         if is_protected(hr.name):
             log.warning("rule %s -> %s %s ignored: %s describes the data structure",
                         hr.keyword, hr.name, hr.function, hr.name)
             continue
-        values = _values(headers, hr.keyword, hr.on_error, labels)
+        values = _values(dicts, hr.keyword, hr.on_error, labels)
         if values is None:
             continue
         result = reduce_values(hr.function, values)
@@ -274,9 +304,7 @@ def _blend_kind(headers: Sequence[fits.Header], rules: ExpandedRules,
     remove = (rules.table_only | set(rules.delete)) - set(results)
     cards = [c for c in template.copy().cards
              if c.keyword in _COMMENTARY or not (c.keyword in remove and not is_protected(c.keyword))]
-    if rules.sections:
-        cards = _drop_empty_sections(cards, rules.sections)
-    new = fits.Header(cards)
+    new = fits.Header(drop_empty_sections(cards))
     for name, (value, comment, source) in results.items():
         if name in new:
             new[name] = value
@@ -287,13 +315,22 @@ def _blend_kind(headers: Sequence[fits.Header], rules: ExpandedRules,
     return new
 
 
-def _drop_empty_sections(cards: list[fits.Card], titles: Sequence[str]) -> list[fits.Card]:
-    want = {" ".join(t.strip().lstrip("/").split()).upper() for t in titles}
+def drop_empty_sections(cards: Sequence[fits.Card]) -> list[fits.Card]:
+    """Remove section title cards (and their blank padding) left without keywords.
+
+    Parameters
+    ----------
+    cards : sequence of astropy.io.fits.Card
+        Header cards in order.
+
+    Returns
+    -------
+    list of astropy.io.fits.Card
+        The cards without empty sections.
+    """
     drop: set[int] = set()
     for i, card in enumerate(cards):
         if not is_section_title(card):
-            continue
-        if " ".join(str(card.value).strip().lstrip("/").split()).upper() not in want:
             continue
         j = i + 1
         empty = True
@@ -305,7 +342,8 @@ def _drop_empty_sections(cards: list[fits.Card], titles: Sequence[str]) -> list[
         if empty:
             drop.add(i)
             for k in (i - 1, i + 1):
-                if 0 <= k < len(cards) and cards[k].keyword == "" and not str(cards[k].value).strip():
+                if (0 <= k < len(cards) and cards[k].keyword == ""
+                        and not str(cards[k].value).strip()):
                     drop.add(k)
     return [c for i, c in enumerate(cards) if i not in drop]
 
@@ -338,9 +376,9 @@ def add_rules_keywords(hdr: fits.Header, files: Sequence[RulesFile],
     for f in files:
         hdr.add_history(f"  file {Path(f.filename).name if f.filename else '<in memory>'}, "
                         f"version {f.version}, instrument {f.instrument}, {len(f.rules)} rules")
-    hdr.add_history(f"  {len(expanded.columns)} HDRTAB columns, {len(expanded.functions)} "
-                    f"header rules, {len(expanded.delete)} deletions, "
-                    f"{len(expanded.sections)} sections")
+    hdr.add_history(f"  applied: {len(expanded.columns)} column rules, "
+                    f"{len(expanded.functions)} header rules, {len(expanded.delete)} deletions, "
+                    f"{len(expanded.sections)} section rules")
     by_func: dict[str, list[str]] = {}
     for hr in expanded.functions:
         item = hr.keyword if hr.name == hr.keyword else f"{hr.keyword}->{hr.name}"
@@ -353,28 +391,8 @@ def add_rules_keywords(hdr: fits.Header, files: Sequence[RulesFile],
 
 
 # -- HDRTAB ---------------------------------------------------------------------------------
-def _lookup_table(inputs: Sequence[HeaderSet], keywords: set[str]) -> list[dict[str, Any]]:
-    cache: dict[int, dict[str, Any]] = {}
-
-    def as_dict(hdr: fits.Header) -> dict[str, Any]:
-        got = cache.get(id(hdr))
-        if got is None:
-            got = {}
-            for kw in keywords:
-                if kw in hdr:
-                    got[kw] = hdr[kw]
-            cache[id(hdr)] = got
-        return got
-
-    rows = []
-    for chip in inputs:
-        row = dict(as_dict(chip.primary))
-        row.update(as_dict(chip.sci))
-        rows.append(row)
-    return rows
-
-
-def make_table(inputs: Sequence[HeaderSet], rules: ExpandedRules) -> fits.BinTableHDU | None:
+def make_table(inputs: Sequence[HeaderSet], rules: ExpandedRules, *,
+               _cache: _ValueCache | None = None) -> fits.BinTableHDU | None:
     """Build HDRTAB: one row per chip, one column per table rule.
 
     Column types: all-``bool`` -> ``L``; all-integer -> ``K``; numbers -> ``D``
@@ -400,7 +418,8 @@ def make_table(inputs: Sequence[HeaderSet], rules: ExpandedRules) -> fits.BinTab
     MissingKeywordError
         If a column with the ``raise`` policy lacks a value for some chip.
     """
-    rows = _lookup_table(inputs, {c.keyword for c in rules.columns})
+    cache = _cache or _ValueCache()
+    rows = [{**cache(chip.primary), **cache(chip.sci)} for chip in inputs]
     columns = []
     for col in rules.columns:
         values = []
@@ -461,4 +480,5 @@ def _make_column(name: str, values: list[Any]) -> fits.Column:
         return fits.Column(name=name, format="D", array=arr)
     texts = [_text(v) for v in values]
     width = max(1, max(len(t) for t in texts))
-    return fits.Column(name=name, format=f"{width}A", array=np.array(texts, dtype=f"U{width}"))
+    data = [t.encode("ascii", "replace") for t in texts]
+    return fits.Column(name=name, format=f"{width}A", array=np.array(data, dtype=f"S{width}"))

@@ -23,6 +23,7 @@ from .blender import (
     HeaderSet,
     add_rules_keywords,
     blend,
+    drop_empty_sections,
     exposure_key,
     is_protected,
 )
@@ -444,33 +445,51 @@ def _structural(hdr: fits.Header) -> list[fits.Card]:
     return cards
 
 
+def _is_wcs(key: str) -> bool:
+    return bool(_WCS_RE.match(key)) or key in ("ORIENTAT", "VAFACTOR")
+
+
 def _compose(product: fits.Header, blended: fits.Header, rules: ExpandedRules, *,
-             primary: bool, history_from_product: bool = True) -> fits.Header:
-    """Product structure + blended cards + the product's own keywords."""
+             primary: bool) -> fits.Header:
+    """Product structure + blended cards + the product's WCS and own keywords.
+
+    The product's WCS cards go where the blended header had its first WCS
+    card (else to the end); the product's other own keywords follow the
+    blended cards; the product's HISTORY comes last.
+    """
     wins = _PRODUCT_PRIMARY_KEYWORDS if primary else _PRODUCT_EXT_KEYWORDS
     table_only = rules.table_only
-    out = fits.Header(_structural(product))
+    structure = _structural(product)
+    taken = {c.keyword for c in structure}
+    prod_wcs = [c for c in product.cards if _is_wcs(c.keyword) and c.keyword not in taken]
+    body: list[fits.Card] = []
+    placed_wcs = False
     for card in blended.cards:
         key = card.keyword
-        if key == "HISTORY" or (key not in ("", "COMMENT") and (
-                is_protected(key) or key in out or _WCS_RE.match(key) or key in wins)):
+        if key == "HISTORY":
             continue
-        out.append(card, end=True)
+        if key not in ("", "COMMENT"):
+            if _is_wcs(key) and not placed_wcs:
+                body.extend(fits.Card(c.keyword, c.value, c.comment) for c in prod_wcs)
+                placed_wcs = True
+            if is_protected(key) or key in taken or _is_wcs(key) or key in wins:
+                continue
+            taken.add(key)
+        body.append(card)
+    if not placed_wcs:
+        body.extend(fits.Card(c.keyword, c.value, c.comment) for c in prod_wcs)
+    taken.update(c.keyword for c in prod_wcs)
+    out = fits.Header(structure + drop_empty_sections(body))
     for card in product.cards:
         key = card.keyword
-        if key in ("", "COMMENT", "HISTORY") or is_protected(key):
+        if key in ("", "COMMENT", "HISTORY") or is_protected(key) or _is_wcs(key):
             continue
-        if key in out and not (key in wins or _WCS_RE.match(key)):
-            continue
-        if key in table_only and not (key in wins or _WCS_RE.match(key)):
-            continue
-        if key in out:
-            out[key] = (card.value, card.comment)
-        else:
+        if key in wins:
+            out.set(key, card.value, card.comment)
+        elif key not in out and key not in table_only:
             out.append(fits.Card(key, card.value, card.comment), end=False)
-    if history_from_product:
-        for value in product.get("HISTORY", []):
-            out.add_history(str(value))
+    for value in product.get("HISTORY", []):
+        out.add_history(str(value))
     return out
 
 

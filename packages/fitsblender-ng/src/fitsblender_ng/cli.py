@@ -19,7 +19,7 @@ from . import __version__
 from .errors import FitsblenderError
 
 #: Modules contributing verbs, in the order they appear in ``--help``.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["fitsblender_ng._cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:
