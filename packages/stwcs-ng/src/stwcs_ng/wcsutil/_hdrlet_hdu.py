@@ -40,7 +40,7 @@ from astropy.io.fits.hdu.base import DELAYED
 
 from ..errors import HeaderletError
 
-__all__ = ["HeaderletHDU", "is_hdrlet_hdu", "hdrlet_bytes", "build_hdrlet_hdu"]
+__all__ = ["HeaderletHDU", "is_hdrlet_hdu", "hdrlet_bytes", "build_hdrlet_hdu", "fit_comment"]
 
 #: Cards copied from the embedded primary header to the HDRLET header, with comments.
 _SUMMARY_CARDS = (
@@ -56,6 +56,13 @@ _SUMMARY_CARDS = (
 
 def _pad(n: int) -> int:
     return (-n) % 2880
+
+
+def fit_comment(value, comment: str) -> str:
+    """``comment``, or ``''`` when value and comment do not fit on one 80-char card."""
+    if isinstance(value, str) and len(value.replace("'", "''")) + len(comment) > 64:
+        return ""
+    return comment
 
 
 class HeaderletHDU(fits.FitsHDU):
@@ -128,7 +135,8 @@ class HeaderletHDU(fits.FitsHDU):
         return build_hdrlet_hdu(headerlet, compress=compress)
 
     def _summary(self):
-        return (self.name, self.ver, self.__class__.__name__, len(self._header))
+        return (self.name, self.ver, self.__class__.__name__, len(self._header),
+                (int(self._header.get("NAXIS1", 0)),))
 
 
 def is_hdrlet_hdu(hdu: Any) -> bool:
@@ -258,7 +266,7 @@ def build_hdrlet_hdu(headerlet: fits.HDUList, *, compress: bool = False,
             value = primary.get("SIPNAME", primary.get("WCSNAME", ""))
         else:
             value = primary.get(kw, "")
-        cards.append((kw, value, comment))
+        cards.append((kw, value, fit_comment(value, comment)))
     cards.append(("EXTNAME", "HDRLET", "Extension name"))
     if extver is not None:
         cards.append(("EXTVER", int(extver), "Extension version"))
