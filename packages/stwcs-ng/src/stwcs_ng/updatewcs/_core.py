@@ -7,6 +7,7 @@ update, so a failure anywhere leaves the science file unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -43,6 +44,10 @@ _DEFERRED = ("WFPC2", "STIS", "NICMOS")
 
 #: Extensions that get a copy of their SCI extension's linear WCS.
 _COMPANIONS = ("ERR", "DQ", "SDQ", "SAMP", "TIME")
+
+#: IDC keywords written into each SCI header.
+_IDC_KEYWORDS = ("IDCTAB", "OCX10", "OCX11", "OCY10", "OCY11", "IDCSCALE", "IDCTHETA",
+                 "IDCXREF", "IDCYREF", "IDCV2REF", "IDCV3REF")
 
 #: Keywords written by a previous run that a new run removes before writing.
 _STALE_TDD = ("TDDALPHA", "TDDBETA", "TDD_CTA", "TDD_CTB", "TDD_CYA", "TDD_CYB",
@@ -155,10 +160,13 @@ def _filters(primary: fits.Header, inst: str) -> tuple[str | None, str | None]:
 
 
 def _open_reference(path, what: str, filename: str | None) -> fits.HDUList:
+    hdul = None
     try:
         hdul = fits.open(path, memmap=False)
         hdul.readall()
     except (OSError, ValueError, TypeError) as exc:
+        if hdul is not None:
+            hdul.close()
         raise ReferenceFileError(f"{what} {str(path)!r} cannot be read as FITS ({exc})",
                                  filename=filename) from exc
     return hdul
@@ -195,21 +203,33 @@ def _clean_alternates_on_new_idctab(hdul: fits.HDUList, primary: fits.Header) ->
                 altwcs.delete_header_wcs(hdu.header, key)
 
 
+def _put(header: fits.Header, kw: str, value, comment: str) -> None:
+    """Set a card, re-formatting it even when the value is unchanged (stable bytes)."""
+    if kw in header:
+        idx = header.index(kw)
+        del header[idx]
+        header.insert(idx, (kw, value, comment))
+    else:
+        header.set(kw, value, comment)
+
+
 def _write_linear(header: fits.Header, lw: LinearWCS, *, sip: bool) -> None:
     for kw in ("PC1_1", "PC1_2", "PC2_1", "PC2_2", "CDELT1", "CDELT2", "CROTA1", "CROTA2"):
         if kw in header:
             del header[kw]
     suffix = "-SIP" if sip else ""
-    header.set("CTYPE1", "RA---TAN" + suffix, "Right ascension, gnomonic projection")
-    header.set("CTYPE2", "DEC--TAN" + suffix, "Declination, gnomonic projection")
+    if "WCSAXES" in header:
+        _put(header, "WCSAXES", 2, "Number of coordinate axes")
+    _put(header, "CTYPE1", "RA---TAN" + suffix, "Right ascension, gnomonic projection")
+    _put(header, "CTYPE2", "DEC--TAN" + suffix, "Declination, gnomonic projection")
     for i in (1, 2):
-        header.set(f"CRPIX{i}", float(lw.crpix[i - 1]), "Pixel coordinate of reference point")
+        _put(header, f"CRPIX{i}", float(lw.crpix[i - 1]), "Pixel coordinate of reference point")
     for i in (1, 2):
-        header.set(f"CRVAL{i}", float(lw.crval[i - 1]), "Coordinate value at reference point")
-    header.set("CD1_1", float(lw.cd[0, 0]), "partial of first axis coordinate w.r.t. x")
-    header.set("CD1_2", float(lw.cd[0, 1]), "partial of first axis coordinate w.r.t. y")
-    header.set("CD2_1", float(lw.cd[1, 0]), "partial of second axis coordinate w.r.t. x")
-    header.set("CD2_2", float(lw.cd[1, 1]), "partial of second axis coordinate w.r.t. y")
+        _put(header, f"CRVAL{i}", float(lw.crval[i - 1]), "Coordinate value at reference point")
+    _put(header, "CD1_1", float(lw.cd[0, 0]), "partial of first axis coordinate w.r.t. x")
+    _put(header, "CD1_2", float(lw.cd[0, 1]), "partial of first axis coordinate w.r.t. y")
+    _put(header, "CD2_1", float(lw.cd[1, 0]), "partial of second axis coordinate w.r.t. x")
+    _put(header, "CD2_2", float(lw.cd[1, 1]), "partial of second axis coordinate w.r.t. y")
 
 
 def _copy_to_companions(hdul: fits.HDUList, sci_header: fits.Header, extver: int) -> None:
@@ -219,11 +239,11 @@ def _copy_to_companions(hdul: fits.HDUList, sci_header: fits.Header, extver: int
         if name not in _COMPANIONS or int(h.get("EXTVER", 1)) != extver:
             continue
         for kw in ("CTYPE1", "CTYPE2"):
-            h.set(kw, str(sci_header[kw]).removesuffix("-SIP"), sci_header.comments[kw])
+            _put(h, kw, str(sci_header[kw]).removesuffix("-SIP"), sci_header.comments[kw])
         for kw in ("CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1", "CD2_2",
                    "WCSNAME"):
             if kw in sci_header:
-                h.set(kw, sci_header[kw], sci_header.comments[kw])
+                _put(h, kw, sci_header[kw], sci_header.comments[kw])
         for kw in ("PC1_1", "PC1_2", "PC2_1", "PC2_2", "CDELT1", "CDELT2"):
             if kw in h:
                 del h[kw]
@@ -252,6 +272,8 @@ def _remove_extensions(hdul: fits.HDUList, extname: str) -> None:
 
 
 def _apply_d2im(hdul, sci_idx, primary, ref: fits.HDUList, chips: dict[int, _Chip]) -> None:
+    if "D2IMEXT" in hdul[1].header:
+        del hdul[1].header["D2IMEXT"]
     hdus = []
     extver = 1
     for i in sci_idx:
@@ -272,6 +294,8 @@ def _apply_d2im(hdul, sci_idx, primary, ref: fits.HDUList, chips: dict[int, _Chi
 
 def _apply_npol(hdul, sci_idx, primary, ref: fits.HDUList, chips: dict[int, _Chip],
                 filename) -> None:
+    if "NPOLEXT" in hdul[1].header:
+        del hdul[1].header["NPOLEXT"]
     hdus = []
     for i in sci_idx:
         header = hdul[i].header
@@ -364,28 +388,21 @@ def update_hdulist(hdul: fits.HDUList, options: UpdateOptions = UpdateOptions(),
     sci_idx = _sci_indices(hdul, filename)
 
     # --- reference files (all resolved and read before anything changes) --------------
-    idc_name = primary.get("IDCTAB")
-    idc_hdul = npol_hdul = d2im_hdul = None
-    if not is_blank_reference(idc_name):
-        idc_hdul = _open_reference(check_reference(idc_name, environ=environ, keyword="IDCTAB",
-                                                   filename=filename), "IDCTAB", filename)
-    npol_name = primary.get("NPOLFILE")
-    if options.npolcorr and not is_blank_reference(npol_name):
-        npol_hdul = _open_reference(check_reference(npol_name, environ=environ,
-                                                    keyword="NPOLFILE", filename=filename),
-                                    "NPOLFILE", filename)
-    d2im_name = primary.get("D2IMFILE")
-    if options.d2imcorr and not is_blank_reference(d2im_name):
-        d2im_hdul = _open_reference(check_reference(d2im_name, environ=environ,
-                                                    keyword="D2IMFILE", filename=filename),
-                                    "D2IMFILE", filename)
-    try:
+    with contextlib.ExitStack() as stack:
+        def load(keyword: str, wanted: bool) -> fits.HDUList | None:
+            value = primary.get(keyword)
+            if not wanted or is_blank_reference(value):
+                return None
+            path = check_reference(value, environ=environ, keyword=keyword, filename=filename)
+            ref = _open_reference(path, keyword, filename)
+            stack.callback(ref.close)
+            return ref
+
+        idc_hdul = load("IDCTAB", True)
+        npol_hdul = load("NPOLFILE", options.npolcorr)
+        d2im_hdul = load("D2IMFILE", options.d2imcorr)
         return _update(hdul, primary, inst, det, sci_idx, options, filename,
                        idc_hdul, npol_hdul, d2im_hdul)
-    finally:
-        for ref in (idc_hdul, npol_hdul, d2im_hdul):
-            if ref is not None:
-                ref.close()
 
 
 def _update(hdul, primary, inst, det, sci_idx, options, filename, idc_hdul, npol_hdul,
@@ -472,9 +489,10 @@ def _update(hdul, primary, inst, det, sci_idx, options, filename, idc_hdul, npol
     for i in sci_idx:
         c = chips[i]
         h = hdul[i].header
+        # keywords of a previous run go, so that every run writes them in the same order
         remove_sip_keywords(h)
-        for kw in _STALE_TDD:
-            if kw in h:
+        for kw in (*_STALE_TDD, *_IDC_KEYWORDS, "WCSNAME"):
+            while kw in h:
                 del h[kw]
         if c.model is not None:
             r = chips[ref_i]
