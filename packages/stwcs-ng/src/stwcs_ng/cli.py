@@ -19,7 +19,8 @@ from . import __version__
 from .errors import StwcsError
 
 #: Modules contributing verbs, in the order they appear in ``--help``.
-COMMAND_MODULES: list[str] = ["stwcs_ng.updatewcs._cli"]
+COMMAND_MODULES: list[str] = ["stwcs_ng.updatewcs._cli", "stwcs_ng.wcsutil._cli",
+                             "stwcs_ng.wcsutil._headerlet_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:
