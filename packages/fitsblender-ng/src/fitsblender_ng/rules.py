@@ -431,7 +431,7 @@ def _parse_rule(raw: str, filename: str | None, lineno: int, strict: bool) -> Ru
         if wildcard and name.upper() != keyword:
             raise _error("a wildcard rule cannot rename: the second field must repeat the "
                          "pattern", filename, lineno)
-        if not _COLUMN.match(name):
+        if not wildcard and not _COLUMN.match(name):
             raise _error(f"{name!r} is not a valid column or keyword name", filename, lineno)
     on_error = ErrorPolicy()
     if len(fields) > 3:
