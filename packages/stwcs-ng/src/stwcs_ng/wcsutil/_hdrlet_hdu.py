@@ -202,7 +202,11 @@ def _open_embedded(raw: bytes, header: fits.Header, *, filename: str | None = No
     """Open the embedded file of a HDRLET extension (in memory, fully read)."""
     if header.get("COMPRESS", False) or raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw.rstrip(b"\0") if raw[:2] == b"\x1f\x8b" else raw)
+            # one gzip member followed by the zero padding of the FITS data block
+            inflater = zlib.decompressobj(wbits=31)
+            raw = inflater.decompress(raw)
+            if not inflater.eof:
+                raise EOFError("compressed data end before the end-of-stream marker")
         except (OSError, EOFError, zlib.error) as exc:
             raise HeaderletError(f"compressed HDRLET extension cannot be decompressed ({exc})",
                                  filename=filename, extension=extension) from exc

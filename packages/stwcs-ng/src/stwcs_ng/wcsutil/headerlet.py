@@ -1182,15 +1182,22 @@ def _archive_key(hdul: fits.HDUList, filename: str | None, key: str,
         candidate = current_hdrname or wcsname or f"{_dest_rootname(hdul, filename)}_{key}"
     hl = _build_headerlet(hdul, filename, sciext=sciext, hdrname=candidate, wcskey=key,
                           wcsname=wcsname or candidate)
+    # already attached?  Look at the likely names first, then at every HDRLET.
+    order = []
     for name in dict.fromkeys(n for n in (current_hdrname, candidate) if n):
-        for i in find_headerlet_HDUs(hdul, hdrname=name):
-            try:
-                existing = _headerlet_from_hdu(hdul[i], filename, i)
-            except HeaderletError:
-                continue
-            if _same_solution(existing, hl):
-                log.info("WCS %r already attached as headerlet %r", wcsname, name)
-                return name
+        order += find_headerlet_HDUs(hdul, hdrname=name)
+    order += [i for i in _hdrlet_indices(hdul) if i not in order]
+    for i in order:
+        if not hl.equal_distmodel(_text(_hdrlet_kw(hdul, i, "DISTNAME", filename))) or \
+                _text(_hdrlet_kw(hdul, i, "WCSNAME", filename)).upper() != _text(hl.wcsname).upper():
+            continue
+        try:
+            existing = _headerlet_from_hdu(hdul[i], filename, i)
+        except HeaderletError:
+            continue
+        if _same_solution(existing, hl):
+            log.info("WCS %r already attached as headerlet %r", wcsname, existing.hdrname)
+            return existing.hdrname
     hdrname = _unique_hdrname(hdul, candidate)
     hl[0].header["HDRNAME"] = (hdrname, fit_comment(hdrname, _PRIMARY_COMMENTS["HDRNAME"]))
     _attach(hl, hdul, filename)
@@ -1414,9 +1421,17 @@ def _as_headerlet(obj: Any) -> Headerlet:
     raise HeaderletError(f"cannot use an object of type {type(obj).__name__} as a headerlet")
 
 
+def _is_list(obj: Any) -> bool:
+    return isinstance(obj, (list, tuple)) and not isinstance(obj, fits.HDUList)
+
+
+def _as_list(obj: Any) -> list[Any]:
+    return list(obj) if _is_list(obj) else [obj]
+
+
 def _pairs(filename: Any, hdrlet: Any) -> list[tuple[Any, Any]]:
-    files = list(filename) if isinstance(filename, (list, tuple)) else [filename]
-    hlets = list(hdrlet) if isinstance(hdrlet, (list, tuple)) else [hdrlet] * len(files)
+    files = _as_list(filename)
+    hlets = _as_list(hdrlet) if _is_list(hdrlet) else [hdrlet] * len(files)
     if len(hlets) != len(files):
         raise HeaderletError(f"{len(files)} files but {len(hlets)} headerlets given")
     return list(zip(files, hlets, strict=True))
@@ -1653,7 +1668,7 @@ def delete_headerlet(filename: Any, hdrname: str | None = None, hdrext: Any = No
     HeaderletError
         No selector, or nothing matches (file unchanged).
     """
-    files = list(filename) if isinstance(filename, (list, tuple)) else [filename]
+    files = _as_list(filename)
     removed: list[str] = []
     for fname in files:
         with update_input(fname) as (hdul, name, _):
@@ -1871,7 +1886,7 @@ def restore_from_headerlet(filename: Any, hdrname: str | None = None, hdrext: An
         Nothing or several extensions match, distortion mismatch without
         ``force``, corrupt extension (file unchanged).
     """
-    files = list(filename) if isinstance(filename, (list, tuple)) else [filename]
+    files = _as_list(filename)
     for fname in files:
         with update_input(fname) as (hdul, name, _):
             i = _select_one(hdul, name, hdrext=hdrext, hdrname=hdrname)
@@ -1909,7 +1924,7 @@ def restore_all_with_distname(filename: Any, distname: str, primary: Any,
         No headerlet has this DISTNAME, or ``primary`` is not one of them
         (file unchanged).
     """
-    files = list(filename) if isinstance(filename, (list, tuple)) else [filename]
+    files = _as_list(filename)
     for fname in files:
         with update_input(fname) as (hdul, name, _):
             found = find_headerlet_HDUs(hdul, distname=distname)
@@ -1965,7 +1980,7 @@ def archive_as_headerlet(filename: Any, hdrname: str, sciext: str = "SCI",
     WCSKeyError
         The WCS does not exist.
     """
-    files = list(filename) if isinstance(filename, (list, tuple)) else [filename]
+    files = _as_list(filename)
     key: Any = wcskey
     if is_par_blank(wcskey):
         key = None if not is_par_blank(wcsname) else " "
