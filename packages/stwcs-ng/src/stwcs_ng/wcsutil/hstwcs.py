@@ -269,9 +269,10 @@ class HSTWCS(astropy_wcs.WCS):
         self.setOrient()
 
     def _set_cd(self, cd: np.ndarray) -> None:
-        if self.wcs.has_pc():
-            del self.wcs.pc
-        self.wcs.cdelt = [1.0, 1.0]
+        if not self.wcs.has_cd():
+            if self.wcs.has_pc():
+                del self.wcs.pc
+            self.wcs.cdelt = [1.0, 1.0]
         self.wcs.cd = cd
         self.wcs.set()
 
