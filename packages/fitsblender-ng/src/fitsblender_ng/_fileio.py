@@ -114,7 +114,7 @@ def atomic_write(hdulist: fits.HDUList, path: str | Path) -> Path:
 
 def _verify(tmp: Path, n_hdus: int) -> None:
     try:
-        with fits.open(tmp, memmap=True) as check:
+        with fits.open(tmp, memmap=True, do_not_scale_image_data=True) as check:
             if len(check) != n_hdus:
                 raise FileUpdateError(f"verification found {len(check)} HDUs, expected {n_hdus}",
                                       filename=str(tmp))

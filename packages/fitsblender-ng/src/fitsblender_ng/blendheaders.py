@@ -472,7 +472,8 @@ def _compose(product: fits.Header, blended: fits.Header, rules: ExpandedRules, *
             if _is_wcs(key) and not placed_wcs:
                 body.extend(fits.Card(c.keyword, c.value, c.comment) for c in prod_wcs)
                 placed_wcs = True
-            if is_protected(key) or key in taken or _is_wcs(key) or key in wins:
+            if (is_protected(key) or key in taken or _is_wcs(key)
+                    or (key in wins and key in product)):
                 continue
             taken.add(key)
         body.append(card)
