@@ -694,6 +694,13 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
                                 True, hdr_crval)
             dq_h = _ext_header(camera, chip, rootname, filt, cards, hdr_pa, "DQ", "UNITLESS",
                                True, hdr_crval)
+            good = dq == 0
+            for hdr, arr in ((sci_h, sci), (err_h, err)):
+                vals = arr[good] if good.any() else arr.ravel()
+                hdr["NGOODPIX"] = (int(good.sum()), "number of good pixels")
+                hdr["GOODMIN"] = (float(vals.min()), "minimum value of good pixels")
+                hdr["GOODMAX"] = (float(vals.max()), "maximum value of good pixels")
+                hdr["GOODMEAN"] = (float(vals.mean()), "mean value of good pixels")
             hdus.append(fits.ImageHDU(sci.astype(np.float32), header=sci_h))
             hdus.append(fits.ImageHDU(err.astype(np.float32), header=err_h))
             hdus.append(fits.ImageHDU(dq, header=dq_h))

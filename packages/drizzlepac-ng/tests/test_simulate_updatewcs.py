@@ -1,0 +1,154 @@
+"""Raw-mode files and the updatewcs round trip.
+
+Raw files carry only the linear OPUS WCS plus IDCTAB/NPOLFILE/D2IMFILE names
+of the synthetic reference files; running updatewcs on them must rebuild the
+WCS of the calibrated files simulated with the same arguments (which is the
+true WCS when no error is injected).
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from drizzlepac_ng import simulate
+
+KW = dict(n_exposures=2, shape="small", seed=21, n_stars=5, n_galaxies=0, n_bright=0,
+          noise=False, cosmic_rays=False, defects=False)
+
+
+def _sim_pair(tmp_path, instrument, wcs_errors=None):
+    raw = simulate.simulate_exposures(raw=True, output_dir=tmp_path / "raw",
+                                      instrument=instrument, wcs_errors=wcs_errors, **KW)
+    cal = simulate.simulate_exposures(raw=False, output_dir=tmp_path / "cal",
+                                      instrument=instrument, wcs_errors=wcs_errors, **KW)
+    return raw, cal
+
+
+def _max_pixel_difference(updated_path, reference_path, extver):
+    """Map a pixel grid through the updated WCS to the sky and back through the reference."""
+    with fits.open(updated_path) as u, fits.open(reference_path) as r:
+        wu = WCS(u["SCI", extver].header, u)
+        wr = WCS(r["SCI", extver].header, r)
+        ny, nx = u["SCI", extver].data.shape
+    yy, xx = np.mgrid[0:ny:9j, 0:nx:9j]
+    pix = np.column_stack([xx.ravel(), yy.ravel()])
+    back = wr.all_world2pix(wu.all_pix2world(pix, 0), 0, tolerance=1e-9, maxiter=50)
+    return np.abs(back - pix).max()
+
+
+def _run_updatewcs(module, path, monkeypatch, refdir):
+    monkeypatch.setenv("jref", str(refdir) + "/")
+    monkeypatch.setenv("iref", str(refdir) + "/")
+    monkeypatch.setenv("ASTROMETRY_STEP_CONTROL", "OFF")
+    module.updatewcs(str(path), use_db=False)
+    with warnings.catch_warnings():  # the original stwcs leaves its file handles to the GC
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def test_raw_mode_keywords(tmp_path):
+    raw = simulate.simulate_exposures(raw=True, output_dir=tmp_path, **KW)
+    with fits.open(raw[0].path) as hdul:
+        p = hdul[0].header
+        assert p["IDCTAB"] == "jref$simacswfc256x128_idc.fits"
+        assert p["NPOLFILE"] == "jref$simacswfc256x128_npl.fits"
+        assert p["D2IMFILE"] == "jref$simacswfc256x128_d2i.fits"
+        assert p["TDDCORR"] == "OMIT"
+        assert "DISTNAME" not in p
+        for v in (1, 2):
+            h = hdul["SCI", v].header
+            assert h["CTYPE1"] == "RA---TAN" and h["CTYPE2"] == "DEC--TAN"
+            for key in ("A_ORDER", "B_ORDER", "CPDIS1", "D2IMDIS1", "IDCSCALE", "OCX11",
+                        "WCSNAME", "WCSNAMEO"):
+                assert key not in h, key
+            assert {"CRPIX1", "CRVAL1", "CD1_1", "CD2_2"} <= set(h.keys())
+        assert [h.name for h in hdul[1:]] == ["SCI", "ERR", "DQ"] * 2
+    for kind, path in raw.reference_files.items():
+        assert path.exists(), kind
+
+
+def test_reference_file_format(tmp_path):
+    paths = simulate.write_reference_files(tmp_path, "ACS/WFC")
+    with fits.open(paths["IDCTAB"]) as idc:
+        t = idc[1].data
+        names = idc[1].columns.names
+        for col in ("DETCHIP", "DIRECTION", "FILTER1", "FILTER2", "XSIZE", "YSIZE", "XREF",
+                    "YREF", "V2REF", "V3REF", "SCALE", "CX10", "CX11", "CX44", "CY10", "CY44"):
+            assert col in names, col
+        assert idc[1].columns["DETCHIP"].format == "I"
+        assert idc[1].columns["CX11"].format == "E"
+        assert idc[0].header["NORDER"] == 4
+        assert set(t["DETCHIP"]) == {1, 2} and set(t["DIRECTION"]) == {"FORWARD"}
+        assert np.all(t["XSIZE"] == 4096) and np.all(t["YSIZE"] == 2048)
+        row = t[(t["DETCHIP"] == 1) & (t["FILTER2"] == "F814W")][0]
+        assert 0.045 < row["CX11"] < 0.055 and 0.045 < row["CY10"] < 0.055
+        assert row["SCALE"] == pytest.approx(0.05)
+    for key in ("NPOLFILE", "D2IMFILE"):
+        with fits.open(paths[key]) as f:
+            assert [(h.name, h.ver) for h in f[1:]] == [("DX", 1), ("DY", 1), ("DX", 2), ("DY", 2)]
+            assert f["DX", 1].header["CCDCHIP"] == 2 and f["DX", 2].header["CCDCHIP"] == 1
+            assert f["DX", 1].data.shape == (32, 64)
+            assert f["DX", 1].header["CDELT1"] == 64
+            assert 0.005 < np.abs(f["DX", 1].data).max() < 0.2
+    uvis = simulate.write_reference_files(tmp_path, "WFC3/UVIS", shape="small")
+    with fits.open(uvis["IDCTAB"]) as idc:
+        assert "FILTER" in idc[1].columns.names and "THETA" in idc[1].columns.names
+        assert np.all(idc[1].data["THETA"] == 45.0)
+
+
+@pytest.mark.parametrize("instrument", ["ACS/WFC", "WFC3/UVIS"])
+def test_updatewcs_ng_reproduces_true_wcs(tmp_path, monkeypatch, instrument):
+    """ACCEPTANCE: stwcs-ng updatewcs on raw files gives the calibrated (true) WCS."""
+    mod = pytest.importorskip("stwcs_ng.updatewcs")
+    if not hasattr(mod, "updatewcs"):
+        pytest.skip("stwcs_ng.updatewcs.updatewcs not available yet")
+    raw, cal = _sim_pair(tmp_path, instrument)
+    for r, c in zip(raw, cal, strict=True):
+        _run_updatewcs(mod, r.path, monkeypatch, tmp_path / "raw")
+        with fits.open(r.path) as u:
+            h = u["SCI", 1].header
+            assert h["CTYPE1"] == "RA---TAN-SIP"
+            assert h["WCSNAME"] == c.hdulist["SCI", 1].header["WCSNAME"] if c.hdulist else True
+        for v in (1, 2):
+            assert _max_pixel_difference(r.path, c.path, v) < 1e-3
+            # and the truth file says the same
+            tw = c.truth.true_wcs(v)
+            with fits.open(r.path) as u:
+                wu = WCS(u["SCI", v].header, u)
+            pix = np.array([[0.0, 0.0], [255.0, 127.0], [100.0, 30.0]])
+            back = tw.all_world2pix(wu.all_pix2world(pix, 0), 0, tolerance=1e-9)
+            assert np.abs(back - pix).max() < 1e-3
+
+
+def test_updatewcs_ng_keeps_injected_error(tmp_path, monkeypatch):
+    """Raw files carry the erroneous pointing: updatewcs rebuilds the perturbed header WCS."""
+    mod = pytest.importorskip("stwcs_ng.updatewcs")
+    if not hasattr(mod, "updatewcs"):
+        pytest.skip("stwcs_ng.updatewcs.updatewcs not available yet")
+    errors = np.array([[1.5, -0.7, 0.05], [-0.4, 0.9, -0.03]])
+    raw, cal = _sim_pair(tmp_path, "ACS/WFC", wcs_errors=errors)
+    for r, c in zip(raw, cal, strict=True):
+        _run_updatewcs(mod, r.path, monkeypatch, tmp_path / "raw")
+        for v in (1, 2):
+            assert _max_pixel_difference(r.path, c.path, v) < 1e-3
+
+
+@pytest.mark.oracle
+@pytest.mark.filterwarnings("ignore:Some non-standard WCS keywords")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("instrument", ["ACS/WFC", "WFC3/UVIS"])
+def test_original_stwcs_reproduces_true_wcs(tmp_path, monkeypatch, instrument):
+    """The original stwcs.updatewcs rebuilds our true WCS from our raw files and reference set."""
+    stwcs_updatewcs = pytest.importorskip("stwcs.updatewcs")
+    raw, cal = _sim_pair(tmp_path, instrument)
+    for r, c in zip(raw, cal, strict=True):
+        _run_updatewcs(stwcs_updatewcs, r.path, monkeypatch, tmp_path / "raw")
+        for v in (1, 2):
+            assert _max_pixel_difference(r.path, c.path, v) < 1e-3
