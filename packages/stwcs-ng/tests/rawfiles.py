@@ -126,3 +126,116 @@ def make_acs_wfc_raw(path: str | Path, *, shape: tuple[int, int] | None = (48, 9
             hdus.append(fits.ImageHDU(data=data, header=eh))
     fits.HDUList(hdus).writeto(path, overwrite=True)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# fully synthetic exposures (no shared data needed): any supported instrument/detector
+
+#: (instrument, detector) -> (chips, XSIZE, YSIZE, scale "/px, (V2REF, V3REF) per chip, THETA)
+SYNTHETIC_DETECTORS = {
+    ("ACS", "WFC"): ((2, 1), 4096, 2048, 0.05, {1: (260.9, 198.3), 2: (256.6, 302.2)}, 0.0),
+    ("ACS", "HRC"): ((1,), 1024, 1024, 0.025, {1: (-207.3, 471.5)}, 0.0),
+    ("ACS", "SBC"): ((1,), 1024, 1024, 0.032, {1: (-205.0, 470.0)}, 0.0),
+    ("WFC3", "UVIS"): ((2, 1), 4096, 2051, 0.04, {1: (-27.2, -33.4), 2: (-31.6, 50.3)}, 45.0),
+    ("WFC3", "IR"): ((1,), 1014, 1014, 0.1283, {1: (1.019, -0.507)}, 45.0),
+}
+
+
+def make_synthetic_idctab(path: str | Path, instrument: str, detector: str,
+                          filters: tuple[str, str] = ("F160W", "CLEAR"), *,
+                          norder: int = 4, seed: int = 3,
+                          header_extra: dict | None = None) -> Path:
+    """Write a small IDCTAB for any supported detector: one forward row per chip.
+
+    ACS tables get FILTER1/FILTER2 columns, WFC3 tables a single FILTER column.
+    The coefficients are random but realistic (linear part = scale with a
+    small skew, distortion of a few pixels at the chip corners).
+    """
+    path = Path(path)
+    chips, xsize, ysize, scale, v23, theta = SYNTHETIC_DETECTORS[(instrument, detector)]
+    rng = np.random.default_rng(seed)
+    n = len(chips)
+    cols = [fits.Column("DETCHIP", "I", array=np.array(chips)),
+            fits.Column("DIRECTION", "8A", array=np.array(["FORWARD"] * n))]
+    if instrument == "WFC3":
+        cols.append(fits.Column("FILTER", "8A", array=np.array([filters[0]] * n)))
+    else:
+        cols.append(fits.Column("FILTER1", "8A", array=np.array([filters[0]] * n)))
+        cols.append(fits.Column("FILTER2", "8A", array=np.array([filters[1]] * n)))
+    for name, value in (("XSIZE", xsize), ("YSIZE", ysize)):
+        cols.append(fits.Column(name, "J", array=np.full(n, value)))
+    cols.append(fits.Column("XREF", "D", array=np.full(n, xsize / 2.0)))
+    cols.append(fits.Column("YREF", "D", array=np.full(n, ysize / 2.0)))
+    cols.append(fits.Column("V2REF", "D", array=np.array([v23[c][0] for c in chips])))
+    cols.append(fits.Column("V3REF", "D", array=np.array([v23[c][1] for c in chips])))
+    cols.append(fits.Column("THETA", "D", array=np.full(n, theta)))
+    cols.append(fits.Column("SCALE", "D", array=np.full(n, scale)))
+    half = max(xsize, ysize) / 2.0
+    for prefix in ("CX", "CY"):
+        for i in range(1, norder + 1):
+            for j in range(i + 1):
+                if i == 1:
+                    diag = (prefix == "CX") == (j == 1)
+                    values = scale * (rng.uniform(0.97, 0.99, n) if diag
+                                      else rng.uniform(0.01, 0.05, n))
+                else:  # about 3 pixels at the corner for order 2, less above
+                    values = rng.normal(0, 3.0 * scale / half ** i / 2 ** (i - 2), n)
+                cols.append(fits.Column(f"{prefix}{i}{j}", "D", array=values))
+    prim = fits.PrimaryHDU()
+    prim.header["INSTRUME"] = instrument
+    prim.header["DETECTOR"] = detector
+    prim.header["NORDER"] = norder
+    for kw, value in (header_extra or {}).items():
+        prim.header[kw] = value
+    fits.HDUList([prim, fits.BinTableHDU.from_columns(cols)]).writeto(path, overwrite=True)
+    return path
+
+
+def make_synthetic_raw(path: str | Path, instrument: str, detector: str, *,
+                       filters: tuple[str, str] = ("F160W", "CLEAR"), idctab: str,
+                       shape: tuple[int, int] = (48, 96), ra: float = 53.16, dec: float = -27.79,
+                       pa_v3: float = 250.0, date_obs: str = "2012-09-10",
+                       vafactor: float = 0.99995) -> Path:
+    """Write an exposure of any supported detector with a linear OPUS-like WCS.
+
+    No NPOLFILE/D2IMFILE (``N/A``); extensions SCI/ERR/DQ per chip (IR adds
+    SAMP and TIME).  WCS keyword contract as for :func:`make_acs_wfc_raw`.
+    """
+    path = Path(path)
+    chips, xsize, ysize, scale, _, _ = SYNTHETIC_DETECTORS[(instrument, detector)]
+    prim = fits.PrimaryHDU()
+    h = prim.header
+    h["TELESCOP"] = "HST"
+    h["INSTRUME"] = instrument
+    h["DETECTOR"] = detector
+    h["ROOTNAME"] = "synth01abq"
+    if instrument == "WFC3":
+        h["FILTER"] = filters[0]
+    else:
+        h["FILTER1"], h["FILTER2"] = filters
+    for kw, value in (("DATE-OBS", date_obs), ("EXPTIME", 300.0), ("PA_V3", pa_v3),
+                      ("RA_TARG", ra),
+                      ("DEC_TARG", dec), ("IDCTAB", idctab), ("NPOLFILE", "N/A"),
+                      ("D2IMFILE", "N/A")):
+        h[kw] = value
+    hdus = [prim]
+    extra = ("SAMP", "TIME") if detector == "IR" else ()
+    for extver, ccdchip in enumerate(chips, start=1):
+        crval_dec = dec + (extver - 1) * ysize * scale / 3600.0
+        kws = opus_wcs(ra, crval_dec, pa_v3 - 45.0, scale, (xsize / 2.0, ysize / 2.0))
+        for extname in ("SCI", "ERR", "DQ", *extra):
+            eh = fits.Header()
+            eh["EXTNAME"] = extname
+            eh["EXTVER"] = extver
+            eh["CCDCHIP"] = ccdchip
+            eh["CTYPE1"] = "RA---TAN"
+            eh["CTYPE2"] = "DEC--TAN"
+            for kw, value in kws.items():
+                eh[kw] = value
+            if extname == "SCI":
+                eh["VAFACTOR"] = vafactor
+                eh["NGOODPIX"] = shape[0] * shape[1]
+            dtype = np.int16 if extname in ("DQ", "SAMP") else np.float32
+            hdus.append(fits.ImageHDU(np.zeros(shape, dtype=dtype), header=eh))
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+    return path
