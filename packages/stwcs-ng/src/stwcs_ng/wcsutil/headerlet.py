@@ -977,7 +977,7 @@ class Headerlet(fits.HDUList):
     # -- applying ---------------------------------------------------------------------
 
     def apply_as_primary(self, fobj: Any, attach: bool = True, archive: bool = True,
-                         force: bool = False) -> None:
+                         force: bool = False) -> str | None:
         """Make this headerlet's WCS the primary WCS of a science file.
 
         Checks DESTIM against the file's ROOTNAME and DISTNAME against the
@@ -1003,6 +1003,12 @@ class Headerlet(fits.HDUList):
         archive : bool, optional
         force : bool, optional
 
+        Returns
+        -------
+        str or None
+            HDRNAME of the attached headerlet holding the previous primary
+            WCS (new or already present); None without ``archive``.
+
         Raises
         ------
         HeaderletError
@@ -1012,8 +1018,8 @@ class Headerlet(fits.HDUList):
         InputFileError, FileUpdateError
         """
         with update_input(fobj) as (hdul, name, _):
-            _apply_primary(self, hdul, name, attach=attach, archive=archive,
-                           check_dest=not force, check_dist=not force)
+            return _apply_primary(self, hdul, name, attach=attach, archive=archive,
+                                  check_dest=not force, check_dist=not force)
 
     def apply_as_alternate(self, fobj: Any, attach: bool = True, wcskey: str | None = None,
                            wcsname: str | None = None) -> str:
@@ -1188,8 +1194,9 @@ def _archive_key(hdul: fits.HDUList, filename: str | None, key: str,
         order += find_headerlet_HDUs(hdul, hdrname=name)
     order += [i for i in _hdrlet_indices(hdul) if i not in order]
     for i in order:
-        if not hl.equal_distmodel(_text(_hdrlet_kw(hdul, i, "DISTNAME", filename))) or \
-                _text(_hdrlet_kw(hdul, i, "WCSNAME", filename)).upper() != _text(hl.wcsname).upper():
+        other_name = _text(_hdrlet_kw(hdul, i, "WCSNAME", filename))
+        if (not hl.equal_distmodel(_text(_hdrlet_kw(hdul, i, "DISTNAME", filename)))
+                or other_name.upper() != _text(hl.wcsname).upper()):
             continue
         try:
             existing = _headerlet_from_hdu(hdul[i], filename, i)
@@ -1253,7 +1260,7 @@ def _replace_chip_wcs(sci: fits.Header, sip: fits.Header, hdrname: str) -> None:
 
 def _apply_primary(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *, attach: bool,
                    archive: bool, check_dest: bool, check_dist: bool,
-                   sciext: str = "SCI") -> None:
+                   sciext: str = "SCI") -> str | None:
     hl.hverify(filename=filename)
     if check_dest:
         _check_dest(hl, hdul, filename)
@@ -1278,10 +1285,11 @@ def _apply_primary(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *, a
                                     f"{uncovered[0][0]},{uncovered[0][1]}; nothing changed",
                                     filename=filename)
 
+    archived = None
     if archive:
         old_name = _text(hdul[sci[0]].header.get("WCSNAME"))
         if " " in altwcs.wcskeys(hdul[sci[0]].header):
-            _archive_primary(hdul, filename, sciext)
+            archived = _archive_primary(hdul, filename, sciext)
             if same_model:
                 altwcs.archive_wcs(hdul, ext=list(sci), wcskey=None, wcsname=old_name or None,
                                    mode=altwcs.ArchiveMode.AUTO_RENAME
@@ -1335,6 +1343,7 @@ def _apply_primary(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *, a
         log.debug("no WCSCORR update (no SCI extension)")
     _refresh_nextend(hdul)
     log.info("applied headerlet %r (WCSNAME %r) as primary WCS", hl.hdrname, hl.wcsname)
+    return archived
 
 
 def _apply_alternate(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *, attach: bool,
@@ -1574,7 +1583,7 @@ def write_headerlet(filename: Any, hdrname: str | None, output: str | None = Non
 
 def apply_headerlet_as_primary(filename: Any, hdrlet: Any, attach: bool = True,
                                archive: bool = True, force: bool = False,
-                               logging: bool = False, logmode: str = "a") -> None:
+                               logging: bool = False, logmode: str = "a") -> list[str | None]:
     """Apply headerlet(s) as the primary WCS of science file(s).
 
     Parameters
@@ -1588,13 +1597,20 @@ def apply_headerlet_as_primary(filename: Any, hdrlet: Any, attach: bool = True,
     logging, logmode : optional
         Accepted for compatibility.
 
+    Returns
+    -------
+    list of str or None
+        Per file, the HDRNAME under which the previous primary WCS is kept
+        (see :meth:`Headerlet.apply_as_primary`).
+
     Raises
     ------
     HeaderletError, MissingExtensionError, InputFileError, FileUpdateError
         The failing file is unchanged (earlier files of a list stay updated).
     """
-    for fname, hlet in _pairs(filename, hdrlet):
-        _as_headerlet(hlet).apply_as_primary(fname, attach=attach, archive=archive, force=force)
+    return [_as_headerlet(hlet).apply_as_primary(fname, attach=attach, archive=archive,
+                                                 force=force)
+            for fname, hlet in _pairs(filename, hdrlet)]
 
 
 def apply_headerlet_as_alternate(filename: Any, hdrlet: Any, attach: bool = True,
