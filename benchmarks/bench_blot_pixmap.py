@@ -33,7 +33,6 @@ import time
 import warnings
 
 import numpy as np
-
 from drizzlepac_ng.blot import blot_image
 from drizzlepac_ng.pixmap import calc_pixmap_with_error
 
@@ -44,7 +43,7 @@ BLOT_TARGET = {"poly5": (1.0, 1.8)}
 
 def _load() -> str:
     try:
-        return "load %.2f" % os.getloadavg()[0]
+        return f"load {os.getloadavg()[0]:.2f}"
     except OSError:
         return "load n/a"
 
@@ -132,11 +131,11 @@ def bench_blot(interps, threads, repeat, drizzle_blot) -> list[str]:
         ours = []
         for n in threads:
             blot_image(src, pm, out, interp=interp, num_threads=n)  # warm-up
-            ours.append(mpix / _best(lambda n=n: blot_image(src, pm, out, interp=interp,
-                                                            num_threads=n), repeat))
+            ours.append(mpix / _best(lambda n=n, k=interp: blot_image(src, pm, out, interp=k,
+                                                                      num_threads=n), repeat))
         ref = None
         if drizzle_blot is not None and interp in DRIZZLE_INTERPS:
-            ref = mpix / _best(lambda: drizzle_blot(src, pm, interp=interp), repeat)
+            ref = mpix / _best(lambda k=interp: drizzle_blot(src, pm, interp=k), repeat)
         row = f"{interp:10s}" + "".join(f"{v:11.2f}" for v in ours)
         row += f"{ref:10.2f}" if ref else f"{'-':>10s}"
         row += "".join(f"{v / ref:9.2f}x" if ref else f"{'-':>10s}" for v in ours)

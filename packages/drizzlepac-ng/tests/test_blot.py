@@ -4,10 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
-
 from drizzlepac_ng.blot import BLOT_INTERPOLANTS, blot_image
 from drizzlepac_ng.errors import KernelArgumentError
+from numpy.testing import assert_allclose, assert_array_equal
 
 ALL = ["nearest", "linear", "poly3", "poly5", "spline3", "sinc", "lsinc", "lanczos3", "lanczos5"]
 

@@ -13,9 +13,8 @@ with a test below that shows our behaviour is the right one:
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
-
 from drizzlepac_ng.blot import blot_image
+from numpy.testing import assert_allclose
 
 pytestmark = pytest.mark.oracle
 drizzle_resample = pytest.importorskip("drizzle.resample")

@@ -8,9 +8,8 @@ and ``estimate_pixel_scale_ratio`` agrees to 1e-9 relative.
 import numpy as np
 import pytest
 from astropy.wcs import WCS
-from numpy.testing import assert_allclose
-
 from drizzlepac_ng.pixmap import calc_pixmap, estimate_pixel_scale_ratio
+from numpy.testing import assert_allclose
 
 pytestmark = pytest.mark.oracle
 dutils = pytest.importorskip("drizzle.utils")
@@ -93,5 +92,6 @@ def test_pixel_scale_ratio_matches_drizzle(k):
     wf, wt = _pairs()[k]
     ref = dutils.estimate_pixel_scale_ratio(wf, wt)
     assert estimate_pixel_scale_ratio(wf, wt) == pytest.approx(ref, rel=1e-9)
-    ref = dutils.estimate_pixel_scale_ratio(wf, wt, (3.0, 4.0), (10.0, 2.0))
-    assert estimate_pixel_scale_ratio(wf, wt, (3.0, 4.0), (10.0, 2.0)) == pytest.approx(ref, rel=1e-9)
+    refpix = ((3.0, 4.0), (10.0, 2.0))
+    ref = dutils.estimate_pixel_scale_ratio(wf, wt, *refpix)
+    assert estimate_pixel_scale_ratio(wf, wt, *refpix) == pytest.approx(ref, rel=1e-9)

@@ -20,10 +20,11 @@ Two modes:
     plus the last row and column), interpolates it with a tensor-product
     cubic spline, and measures the interpolation error against the exact
     transform at held-out points (the centres of the grid cells and a seeded
-    random set of rows and columns).  If the error exceeds ``tolerance`` the
-    step is halved until the measured error is below half the tolerance (a
-    margin for the maximum between the checked points); below the smallest step, or when the transform is
-    undefined (NaN) anywhere on the grid, the exact map is computed instead.
+    random set of rows and columns).  The step (64, 32, 16, then 8 pixels) is
+    halved until the measured error is below half the tolerance (a margin for
+    the maximum between the checked points).  If even the smallest step fails,
+    or the transform is undefined (NaN) anywhere on the grid, the exact map is
+    computed instead.
     The measured error is logged and returned by :func:`calc_pixmap_with_error`.
 """
 
