@@ -38,7 +38,6 @@ DATA = ROOT.parent / "shared" / "data" / "hst"
 sys.path.insert(0, str(ROOT / "packages" / "stwcs-ng" / "tests"))
 
 import rawfiles  # noqa: E402
-
 from stwcs_ng import __version__  # noqa: E402
 from stwcs_ng.updatewcs import updatewcs  # noqa: E402
 
@@ -47,7 +46,7 @@ TARGET_SECONDS = 5.0
 
 def _load() -> str:
     try:
-        return "load average %.2f %.2f %.2f" % os.getloadavg()
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         return "load average n/a"
 

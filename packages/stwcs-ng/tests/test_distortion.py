@@ -9,14 +9,24 @@ import pytest
 from astropy.io import fits
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from stwcs_ng.distortion import lookup
-from stwcs_ng.distortion.idctab import (DEFAULT_TDD, evaluate_idc, normalize_filter, read_idctab,
-                                        read_tdd_coefficients, shift_model)
-from stwcs_ng.distortion.makewcs import (LinearWCS, chip_wcs, parity_for, reference_frame,
-                                         subarray_reference, troll)
-from stwcs_ng.distortion.sip import (evaluate_sip, idc_to_sip, remove_sip_keywords,
-                                     sip_keywords)
+from stwcs_ng.distortion.idctab import (
+    DEFAULT_TDD,
+    evaluate_idc,
+    normalize_filter,
+    read_idctab,
+    read_tdd_coefficients,
+    shift_model,
+)
+from stwcs_ng.distortion.makewcs import (
+    LinearWCS,
+    chip_wcs,
+    parity_for,
+    reference_frame,
+    subarray_reference,
+    troll,
+)
+from stwcs_ng.distortion.sip import evaluate_sip, idc_to_sip, remove_sip_keywords, sip_keywords
 from stwcs_ng.distortion.tdd import apply_tdd, decimal_year, skew_alpha_beta, zero_point_offset
 from stwcs_ng.distortion.va import apply_velocity_aberration, diff_angles
 from stwcs_ng.errors import IDCRowNotFoundError, ReferenceFileError

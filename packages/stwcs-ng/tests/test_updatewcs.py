@@ -14,14 +14,19 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import rawfiles  # noqa: E402
-
-from stwcs_ng import cli  # noqa: E402
-from stwcs_ng.errors import (HeaderError, IDCRowNotFoundError, InputFileError,  # noqa: E402
-                             MissingExtensionError, ReferenceFileError, StwcsError,
-                             UnsupportedInstrumentError)
-from stwcs_ng.updatewcs import updatewcs  # noqa: E402
-from stwcs_ng.wcsutil import altwcs  # noqa: E402
+import rawfiles
+from stwcs_ng import cli
+from stwcs_ng.errors import (
+    HeaderError,
+    IDCRowNotFoundError,
+    InputFileError,
+    MissingExtensionError,
+    ReferenceFileError,
+    StwcsError,
+    UnsupportedInstrumentError,
+)
+from stwcs_ng.updatewcs import updatewcs
+from stwcs_ng.wcsutil import altwcs
 
 pytestmark = pytest.mark.hstdata
 

@@ -13,11 +13,10 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import rawfiles  # noqa: E402
-
-from stwcs_ng.distortion.makewcs import parity_for  # noqa: E402
-from stwcs_ng.updatewcs import updatewcs  # noqa: E402
-from stwcs_ng.wcsutil import altwcs  # noqa: E402
+import rawfiles
+from stwcs_ng.distortion.makewcs import parity_for
+from stwcs_ng.updatewcs import updatewcs
+from stwcs_ng.wcsutil import altwcs
 
 CASES = [
     ("WFC3", "IR", ("F160W", "CLEAR"), "iref"),

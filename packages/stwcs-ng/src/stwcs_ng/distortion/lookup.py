@@ -172,7 +172,8 @@ def lookup_hdu(extname: str, extver: int, data: np.ndarray, table_header: fits.H
 def _records(prefix: str, err_prefix: str, dis_prefix: str, axis: int, extver: int,
              error: float, kind: str) -> list[tuple[str, object, str]]:
     return [
-        (f"{err_prefix}{axis}", float(error), f"Maximum error of {kind} correction for axis {axis}"),
+        (f"{err_prefix}{axis}", float(error),
+         f"Maximum error of {kind} correction for axis {axis}"),
         (f"{dis_prefix}{axis}", "Lookup", f"{kind} distortion function type"),
         (f"{prefix}{axis}.EXTVER", int(extver), "Version number of the table extension"),
         (f"{prefix}{axis}.NAXES", 2, "Number of independent variables in the function"),

@@ -239,6 +239,7 @@ def chip_wcs(frame: LinearWCS, model: IDCModel, ref_model: IDCModel, crpix: np.n
     sky = wframe.wcs_pix2world(pts, 1)
     crval = sky[0]
     cosd = math.cos(math.radians(crval[1]))
-    cd = np.array([[diff_angles(sky[1, 0], crval[0]) * cosd, diff_angles(sky[2, 0], crval[0]) * cosd],
+    cd = np.array([[diff_angles(sky[1, 0], crval[0]) * cosd,
+                    diff_angles(sky[2, 0], crval[0]) * cosd],
                    [diff_angles(sky[1, 1], crval[1]), diff_angles(sky[2, 1], crval[1])]])
     return LinearWCS(crpix=np.asarray(crpix, dtype=np.float64), crval=crval, cd=cd)

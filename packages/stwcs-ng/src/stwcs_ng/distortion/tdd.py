@@ -6,8 +6,9 @@ apart by the keywords in the IDCTAB primary header (see
 
 ``"skew"`` (ACS ISR 2007-08; also the default when a table has no TDD keywords)
     ``alpha = sum_c TDD_A[c] * (t - TDD_DATE)**c`` and likewise ``beta``; the
-    coefficient vectors ``(CX, CY)`` are transformed by
-    ``R(+2.234529 deg) @ [[1 + beta/2048, alpha/2048], [alpha/2048, 1 - beta/2048]] @ R(-2.234529 deg)``
+    coefficient vectors ``(CX, CY)`` are transformed by ``R(+t) @ S @ R(-t)``
+    with ``t = 2.234529`` deg and
+    ``S = [[1 + beta/2048, alpha/2048], [alpha/2048, 1 - beta/2048]]``
     (the skew is defined in a frame rotated by that angle from V2/V3).  The
     two chips' reference points also move (:func:`zero_point_offset`).
 ``"2014"``

@@ -37,7 +37,7 @@ _USE_DB_WARNING = ("use_db=True: the HST astrometry database is not consulted (s
                    "to silence this warning.")
 
 
-def expand_inputs(input: Any) -> list[Any]:  # noqa: A002 - name kept from the original
+def expand_inputs(input: Any) -> list[Any]:
     """Expand ``updatewcs`` input into a list of file names and HDULists.
 
     Parameters
@@ -126,7 +126,7 @@ def _check_file(hdul: fits.HDUList, name: str | None) -> None:
                              "needs the SCI extensions of an HST exposure", filename=name)
 
 
-def updatewcs(input: Any, vacorr: bool = True, tddcorr: bool = True,  # noqa: A002
+def updatewcs(input: Any, vacorr: bool = True, tddcorr: bool = True,
               npolcorr: bool = True, d2imcorr: bool = True, checkfiles: bool = True,
               verbose: bool = False, use_db: bool = True, all_wcs: bool = False,
               remove_duplicates: bool = True, *,

@@ -20,13 +20,23 @@ from astropy.io import fits
 from .. import __version__
 from ..distortion import lookup
 from ..distortion.idctab import IDCModel, read_idctab
-from ..distortion.makewcs import (LinearWCS, chip_wcs, parity_for, reference_frame,
-                                  subarray_reference)
+from ..distortion.makewcs import (
+    LinearWCS,
+    chip_wcs,
+    parity_for,
+    reference_frame,
+    subarray_reference,
+)
 from ..distortion.sip import idc_to_sip, remove_sip_keywords, sip_keywords
 from ..distortion.tdd import apply_tdd, zero_point_offset
 from ..distortion.va import apply_velocity_aberration
-from ..errors import (HeaderError, IDCRowNotFoundError, MissingExtensionError,
-                      ReferenceFileError, UnsupportedInstrumentError)
+from ..errors import (
+    HeaderError,
+    IDCRowNotFoundError,
+    MissingExtensionError,
+    ReferenceFileError,
+    UnsupportedInstrumentError,
+)
 from ..wcsutil import altwcs, wcscorr
 from ..wcsutil._names import build_default_wcsname, build_distname, build_sipname
 from .reffiles import check_reference, is_blank_reference
