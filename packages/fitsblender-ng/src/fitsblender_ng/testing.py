@@ -136,8 +136,8 @@ def acs_wfc_exposure(index: int = 0, *, seed: int = 0, rootname: str | None = No
     filter1 : str, optional
         FILTER1 value.
     data : bool, optional
-        Attach small 4x8 arrays (for files); else headers only (NAXIS keeps
-        the real 4096x2048 size only without data).
+        Attach small 4x8 arrays (for files); else headers only (astropy then
+        sets ``NAXIS = 0`` in the extension headers).
 
     Returns
     -------
