@@ -302,8 +302,8 @@ def _blend_kind(headers: Sequence[fits.Header], rules: ExpandedRules,
         results[hr.name] = (result, comment, hr.keyword)
 
     remove = (rules.table_only | set(rules.delete)) - set(results)
-    cards = [c for c in template.copy().cards
-             if c.keyword in _COMMENTARY or not (c.keyword in remove and not is_protected(c.keyword))]
+    cards = [c for c in template.copy().cards if c.keyword in _COMMENTARY
+             or not (c.keyword in remove and not is_protected(c.keyword))]
     new = fits.Header(drop_empty_sections(cards))
     for name, (value, comment, source) in results.items():
         if name in new:
