@@ -2,10 +2,13 @@
 
 import datetime
 import os
+import sys
 
 import drizzlepac_ng
 import fitsblender_ng
 import stwcs_ng
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_ext"))
 
 project = "drizzlepac-ng"
 author = "the drizzlepac-ng developers"
@@ -21,6 +24,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
+    "migration_tables",
 ]
 
 # Figures are produced when the docs build, from the project's own simulator.
@@ -58,7 +62,7 @@ intersphinx_timeout = 10
 html_theme = "sphinx_rtd_theme"
 html_title = f"drizzlepac-ng {release}"
 html_static_path = ["_static"]
-exclude_patterns = ["_build", "**/_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "**/_build", "Thumbs.db", ".DS_Store", "_generated"]
 nitpicky = False
 
 _versions = {
