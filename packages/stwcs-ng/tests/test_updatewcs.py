@@ -369,3 +369,16 @@ def test_readonly_file_unchanged(tmp_path):
         _unchanged_after(p, StwcsError, "read-only")
     finally:
         p.chmod(0o644)
+
+
+def test_hstwcs_reads_the_updated_file(raw):
+    hstwcs = pytest.importorskip("stwcs_ng.wcsutil.hstwcs")
+    updatewcs(str(raw), use_db=False)
+    with fits.open(raw) as f:
+        w = hstwcs.HSTWCS(f, ("SCI", 2))
+        ref = WCS(f["SCI", 2].header, f)
+        assert w.sip is not None and w.cpdis1 is not None and w.det2im1 is not None
+        x = np.array([1.0, 2048.0, 4096.0])
+        y = np.array([1.0, 1024.0, 2048.0])
+        np.testing.assert_allclose(w.all_pix2world(x, y, 1), ref.all_pix2world(x, y, 1),
+                                   rtol=0, atol=1e-10)

@@ -73,3 +73,34 @@ def test_same_sky_positions_names_and_keys(tmp_path, kwargs):
             ours_ext = sorted(h.ver for h in fo if h.name == name)
             theirs_ext = sorted(h.ver for h in ft if h.name == name)
             assert ours_ext == theirs_ext
+
+
+@pytest.mark.parametrize("keep_extver", [1, 2])
+def test_subarray_matches_original(tmp_path, keep_extver):
+    """One WFC chip, 512x512 subarray with LTV offsets: same sky positions as the original."""
+    full = rawfiles.make_acs_wfc_raw(tmp_path / "full_flt.fits", shape=(512, 512))
+    ours = tmp_path / "ours_flt.fits"
+    with fits.open(full) as f:
+        keep = [f[0].copy()] + [h.copy() for h in f[1:] if h.ver == keep_extver]
+        for h in keep[1:]:
+            h.header["EXTVER"] = 1
+            h.header["LTV1"] = -1000.0
+            h.header["LTV2"] = -300.0
+            h.header["CRPIX1"] = 256.0
+            h.header["CRPIX2"] = 256.0
+        keep[0].header["NEXTEND"] = 3
+        fits.HDUList(keep).writeto(ours)
+    theirs = tmp_path / "theirs_flt.fits"
+    shutil.copy(ours, theirs)
+    _run_original(theirs)
+    updatewcs(str(ours), use_db=False)
+    y, x = np.mgrid[1:513:32, 1:513:32].astype(float)
+    x, y = x.ravel(), y.ravel()
+    with fits.open(ours) as fo, fits.open(theirs) as ft:
+        ho, ht = fo["SCI", 1].header, ft["SCI", 1].header
+        assert (ho["CRPIX1"], ho["CRPIX2"]) == (ht["CRPIX1"], ht["CRPIX2"]) == (256.0, 256.0)
+        ra_o, dec_o = _sky(ho, fo, x, y)
+        ra_t, dec_t = _sky(ht, ft, x, y)
+        dra = ((ra_o - ra_t + 180.0) % 360.0 - 180.0) * np.cos(np.radians(dec_t))
+        assert (np.hypot(dra, dec_o - dec_t) * 3.6e6).max() < 1.0
+        assert fo["WCSDVARR", 1].header["CRVAL1"] == ft["WCSDVARR", 1].header["CRVAL1"] == 1000.0
