@@ -48,9 +48,15 @@ INTERP_CODES = {
     "spline3": 7,
 }
 
-DEF LUT_DELTA = 0.003
-DEF NSINC = 7
-DEF NCONV = 15
+cdef extern from *:
+    """
+    #define DPNG_LUT_DELTA 0.003
+    """
+    const double LUT_DELTA "DPNG_LUT_DELTA"
+
+cdef enum:
+    NSINC = 7    # half width of the sinc kernel
+    NCONV = 15   # taps of the sinc kernel (2 * NSINC + 1)
 
 
 cdef inline float _px(const float* d, Py_ssize_t nx, Py_ssize_t ny,
