@@ -382,3 +382,31 @@ def test_hstwcs_reads_the_updated_file(raw):
         y = np.array([1.0, 1024.0, 2048.0])
         np.testing.assert_allclose(w.all_pix2world(x, y, 1), ref.all_pix2world(x, y, 1),
                                    rtol=0, atol=1e-10)
+
+
+def test_real_pipeline_file_keeps_headerlets(tmp_path, monkeypatch):
+    """A real WFC3/IR FLT (headerlets, WCSCORR, alternates) with a stand-in IDCTAB."""
+    sample = DATA / "sample_ipppssoot_flt.fits"
+    if not sample.exists():
+        pytest.skip("sample FLT not available")
+    path = tmp_path / "sample_flt.fits"
+    path.write_bytes(sample.read_bytes())
+    path.chmod(0o644)
+    refs = tmp_path / "iref"
+    refs.mkdir()
+    with fits.open(path) as f:
+        filt = f[0].header["FILTER"]
+        hdrlets = {h.ver: hashlib.sha256(h.data.tobytes()).hexdigest()
+                   for h in f if h.name == "HDRLET"}
+        nwcscorr = f["WCSCORR"].header["TROWS"]
+    rawfiles.make_synthetic_idctab(refs / "w3m18525i_idc.fits", "WFC3", "IR", (filt, "CLEAR"))
+    monkeypatch.setenv("iref", str(refs))
+    updatewcs(str(path), use_db=False)
+    with fits.open(path) as f:
+        after = {h.ver: hashlib.sha256(h.data.tobytes()).hexdigest()
+                 for h in f if h.name == "HDRLET"}
+        assert after == hdrlets and len(after) == 9
+        h = f["SCI", 1].header
+        assert h["WCSNAME"] == "IDC_w3m18525i" and h["WCSNAMEO"] == "OPUS"
+        assert f["ERR", 1].header["CRVAL1"] == h["CRVAL1"]
+        assert f["WCSCORR"].header["TROWS"] == nwcscorr + 1
