@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 from drizzlepac_ng.blot import BLOT_INTERPOLANTS, blot_image
 from drizzlepac_ng.errors import KernelArgumentError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 
 ALL = ["nearest", "linear", "poly3", "poly5", "spline3", "sinc", "lsinc", "lanczos3", "lanczos5"]
@@ -239,10 +242,6 @@ def test_bad_input_errors_are_kernel_argument_errors():
 
 # --- property-based fuzzing of the Python entry point -----------------------------------
 
-hyp = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra import numpy as hnp  # noqa: E402
 
 _dims = st.integers(0, 6)
 _dtypes = st.sampled_from([np.float32, np.float64, np.int32, np.uint8, np.bool_, np.complex64])

@@ -14,6 +14,8 @@ from drizzlepac_ng.pixmap import (
     calc_pixmap_with_error,
     estimate_pixel_scale_ratio,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 
@@ -320,9 +322,6 @@ def test_num_threads_validated():
         calc_pixmap(w, w, num_threads=0)
 
 
-hyp = pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None)
