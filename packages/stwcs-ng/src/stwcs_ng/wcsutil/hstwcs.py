@@ -619,12 +619,18 @@ class HSTWCS(astropy_wcs.WCS):
             h[kw(f"CTYPE{i}")] = ctype
         for i in (1, 2):
             h[kw(f"CRVAL{i}")] = (float(wcs.crval[i - 1]), "Coordinate value at reference point")
+        crder = np.asarray(wcs.crder, dtype=np.float64)
+        for i in (1, 2):
+            if np.isfinite(crder[i - 1]):
+                h[kw(f"CRDER{i}")] = (float(crder[i - 1]), "Random error in coordinate")
         if str(wcs.radesys).strip():
             h[kw("RADESYS")] = (str(wcs.radesys), "Equatorial coordinate system")
         cd = self._cd()
-        for i in (1, 2):
-            for j in (1, 2):
-                h[kw(f"CD{i}_{j}")] = float(cd[i - 1, j - 1])
+        for i, j, what in ((1, 1, "first axis coordinate w.r.t. x"),
+                           (1, 2, "first axis coordinate w.r.t. y"),
+                           (2, 1, "second axis coordinate w.r.t. x"),
+                           (2, 2, "second axis coordinate w.r.t. y")):
+            h[kw(f"CD{i}_{j}")] = (float(cd[i - 1, j - 1]), f"partial of {what}")
         h[kw("WCSNAME")] = (name, "Coordinate system title")
         if idc2hdr:
             for attr in ("ocx10", "ocx11", "ocy10", "ocy11"):
