@@ -15,9 +15,7 @@ The file layout and the HDRLET extension are those of STScI's STWCS
 user functions keep the original names and parameters.  Deliberate
 differences are listed in the user guide (``docs/user_guide/headerlets.rst``).
 
-Registration of the HDRLET HDU class
-------------------------------------
-Importing this module registers :class:`HeaderletHDU` with astropy
+**Registration of the HDRLET HDU class.**  Importing this module registers :class:`HeaderletHDU` with astropy
 (``fits.register_hdu``), so that ``fits.open`` returns HDRLET extensions as
 that class: it keeps its bytes when copied (astropy's generic
 non-standard HDU drops them) and gives the embedded headerlet.  This is done
