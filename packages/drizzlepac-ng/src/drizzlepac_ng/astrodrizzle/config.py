@@ -355,6 +355,8 @@ class GeneralConfig(_Section):
     memory_limit: int | None = _p(None, "memory", doc="new: byte budget of median/final")
     updatewcs: bool = _p(False, "bool")
     mdriztab: bool = _p(False, "bool")
+    write_intermediates: bool = _p(False, "bool", doc="new: write single/median/blot/crmask")
+    quicklook: bool = _p(False, "bool", doc="new: write a PNG quick-look of the product")
 
     def _validate(self) -> None:
         c = self.crbit

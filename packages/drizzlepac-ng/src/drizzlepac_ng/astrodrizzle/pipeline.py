@@ -1,0 +1,740 @@
+"""The astrodrizzle recipe: each step a function of earlier in-memory products.
+
+static mask -> sky -> output frame -> pixel maps -> separate drizzle ->
+median -> blot -> driz_cr -> final drizzle.  Nothing here writes into an
+input file; :mod:`.products` writes the products and, after success, the
+documented updates of the inputs (MDRIZSKY, DQ cosmic-ray bit).
+
+Memory: chip arrays are read from the files when a step needs them and
+dropped afterwards (unless ``in_memory``); single-drizzled images live in
+memory-mapped temporary files (unless ``in_memory``); the median works in
+bands of rows within the budget; pixel maps are cached while they fit a
+quarter of the budget and recomputed otherwise.  :func:`estimate_memory`
+gives the peak up front.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MemoryLimitError, NoOverlapError
+from ..logutil import no_progress
+from . import crrej, median as median_mod, outwcs, sky as sky_mod, staticmask
+from .config import AstroDrizzleConfig, good_pixel_mask, interpret_bits
+from .inputs import Chip, Exposure
+
+__all__ = [
+    "PipelineResult",
+    "ChipRecord",
+    "effective_config",
+    "static_masks",
+    "measure_sky",
+    "output_frame",
+    "PixmapCache",
+    "drizzle_separate",
+    "create_median",
+    "blot_chip",
+    "find_cosmic_rays",
+    "drizzle_final",
+    "estimate_memory",
+    "run_pipeline",
+]
+
+log = logging.getLogger(__name__)
+
+CTX_BITS = 32
+
+
+@dataclass
+class ChipRecord:
+    """What the final drizzle did with one chip (for the Dnnn keywords)."""
+
+    label: str
+    exptime: float
+    wt_scl: float
+    kernel: str
+    pixfrac: float
+    units: str
+    fillval: str
+    mask_name: str
+    idcscale: float | None
+
+
+@dataclass
+class PipelineResult:
+    """In-memory products of a run.
+
+    Attributes
+    ----------
+    sci, wht : ndarray of float32 or None
+        Final drizzled image and weight (None when ``driz_combine`` is off).
+    ctx : ndarray of int32 or None
+        Context image, 2-D (<= 32 chips) or 3-D.
+    wcs : astropy.wcs.WCS
+        Output frame.
+    exposures : list of Exposure
+        The inputs, with ``chip.sky`` set.
+    crmasks : dict
+        Chip label -> boolean cosmic-ray mask (True = CR).
+    median : ndarray or None
+        The median image (cps), when made.
+    singles : list of (sci, wht)
+        Single-drizzled images (may be memory-mapped temporaries).
+    records : list of ChipRecord
+        Per drizzled chip, in context-id order.
+    config : AstroDrizzleConfig
+        The effective configuration.
+    """
+
+    sci: np.ndarray | None
+    wht: np.ndarray | None
+    ctx: np.ndarray | None
+    wcs: object
+    exposures: list[Exposure]
+    crmasks: dict[str, np.ndarray] = field(default_factory=dict)
+    median: np.ndarray | None = None
+    singles: list = field(default_factory=list)
+    records: list[ChipRecord] = field(default_factory=list)
+    config: AstroDrizzleConfig | None = None
+    sep_wcs: object = None
+    static: dict = field(default_factory=dict)
+    blots: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+def effective_config(cfg: AstroDrizzleConfig, n_exposures: int) -> AstroDrizzleConfig:
+    """Apply the original's step dependencies.
+
+    With two or more inputs, driz_cr forces blot on, blot forces median on,
+    median forces driz_separate on.  With one input, median, blot and
+    driz_cr are switched off.
+    """
+    changes: dict[str, bool] = {}
+    if n_exposures < 2:
+        for name, on in (("median", cfg.median.median), ("blot", cfg.blot.blot),
+                         ("driz_cr", cfg.driz_cr.driz_cr)):
+            if on:
+                changes[name] = False
+        if changes:
+            log.info("one input exposure: %s switched off", ", ".join(changes))
+    else:
+        driz_cr = cfg.driz_cr.driz_cr
+        blot = cfg.blot.blot or driz_cr
+        med = cfg.median.median or blot
+        sep = cfg.driz_sep.driz_separate or med
+        for name, new, old in (("blot", blot, cfg.blot.blot), ("median", med, cfg.median.median),
+                               ("driz_separate", sep, cfg.driz_sep.driz_separate)):
+            if new != old:
+                changes[name] = new
+                log.info("%s switched on (needed by a later step)", name)
+    return cfg.replace(**changes) if changes else cfg
+
+
+def _static_key(exp: Exposure, chip: Chip) -> Hashable:
+    return (exp.instrument, exp.detector, chip.ccdchip, chip.extver, chip.shape)
+
+
+def static_masks(exposures: list[Exposure], cfg: AstroDrizzleConfig,
+                 progress: Callable = no_progress) -> dict[Hashable, np.ndarray]:
+    """Step 1: static good-pixel masks keyed by detector chip (empty when off)."""
+    if not cfg.static.static:
+        return {}
+    bits = interpret_bits(cfg.driz_sep.driz_sep_bits, "driz_sep_bits")
+    masks: dict[Hashable, np.ndarray] = {}
+    pairs = [(e, c) for e in exposures for c in e.chips]
+    for exp, chip in progress(pairs, desc="static mask", total=len(pairs)):
+        arr = chip.arrays()
+        good = good_pixel_mask(arr.dq, bits, chip.shape)
+        m = staticmask.chip_static_mask(arr.data, static_sig=cfg.static.static_sig, good=good)
+        key = _static_key(exp, chip)
+        masks[key] = masks[key] & m if key in masks else m
+    for key, m in masks.items():
+        log.info("static mask %s: %d pixels masked", key[2:4], int((~m).sum()))
+    return masks
+
+
+def _static_for(static: dict, exp: Exposure, chip: Chip) -> np.ndarray | None:
+    return static.get(_static_key(exp, chip))
+
+
+def _pixel_area(chip: Chip) -> float:
+    cd, _, _ = outwcs.linear_cd(chip.wcs, chip.shape)
+    return abs(float(np.linalg.det(cd))) * 3600.0 ** 2
+
+
+def _read_skyfile(path: str) -> tuple[dict[str, list[float]], bool]:
+    values: dict[str, list[float]] = {}
+    applied = False
+    from ..errors import ConfigError
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read skyfile ({exc.strerror})", filename=path) from None
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("#"):
+            low = text.lower().replace(" ", "")
+            if "applied=yes" in low or "applied=true" in low:
+                applied = True
+            continue
+        parts = text.split()
+        try:
+            values[Path(parts[0]).name] = [float(v) for v in parts[1:]]
+        except ValueError:
+            raise ConfigError(f"cannot read sky values in line {text!r}", filename=path) from None
+    return values, applied
+
+
+def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig,
+                progress: Callable = no_progress, *, out_wcs=None,
+                pixmaps: PixmapCache | None = None) -> None:
+    """Step 2: set ``chip.sky`` (native units) for every chip.
+
+    ``skysub=False`` takes the sky from the ``skyuser`` header keyword (0
+    when blank); ``skyfile`` gives user values (subtracted by us unless the
+    file says ``applied = yes``).  Otherwise the sky is measured with
+    :func:`.sky.compute_sky`.
+    """
+    scfg = cfg.sky
+    chips = [(e, c) for e in exposures for c in e.chips]
+    if scfg.skyfile:
+        values, applied = _read_skyfile(scfg.skyfile)
+        from ..errors import ConfigError
+
+        for exp, chip in chips:
+            vals = values.get(Path(exp.filename).name)
+            if vals is None:
+                raise ConfigError(f"no sky value for {Path(exp.filename).name}",
+                                  filename=scfg.skyfile)
+            k = exp.chips.index(chip)
+            chip.sky = vals[k] if k < len(vals) else vals[0]
+        if applied:
+            log.info("skyfile values are already subtracted from the data")
+        return
+    if not scfg.skysub:
+        for exp, chip in chips:
+            if scfg.skyuser:
+                value = chip.header.get(scfg.skyuser, exp.primary.get(scfg.skyuser))
+                chip.sky = float(value) if isinstance(value, (int, float)) else 0.0
+            else:
+                chip.sky = 0.0
+        return
+    bits = interpret_bits(scfg.sky_bits, "sky_bits")
+    sky_chips = []
+    exp_index = {id(e): k for k, e in enumerate(exposures)}
+    for exp, chip in progress(chips, desc="sky", total=len(chips)):
+        arr = chip.arrays()
+        good = good_pixel_mask(arr.dq, bits, chip.shape)
+        st = _static_for(static, exp, chip)
+        if scfg.use_static and st is not None:
+            good &= st
+        scale = _pixel_area(chip) * (1.0 if chip.is_rate else exp.exptime)
+        sky_chips.append(sky_mod.SkyChip(arr.data, good, scale, exp_index[id(exp)]))
+    differences = None
+    if scfg.skymethod.endswith("match") and out_wcs is not None and pixmaps is not None:
+        differences = _overlap_differences(exposures, sky_chips, out_wcs, pixmaps)
+    values = sky_mod.compute_sky(
+        sky_chips, skymethod=scfg.skymethod, differences=differences, skystat=scfg.skystat,
+        skywidth=scfg.skywidth, skylower=scfg.skylower, skyupper=scfg.skyupper,
+        skyclip=scfg.skyclip, skylsigma=scfg.skylsigma, skyusigma=scfg.skyusigma)
+    for (exp, chip), value in zip(chips, values, strict=True):
+        chip.sky = float(value)
+        log.info("%s: MDRIZSKY = %.6g", chip.label, chip.sky)
+
+
+def _overlap_differences(exposures, sky_chips, out_wcs, pixmaps, cell: int = 32):
+    """Median brightness per coarse output cell per exposure; pairwise differences."""
+    nx, ny = out_wcs.pixel_shape
+    ncx, ncy = nx // cell + 1, ny // cell + 1
+    maps = []
+    k = 0
+    for exp in exposures:
+        vals, cells = [], []
+        for chip in exp.chips:
+            sc = sky_chips[k]
+            k += 1
+            pm = pixmaps.get(chip)
+            x, y = pm[..., 0], pm[..., 1]
+            ok = sc.good & np.isfinite(x) & np.isfinite(y) & np.isfinite(sc.data)
+            ok &= (x >= 0) & (x < nx) & (y >= 0) & (y < ny)
+            cid = (y[ok] // cell).astype(np.int64) * ncx + (x[ok] // cell).astype(np.int64)
+            vals.append(sc.data[ok].astype(np.float64) / sc.scale)
+            cells.append(cid)
+        v, c = np.concatenate(vals), np.concatenate(cells)
+        order = np.lexsort((v, c))
+        v, c = v[order], c[order]
+        uniq, start, count = np.unique(c, return_index=True, return_counts=True)
+        med = v[start + count // 2]
+        full = np.full(ncx * ncy, np.nan)
+        enough = count >= 20
+        full[uniq[enough]] = med[enough]
+        maps.append(full)
+    diffs = {}
+    for i in range(len(maps)):
+        for j in range(i):
+            both = np.isfinite(maps[i]) & np.isfinite(maps[j])
+            if both.sum() >= 3:
+                diffs[(i, j)] = (float(np.median(maps[i][both] - maps[j][both])),
+                                 float(both.sum()))
+    return diffs
+
+
+# ---------------------------------------------------------------------------------------------
+def _read_refimage(spec: str):
+    import warnings
+
+    from astropy.io import fits
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    from ..errors import InputFileError
+
+    path, ext = spec, None
+    if spec.endswith("]") and "[" in spec:
+        path, ext_text = spec[:-1].split("[", 1)
+        parts = [p.strip() for p in ext_text.split(",")]
+        ext = (parts[0], int(parts[1])) if len(parts) == 2 else (
+            int(parts[0]) if parts[0].isdigit() else parts[0])
+    try:
+        with fits.open(path) as hdul:
+            if ext is None:
+                ext = ("SCI", 1) if "SCI" in [h.name for h in hdul] else 0
+            hdr = hdul[ext].header
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FITSFixedWarning)
+                w = WCS(hdr, hdul)
+            w.pixel_shape = (int(hdr["NAXIS1"]), int(hdr["NAXIS2"]))
+    except (OSError, KeyError, IndexError, ValueError) as exc:
+        raise InputFileError(f"cannot read the reference image WCS ({exc})",
+                             filename=path) from None
+    return w
+
+
+def output_frame(exposures: list[Exposure], wcs_cfg) -> object:
+    """Output WCS from the ``final_*`` (or ``driz_sep_*``) section."""
+    chips = [c for e in exposures for c in e.chips]
+    wcs_list = [c.wcs for c in chips]
+    shapes = [c.shape for c in chips]
+    prefix = wcs_cfg.prefix
+    if getattr(wcs_cfg, f"{prefix}_wcs"):
+        ref = getattr(wcs_cfg, f"{prefix}_refimage")
+        refwcs = _read_refimage(ref) if ref else None
+        return outwcs.custom_output_wcs(wcs_list, shapes, refimage_wcs=refwcs,
+                                        **wcs_cfg.overrides())
+    return outwcs.default_output_wcs(wcs_list, shapes)
+
+
+def check_overlaps(exposures: list[Exposure], out_wcs) -> None:
+    """Every chip must land on the output frame; with several exposures each must
+    overlap another one.  Raises :class:`NoOverlapError` naming the file."""
+    boxes = []
+    nx, ny = out_wcs.pixel_shape
+    for exp in exposures:
+        lo, hi = np.array([np.inf, np.inf]), np.array([-np.inf, -np.inf])
+        for chip in exp.chips:
+            outwcs.check_overlap(out_wcs, chip.wcs, chip.shape, filename=exp.filename)
+            pts = outwcs.footprint(chip.wcs, chip.shape, n=8)
+            x, y = out_wcs.world_to_pixel_values(pts[:, 0], pts[:, 1])
+            lo = np.minimum(lo, [np.min(x), np.min(y)])
+            hi = np.maximum(hi, [np.max(x), np.max(y)])
+        boxes.append((lo, hi))
+    if len(exposures) < 2:
+        return
+    for i, (lo_i, hi_i) in enumerate(boxes):
+        touching = any(np.all(np.minimum(hi_i, hi_j) - np.maximum(lo_i, lo_j) > 0)
+                       for j, (lo_j, hi_j) in enumerate(boxes) if j != i)
+        if not touching:
+            raise NoOverlapError("does not overlap any other input exposure; drizzle "
+                                 "overlapping images together", filename=exposures[i].filename)
+
+
+class PixmapCache:
+    """Pixel maps chip -> output frame, kept while they fit ``budget`` bytes."""
+
+    def __init__(self, out_wcs, *, budget: int | None, stepsize: int = 10,
+                 num_threads: int | None = None) -> None:
+        self.out_wcs = out_wcs
+        self.budget = budget
+        self.mode = "fast" if stepsize > 1 else "exact"
+        self.num_threads = num_threads
+        self._maps: dict[tuple[str, int], np.ndarray] = {}
+        self._used = 0
+
+    def get(self, chip: Chip) -> np.ndarray:
+        """Pixel map of ``chip`` (computed, or from the cache)."""
+        from ..pixmap import calc_pixmap
+
+        key = (chip.filename, chip.extver)
+        if key in self._maps:
+            return self._maps[key]
+        pm = calc_pixmap(chip.wcs, self.out_wcs, chip.shape, mode=self.mode,
+                         num_threads=self.num_threads)
+        if self.budget is None or self._used + pm.nbytes <= self.budget:
+            self._maps[key] = pm
+            self._used += pm.nbytes
+        return pm
+
+    def clear(self) -> None:
+        """Drop every cached map."""
+        self._maps.clear()
+        self._used = 0
+
+
+def _wt_scale(text: str, exptime: float) -> float:
+    t = text.strip().lower()
+    if t in ("exptime", ""):
+        return exptime
+    if t == "expsq":
+        return exptime * exptime
+    return float(t)
+
+
+def _alloc(shape, dtype, folder: Path | None, name: str, fill=0.0):
+    if folder is None:
+        return np.full(shape, fill, dtype=dtype)
+    arr = np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
+    arr[...] = fill
+    return arr
+
+
+def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
+                     cfg: AstroDrizzleConfig, *, tmpdir: Path | None = None,
+                     progress: Callable = no_progress, num_threads: int | None = None
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Step 3: one single-drizzled image (cps) and weight per exposure."""
+    from ..resample import Drizzle
+
+    dcfg = cfg.driz_sep
+    bits = interpret_bits(dcfg.driz_sep_bits, "driz_sep_bits")
+    nx, ny = pixmaps.out_wcs.pixel_shape
+    fill = np.nan if dcfg.driz_sep_fillval is None else dcfg.driz_sep_fillval
+    singles = []
+    for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=len(exposures))):
+        sci = _alloc((ny, nx), np.float32, tmpdir, f"single{k}_sci", 0.0)
+        wht = _alloc((ny, nx), np.float32, tmpdir, f"single{k}_wht", 0.0)
+        drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=np.asarray(sci),
+                      out_wht=np.asarray(wht), disable_ctx=True, num_threads=num_threads)
+        scale = _wt_scale(dcfg.driz_sep_wt_scl, exp.exptime)
+        for chip in exp.chips:
+            arr = chip.arrays()
+            mask = good_pixel_mask(arr.dq, bits, chip.shape)
+            st = _static_for(static, exp, chip)
+            if st is not None:
+                mask &= st
+            data = arr.data - np.float32(chip.sky)
+            drz.add_image(data, exptime=exp.exptime, pixmap=pixmaps.get(chip),
+                          weight_map=mask.astype(np.float32), wht_scale=scale,
+                          pixfrac=dcfg.driz_sep_pixfrac,
+                          in_units="cps" if chip.is_rate else "counts",
+                          pixel_scale_ratio=None)
+        out_sci, out_wht = drz.out_img, drz.out_wht
+        if not np.shares_memory(out_sci, sci):
+            sci[...] = out_sci
+            wht[...] = out_wht
+        del drz, out_sci, out_wht
+        if dcfg.driz_sep_fillval is not None:
+            sci[...] = np.where(wht[...] > 0, sci[...], fill)
+        singles.append((sci, wht))
+    return singles
+
+
+def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
+                  memory_limit: int | None, progress: Callable = no_progress) -> np.ndarray:
+    """Step 4: combine the single images (cps) into the median image (cps)."""
+    mcfg = cfg.median
+    gains = [float(np.mean([c.effective_gain for c in e.chips])) for e in exposures]
+    # work in electrons/s so that the minmed noise model is in electrons
+    images = [_Scaled(s, g) for (s, _), g in zip(singles, gains, strict=True)]
+    weights = [w for _, w in singles]
+    sky_e = [float(np.mean([c.sky * c.effective_gain for c in e.chips])) for e in exposures]
+    rn = [float(np.mean([c.readnoise for c in e.chips])) for e in exposures]
+    exptimes = [e.exptime for e in exposures]
+    # the original converts the thresholds with the first chip's gain and exptime
+    med = median_mod.combine(
+        images, weights, combine_type=mcfg.combine_type, combine_nsigma=mcfg.combine_nsigma,
+        combine_nlow=mcfg.combine_nlow, combine_nhigh=mcfg.combine_nhigh,
+        combine_lthresh=mcfg.combine_lthresh, combine_hthresh=mcfg.combine_hthresh,
+        combine_grow=mcfg.combine_grow,
+        combine_maskpt=mcfg.combine_maskpt if mcfg.median_newmasks else None,
+        sky=[s if e.chips[0].is_rate else s for s, e in zip(sky_e, exposures, strict=True)],
+        exptime=exptimes, readnoise=rn, memory_limit=memory_limit, progress=progress)
+    g0 = gains[0]
+    if g0 != 1.0:
+        med /= np.float32(g0)
+    return med
+
+
+class _Scaled:
+    """Lazy ``array * factor`` with row slicing (keeps memmaps on disk)."""
+
+    def __init__(self, array, factor: float) -> None:
+        self.array, self.factor = array, np.float32(factor)
+        self.shape = array.shape
+
+    def __getitem__(self, item):
+        part = np.asarray(self.array[item], dtype=np.float32)
+        return part * self.factor if self.factor != 1 else part
+
+
+def blot_chip(median: np.ndarray, chip: Chip, pixmap: np.ndarray, cfg: AstroDrizzleConfig,
+              *, num_threads: int | None = None) -> np.ndarray:
+    """Step 5: the median (cps) resampled onto ``chip``, in its native units, sky added."""
+    from ..blot import blot_image
+
+    bcfg = cfg.blot
+    iscale = 1.0 if chip.is_rate else chip.exptime
+    out = blot_image(median, pixmap, fillval=0.0, iscale=iscale, interp=bcfg.blot_interp,
+                     sinscl=bcfg.blot_sinscl, num_threads=num_threads)
+    out += np.float32(chip.sky if bcfg.blot_addsky else bcfg.blot_skyval)
+    return out
+
+
+def _ctedir(exp: Exposure, chip: Chip, cfg: AstroDrizzleConfig) -> int:
+    if cfg.driz_cr.driz_cr_ctedir is not None:
+        return cfg.driz_cr.driz_cr_ctedir
+    if exp.instrument == "ACS" and exp.detector == "WFC":
+        return 1 if chip.ccdchip == 2 else -1
+    if exp.instrument == "WFC3" and exp.detector == "UVIS":
+        return 1 if chip.ccdchip == 2 else -1
+    return 0
+
+
+def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict,
+                     pixmaps: PixmapCache, cfg: AstroDrizzleConfig, *,
+                     progress: Callable = no_progress, num_threads: int | None = None,
+                     keep_blots: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    """Steps 5 and 6: blot the median to each chip and flag cosmic rays."""
+    ccfg = cfg.driz_cr
+    masks: dict[str, np.ndarray] = {}
+    blots: dict[str, np.ndarray] = {}
+    pairs = [(e, c) for e in exposures for c in e.chips]
+    for exp, chip in progress(pairs, desc="blot + driz_cr", total=len(pairs)):
+        pm = pixmaps.get(chip)
+        blot = blot_chip(median, chip, pm, cfg, num_threads=num_threads)
+        if keep_blots:
+            blots[chip.label] = blot
+        if not ccfg.driz_cr:
+            continue
+        arr = chip.arrays()
+        extra = 0.0 if cfg.blot.blot_addsky else chip.sky - cfg.blot.blot_skyval
+        covered = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
+        cr = crrej.flag_cosmic_rays(
+            arr.data, blot, gain=chip.effective_gain, readnoise=chip.readnoise,
+            snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale, grow=ccfg.driz_cr_grow,
+            ctegrow=ccfg.driz_cr_ctegrow, ctedir=_ctedir(exp, chip, cfg), extra_sky=extra,
+            good=covered)
+        masks[chip.label] = cr
+        log.info("%s: %d pixels flagged as cosmic rays (%.3f%%)", chip.label, int(cr.sum()),
+                 100.0 * cr.mean())
+    return masks, blots
+
+
+def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np.ndarray],
+                  pixmaps: PixmapCache, cfg: AstroDrizzleConfig, *,
+                  progress: Callable = no_progress, num_threads: int | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[ChipRecord]]:
+    """Step 7: drizzle every chip onto the output frame."""
+    from ..resample import Drizzle
+
+    fcfg = cfg.final
+    bits = interpret_bits(fcfg.final_bits, "final_bits")
+    nx, ny = pixmaps.out_wcs.pixel_shape
+    n_chips = sum(len(e.chips) for e in exposures)
+    init = np.nan if fcfg.final_maskval is None else fcfg.final_maskval
+    out_sci = np.full((ny, nx), init, dtype=np.float32)
+    out_wht = np.zeros((ny, nx), dtype=np.float32)
+    drz = Drizzle(kernel=fcfg.final_kernel,
+                  fillval=None if fcfg.final_fillval is None else fcfg.final_fillval,
+                  out_img=out_sci, out_wht=out_wht, disable_ctx=not cfg.general.context,
+                  max_ctx_id=max(0, n_chips - 1) if cfg.general.context else None,
+                  num_threads=num_threads)
+    out_scale = outwcs.cd_scale_orient(pixmaps.out_wcs.wcs.cd)[0]
+    records = []
+    pairs = [(e, c) for e in exposures for c in e.chips]
+    for exp, chip in progress(pairs, desc="final drizzle", total=len(pairs)):
+        arr = chip.arrays()
+        mask = good_pixel_mask(arr.dq, bits, chip.shape)
+        st = _static_for(static, exp, chip)
+        if st is not None:
+            mask &= st
+        cr = crmasks.get(chip.label)
+        if cr is not None:
+            mask &= ~cr
+        data = arr.data - np.float32(chip.sky)
+        if cfg.general.proc_unit == "electrons":
+            data *= np.float32(chip.effective_gain)
+        wt_scl = _wt_scale(fcfg.final_wt_scl, exp.exptime)
+        if fcfg.final_wht_type == "EXP":
+            weight = mask.astype(np.float32) * np.float32(exp.exptime)
+            wht_scale = 1.0 if fcfg.final_wt_scl.strip().lower() == "exptime" else wt_scl
+        elif fcfg.final_wht_type == "ERR":
+            if arr.err is None:
+                from ..errors import MissingExtensionError
+                raise MissingExtensionError("final_wht_type='ERR' needs an ERR extension",
+                                            filename=chip.filename, extension=("err", chip.extver))
+            err_rate = arr.err / (1.0 if chip.is_rate else exp.exptime)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                weight = np.where(mask & (err_rate > 0), 1.0 / err_rate ** 2, 0.0)
+            weight = weight.astype(np.float32)
+            wht_scale = 1.0
+        else:  # IVM computed from the noise model (flat = 1, dark = 0)
+            sky_e = chip.sky * chip.effective_gain * (exp.exptime if chip.is_rate else 1.0)
+            var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
+            weight = mask.astype(np.float32) / np.float32(var_rate)
+            wht_scale = 1.0
+        drz.add_image(data, exptime=exp.exptime, pixmap=pixmaps.get(chip), weight_map=weight,
+                      wht_scale=wht_scale, pixfrac=fcfg.final_pixfrac,
+                      in_units="cps" if chip.is_rate else "counts", pixel_scale_ratio=None)
+        records.append(ChipRecord(
+            label=chip.label, exptime=exp.exptime, wt_scl=float(wht_scale),
+            kernel=fcfg.final_kernel, pixfrac=fcfg.final_pixfrac, units=fcfg.final_units,
+            fillval="INDEF" if fcfg.final_fillval is None else str(fcfg.final_fillval),
+            mask_name=f"{Path(chip.filename).name.split('.')[0].rsplit('_', 1)[0]}"
+                      f"_{chip.tag}_final_mask.fits",
+            idcscale=chip.header.get("IDCSCALE"),))
+        del arr, data, weight, mask
+    sci, wht = drz.out_img, drz.out_wht
+    if fcfg.final_units == "counts":
+        total = sum(e.exptime for e in exposures)
+        sci = sci * np.float32(total)
+    ctx = drz.out_ctx if cfg.general.context else None
+    if ctx is not None and ctx.ndim == 3 and ctx.shape[0] == 1:
+        ctx = ctx[0]
+    log.info("final drizzle: %d chips onto %d x %d pixels of %.4f arcsec", n_chips, nx, ny,
+             out_scale)
+    return sci, wht, ctx, records
+
+
+# ---------------------------------------------------------------------------------------------
+def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
+                    cfg: AstroDrizzleConfig) -> dict[str, int]:
+    """Estimated peak bytes of each step (arrays held plus working arrays).
+
+    The estimate counts: one chip's SCI/DQ/ERR and temporaries (~48 bytes per
+    chip pixel) plus its pixel map (16 bytes per pixel); for the separate
+    drizzle, one exposure's output image and weight in memory (8 bytes per
+    output pixel); for the median, one band (see
+    :func:`.median.plan_rows`) of at least 16 rows; for the final drizzle the
+    output SCI, WHT and context (4 + 4 + 4 per 32 chips bytes per output pixel)
+    plus the median image kept for blotting.  Temporaries of numpy and
+    Python objects add ~50 MB.
+    """
+    ny, nx = out_shape
+    out_px = nx * ny
+    chip_px = max(c.shape[0] * c.shape[1] for e in exposures for c in e.chips)
+    n_chips = sum(len(e.chips) for e in exposures)
+    n_exp = len(exposures)
+    base = 50_000_000 + chip_px * (48 + 16)
+    in_mem = cfg.general.in_memory
+    singles = out_px * 8 * n_exp if in_mem else 0
+    steps = {"separate drizzle": base + out_px * 8 + singles}
+    if cfg.median.median:
+        rows = 16
+        steps["median"] = (50_000_000 + singles + out_px * 4
+                           + median_mod.bytes_per_row(n_exp, nx) * rows)
+        steps["blot + driz_cr"] = base + out_px * 4 + chip_px * 16 + singles
+    nplanes = math.ceil(n_chips / CTX_BITS) if cfg.general.context else 0
+    steps["final drizzle"] = (base + out_px * (8 + 4 * nplanes)
+                              + (out_px * 4 if cfg.median.median else 0) + singles)
+    return steps
+
+
+def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
+                 progress: Callable = no_progress, workdir: str | Path | None = None,
+                 keep_intermediates: bool = False) -> PipelineResult:
+    """Run every enabled step on ``exposures`` (no file is written except temporaries).
+
+    Parameters
+    ----------
+    exposures : list of Exposure
+        Read with :func:`.inputs.load_exposures`.
+    cfg : AstroDrizzleConfig
+        Parameters (step dependencies are applied here).
+    progress : callable, optional
+        Progress wrapper.
+    workdir : str or Path, optional
+        Folder for memory-mapped temporaries (default: system temp folder).
+    keep_intermediates : bool, optional
+        Keep blotted images in the result (for writing them).
+
+    Returns
+    -------
+    PipelineResult
+
+    Raises
+    ------
+    MemoryLimitError
+        If the estimated peak exceeds ``memory_limit``.
+    NoOverlapError
+        If an input does not overlap the others or the output frame.
+    """
+    cfg = effective_config(cfg, len(exposures))
+    num_threads = cfg.general.num_cores or None
+    limit = cfg.general.memory_limit
+    out_wcs = output_frame(exposures, cfg.final_wcs)
+    sep_wcs = output_frame(exposures, cfg.driz_sep_wcs) if cfg.driz_sep_wcs.driz_sep_wcs \
+        else out_wcs
+    check_overlaps(exposures, out_wcs)
+    nx, ny = out_wcs.pixel_shape
+    estimate = estimate_memory(exposures, (ny, nx), cfg)
+    peak = max(estimate.values())
+    log.info("output frame %d x %d pixels; estimated peak memory %.0f MB (%s)", nx, ny,
+             peak / 1e6, ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in estimate.items()))
+    if limit is not None and peak > limit:
+        worst = max(estimate, key=estimate.get)
+        raise MemoryLimitError(
+            f"the {worst} step needs about {peak / 1e6:.0f} MB but memory_limit is "
+            f"{limit / 1e6:.0f} MB; raise memory_limit, or reduce the output frame "
+            "(final_outnx/final_outny, final_scale) or the number of inputs")
+    budget = None if limit is None else max(0, (limit - peak) // 2)
+    if budget is None:
+        budget = 1_500_000_000
+    pixmaps_final = PixmapCache(out_wcs, budget=budget, stepsize=cfg.general.stepsize,
+                                num_threads=num_threads)
+    pixmaps_sep = pixmaps_final if sep_wcs is out_wcs else PixmapCache(
+        sep_wcs, budget=budget // 2, stepsize=cfg.general.stepsize, num_threads=num_threads)
+
+    static = static_masks(exposures, cfg, progress)
+    measure_sky(exposures, static, cfg, progress, out_wcs=sep_wcs, pixmaps=pixmaps_sep)
+
+    result = PipelineResult(None, None, None, out_wcs, exposures, config=cfg, sep_wcs=sep_wcs,
+                            static=static)
+    with tempfile.TemporaryDirectory(prefix="astrodrizzle-", dir=workdir) as tmp:
+        tmpdir = None if cfg.general.in_memory else Path(tmp)
+        if cfg.driz_sep.driz_separate:
+            result.singles = drizzle_separate(exposures, static, pixmaps_sep, cfg, tmpdir=tmpdir,
+                                              progress=progress, num_threads=num_threads)
+        if cfg.median.median:
+            med_budget = None if limit is None else max(1, limit - peak
+                                                         + estimate.get("median", 0) // 2)
+            result.median = create_median(result.singles, exposures, cfg,
+                                          memory_limit=med_budget, progress=progress)
+            if not np.any(result.median):
+                log.warning("median step rejected every pixel: blot and driz_cr switched off")
+                cfg = cfg.replace(blot=False, driz_cr=False)
+                result.config = cfg
+        if cfg.blot.blot and result.median is not None:
+            result.crmasks, result.blots = find_cosmic_rays(
+                exposures, result.median, static, pixmaps_sep, cfg, progress=progress,
+                num_threads=num_threads, keep_blots=keep_intermediates)
+        if keep_intermediates and tmpdir is not None:
+            result.singles = [(np.array(s), np.array(w)) for s, w in result.singles]
+        elif tmpdir is not None:
+            result.singles = []
+        if pixmaps_sep is not pixmaps_final:
+            pixmaps_sep.clear()
+        if cfg.final.driz_combine:
+            result.sci, result.wht, result.ctx, result.records = drizzle_final(
+                exposures, static, result.crmasks, pixmaps_final, cfg, progress=progress,
+                num_threads=num_threads)
+        pixmaps_final.clear()
+    return result
