@@ -125,15 +125,14 @@ def _extver(hdu: fits.hdu.base._BaseHDU) -> int:
 
 
 def _unitless(hdr: fits.Header) -> fits.Header:
-    hdr = hdr.copy()
     hdr["BUNIT"] = "UNITLESS"
     return hdr
 
 
 def _sets_from_hdulist(hdul: fits.HDUList, label: str, selector: Any,
-                       extlist: Sequence[str | None], exposure: str | None = None
-                       ) -> list[HeaderSet]:
-    primary = hdul[0].header.copy()
+                       extlist: Sequence[str | None], exposure: str | None = None,
+                       primary: fits.Header | None = None) -> list[HeaderSet]:
+    primary = hdul[0].header.copy() if primary is None else primary
     sciname = (extlist[0] or "SCI").upper()
     if selector is None or (isinstance(selector, tuple) and selector[1] is None):
         name = sciname if selector is None else selector[0]
@@ -197,16 +196,46 @@ def read_header_sets(spec: str | Path, extlist: Sequence[str | None] = ("SCI", "
     InputFileError
         If the file is missing, unreadable, or lacks the extension asked for.
     """
-    path, selector = parse_input_spec(spec)
-    if not path.is_file():
-        raise InputFileError("input file does not exist", filename=str(path))
+    reader = _FileReader(extlist)
     try:
-        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
-            return _sets_from_hdulist(hdul, str(path), selector, extlist)
-    except InputFileError:
-        raise
-    except (OSError, ValueError, TypeError) as exc:
-        raise InputFileError(f"cannot read FITS file: {exc}", filename=str(path)) from exc
+        return reader.read(spec)
+    finally:
+        reader.close()
+
+
+class _FileReader:
+    """Open each input file once per call, however many chips of it are named."""
+
+    def __init__(self, extlist: Sequence[str | None]) -> None:
+        self.extlist = extlist
+        self.open: dict[Path, tuple[fits.HDUList, fits.Header]] = {}
+
+    def read(self, spec: str | Path) -> list[HeaderSet]:
+        path, selector = parse_input_spec(spec)
+        try:
+            key = path.resolve()
+            if key not in self.open:
+                if not path.is_file():
+                    raise InputFileError("input file does not exist", filename=str(path))
+                hdul = fits.open(path, lazy_load_hdus=True)
+                self.open[key] = (hdul, hdul[0].header.copy())
+            hdul, primary = self.open[key]
+            return _sets_from_hdulist(hdul, str(path), selector, self.extlist,
+                                      primary=primary)
+        except InputFileError:
+            self.close()
+            raise
+        except (OSError, ValueError, TypeError) as exc:
+            self.close()
+            raise InputFileError(f"cannot read FITS file: {exc}", filename=str(path)) from exc
+        finally:
+            if len(self.open) > 64:  # bound the number of open files
+                self.close()
+
+    def close(self) -> None:
+        for hdul, _ in self.open.values():
+            hdul.close()
+        self.open.clear()
 
 
 def _as_header_sets(inputs: Any, extlist: Sequence[str | None]) -> list[HeaderSet]:
@@ -219,26 +248,34 @@ def _as_header_sets(inputs: Any, extlist: Sequence[str | None]) -> list[HeaderSe
     if not items:
         raise InputFileError("no inputs given")
     sets: list[HeaderSet] = []
-    for i, item in enumerate(items):
-        if isinstance(item, HeaderSet):
-            sets.append(item)
-        elif isinstance(item, str | Path):
-            sets.extend(read_header_sets(item, extlist))
-        elif isinstance(item, fits.Header):
-            sets.append(HeaderSet(item, item, name=f"header {i + 1}"))
-        elif isinstance(item, fits.HDUList):
-            sets.extend(_sets_from_hdulist(item, f"HDUList {i + 1}", None, extlist))
-        elif (isinstance(item, Sequence) and 1 <= len(item) <= 4
-              and all(isinstance(h, fits.Header) or h is None for h in item)
-              and isinstance(item[0], fits.Header)):
-            hdrs = list(item) + [None] * (4 - len(item))
-            sets.append(HeaderSet(hdrs[0], hdrs[1] if hdrs[1] is not None else hdrs[0],
-                                  hdrs[2], hdrs[3], name=f"input {i + 1}"))
-        else:
-            raise InputFileError(
-                f"input {i + 1}: expected a file name, a Header, an HDUList or a tuple "
-                f"(primary, sci[, err[, dq]]) of Headers, not {type(item).__name__}")
+    reader = _FileReader(extlist)
+    try:
+        for i, item in enumerate(items):
+            sets.extend(_one_input(i, item, extlist, reader))
+    finally:
+        reader.close()
     return sets
+
+
+def _one_input(i: int, item: Any, extlist: Sequence[str | None], reader: _FileReader
+               ) -> list[HeaderSet]:
+    if isinstance(item, HeaderSet):
+        return [item]
+    if isinstance(item, str | Path):
+        return reader.read(item)
+    if isinstance(item, fits.Header):
+        return [HeaderSet(item, item, name=f"header {i + 1}")]
+    if isinstance(item, fits.HDUList):
+        return _sets_from_hdulist(item, f"HDUList {i + 1}", None, extlist)
+    if (isinstance(item, Sequence) and 1 <= len(item) <= 4
+            and all(isinstance(h, fits.Header) or h is None for h in item)
+            and isinstance(item[0], fits.Header)):
+        hdrs = list(item) + [None] * (4 - len(item))
+        return [HeaderSet(hdrs[0], hdrs[1] if hdrs[1] is not None else hdrs[0],
+                          hdrs[2], hdrs[3], name=f"input {i + 1}")]
+    raise InputFileError(
+        f"input {i + 1}: expected a file name, a Header, an HDUList or a tuple "
+        f"(primary, sci[, err[, dq]]) of Headers, not {type(item).__name__}")
 
 
 def _rules_for(sets: Sequence[HeaderSet], rules_file: str | Path | None) -> list[RulesFile]:
