@@ -20,18 +20,20 @@ which equals drizzle's pixel-by-pixel weighted-mean update, with less
 rounding.  DQ (bitwise OR) and context bits are written directly: they are
 order independent.  Results are therefore bit-identical for any thread count.
 
-Before the bands run, a pre-pass (parallel over input rows, one writer per
-input pixel) classifies every input pixel (usable, excluded by mask or zero
-weight, or invalid: non-finite data/weight/data2/pixmap) and records, for
+Before the bands run, a pre-pass (parallel over input rows) records, for
 short segments of each input row, the range of output rows and columns their
-footprints can touch.  A band only visits segments that can reach it.
+footprints can touch; a band only visits segments that can reach it.  Input
+pixels that are masked, have zero or non-finite weight, or non-finite data,
+data2 or pixel-map values contribute nothing.  The band holding the first
+output row of a pixel's footprint records whether the pixel reached the
+frame (``hit``), so every pixel is counted once.
 
 No global state; every array is passed in.  All geometry is float64.
 """
 
 import numpy as np
 cimport numpy as cnp
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport floor, fabs, exp, sin, sqrt, isfinite, M_PI
 from libc.stdlib cimport malloc, calloc, free
 
@@ -48,10 +50,7 @@ cdef enum:
     K_LANCZOS5 = 6
     K_TOPHAT = 7
     SEGLEN = 16          # input pixels per row segment in the pre-pass
-    # pixel status codes of the pre-pass
-    ST_OK = 0
-    ST_EXCLUDED = 1
-    ST_INVALID = 2
+    MAXCELLS = 64        # output cells handled by the fast square-kernel path
 
 cdef extern from *:
     """
@@ -80,11 +79,11 @@ ctypedef struct Params:
     int kernel
     double pixfrac, pscale, dscale, dscale2, wtscale
     double dh, pfo, dover_scale, gauss_efac, gauss_es
+    double cw[3]
     double* lut
     Py_ssize_t nlut
     double sdp
     Py_ssize_t xmin, xmax, ymin, ymax, nseg, band_h
-    unsigned char* status
     unsigned char* hit
     int* seg
     int* row
@@ -100,6 +99,14 @@ ctypedef struct Band:
     double* ky
 
 
+cdef inline Py_ssize_t _ffloor(double x) noexcept nogil:
+    """floor() for |x| < 2**62 without a libm call."""
+    cdef Py_ssize_t t = <Py_ssize_t>x
+    if x < t:
+        t = t - 1
+    return t
+
+
 cdef inline Py_ssize_t _nint(double x) noexcept nogil:
     """Nearest integer, halves away from zero, clamped to +-BIG."""
     if x > BIG:
@@ -107,8 +114,8 @@ cdef inline Py_ssize_t _nint(double x) noexcept nogil:
     elif x < -BIG:
         x = -BIG
     if x >= 0:
-        return <Py_ssize_t>floor(x + 0.5)
-    return -<Py_ssize_t>floor(0.5 - x)
+        return _ffloor(x + 0.5)
+    return -_ffloor(0.5 - x)
 
 
 cdef inline Py_ssize_t _floori(double x) noexcept nogil:
@@ -116,7 +123,7 @@ cdef inline Py_ssize_t _floori(double x) noexcept nogil:
         x = BIG
     elif x < -BIG:
         x = -BIG
-    return <Py_ssize_t>floor(x)
+    return _ffloor(x)
 
 
 cdef inline int _bilinear(const Params* P, double x, double y,
@@ -124,8 +131,13 @@ cdef inline int _bilinear(const Params* P, double x, double y,
     """Map input position (x, y) through the pixel-centre map by bilinear
     interpolation of the enclosing cell (edge cells are extended linearly).
     Returns 1 when the result is not finite."""
-    cdef Py_ssize_t i0 = <Py_ssize_t>floor(x)
-    cdef Py_ssize_t j0 = <Py_ssize_t>floor(y)
+    cdef Py_ssize_t i0, j0
+    if not (x > -BIG and x < BIG and y > -BIG and y < BIG):
+        ox[0] = y * 0.0 + x * 0.0 + BIG
+        oy[0] = ox[0]
+        return 1
+    i0 = _ffloor(x)
+    j0 = _ffloor(y)
     cdef double fx, fy, gx, gy
     cdef double* p00
     cdef double* p01
@@ -154,8 +166,42 @@ cdef inline int _bilinear(const Params* P, double x, double y,
 cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
                          double* xo, double* yo) noexcept nogil:
     """Output positions of the four corners of the drop of pixel (i, j),
-    in the order (-,+), (+,+), (+,-), (-,-) of (dx, dy)."""
+    in the order (-,+), (+,+), (+,-), (-,-) of (dx, dy).
+
+    Interior pixels with pixfrac <= 1 take a fast path: every corner lies in
+    a known cell of the map with fractional offsets (1 - dh or dh), so the
+    bilinear weights are the same for every pixel (P.cw)."""
     cdef double dh = P.dh
+    cdef double a, b, c
+    cdef double* m
+    cdef double* t
+    cdef double* ml
+    cdef double* tl
+    cdef Py_ssize_t rs
+    if dh <= 0.5 and i >= 1 and j >= 1 and i <= P.nx - 2 and j <= P.ny - 2:
+        rs = 2 * P.nx
+        m = P.pixmap + j * rs + 2 * i   # centre (i, j)
+        a = P.cw[0]                     # (1-dh)^2 : weight of the centre
+        b = P.cw[1]                     # dh(1-dh) : weight of an edge neighbour
+        c = P.cw[2]                     # dh^2     : weight of a diagonal neighbour
+        ml = m - 2                      # centre (i - 1, j)
+        # (-,+): cells (i-1..i, j..j+1)
+        t = m + rs
+        tl = t - 2
+        xo[0] = a * m[0] + b * (ml[0] + t[0]) + c * tl[0]
+        yo[0] = a * m[1] + b * (ml[1] + t[1]) + c * tl[1]
+        xo[1] = a * m[0] + b * (m[2] + t[0]) + c * t[2]
+        yo[1] = a * m[1] + b * (m[3] + t[1]) + c * t[3]
+        t = m - rs
+        tl = t - 2
+        xo[2] = a * m[0] + b * (m[2] + t[0]) + c * t[2]
+        yo[2] = a * m[1] + b * (m[3] + t[1]) + c * t[3]
+        xo[3] = a * m[0] + b * (ml[0] + t[0]) + c * tl[0]
+        yo[3] = a * m[1] + b * (ml[1] + t[1]) + c * tl[1]
+        if (isfinite(xo[0] + xo[1] + xo[2] + xo[3]) and
+                isfinite(yo[0] + yo[1] + yo[2] + yo[3])):
+            return 0
+        return 1
     if _bilinear(P, i - dh, j + dh, &xo[0], &yo[0]):
         return 1
     if _bilinear(P, i + dh, j + dh, &xo[1], &yo[1]):
@@ -328,43 +374,75 @@ cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
     return 0
 
 
-cdef inline int _classify(const Params* P, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
-    """Pre-pass status of one input pixel (without the pixmap test)."""
-    cdef Py_ssize_t o = j * P.nx + i
-    cdef double w, v
-    cdef int k
-    v = P.data[o]
-    if P.weights != NULL:
-        w = P.weights[o]
-        if not isfinite(w):
-            return ST_INVALID
-    else:
-        w = 1.0
-    if P.mask != NULL and P.mask[o] != 0:
-        return ST_EXCLUDED
-    if w * P.wtscale == 0.0:
-        return ST_EXCLUDED
-    if not isfinite(v):
-        return ST_INVALID
-    for k in range(P.n2):
-        if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
-            return ST_INVALID
-    return ST_OK
+cdef inline void _union(int* r, Py_ssize_t x0, Py_ssize_t x1, Py_ssize_t y0, Py_ssize_t y1,
+                        Py_ssize_t onx, Py_ssize_t ony) noexcept nogil:
+    """Grow range r (xlo, xhi, ylo, yhi) by [x0, x1] x [y0, y1] clipped to the frame."""
+    if x0 < 0:
+        x0 = 0
+    if x1 > onx - 1:
+        x1 = onx - 1
+    if y0 < 0:
+        y0 = 0
+    if y1 > ony - 1:
+        y1 = ony - 1
+    if x0 > x1 or y0 > y1:
+        return
+    if x0 < r[0]:
+        r[0] = <int>x0
+    if x1 > r[1]:
+        r[1] = <int>x1
+    if y0 < r[2]:
+        r[2] = <int>y0
+    if y1 > r[3]:
+        r[3] = <int>y1
+
+
+cdef inline void _centre_range(const Params* P, Py_ssize_t j0, Py_ssize_t j1,
+                              Py_ssize_t i0, Py_ssize_t i1, double* r) noexcept nogil:
+    """min/max (r[0..3] = xmin, xmax, ymin, ymax) of the mapped centres of
+    input rows j0..j1 and columns i0..i1 (inclusive); NaN entries are ignored
+    (comparisons with NaN are false)."""
+    cdef Py_ssize_t jj, ii
+    cdef double vx, vy
+    cdef double* pm
+    for jj in range(j0, j1 + 1):
+        pm = P.pixmap + 2 * (jj * P.nx + i0)
+        for ii in range(i1 - i0 + 1):
+            vx = pm[2 * ii]
+            vy = pm[2 * ii + 1]
+            if vx < r[0]:
+                r[0] = vx
+            if vx > r[1]:
+                r[1] = vx
+            if vy < r[2]:
+                r[2] = vy
+            if vy > r[3]:
+                r[3] = vy
 
 
 cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
-    """Classify the pixels of input row j and record the output ranges of its
-    segments (seg) and of the whole row (row).  Ranges are clipped to the
-    output frame; an empty range has lo > hi."""
+    """Record the output ranges that the segments of input row j (seg) and
+    the whole row (row) can touch, clipped to the output frame (an empty
+    range has lo > hi).
+
+    Centre-based kernels: the range of the segment's mapped centres widened
+    by the kernel radius.  Square kernel with pixfrac <= 1: the drop of an
+    interior pixel lies in the convex hull of the mapped centres of its 3x3
+    neighbourhood, so the range of the centres around the segment is used;
+    pixels on the image border (extrapolated corners) and pixfrac > 1 use
+    exact per-pixel footprints."""
     cdef Py_ssize_t jr = j - P.ymin
-    cdef Py_ssize_t s, i, i0, i1
+    cdef Py_ssize_t s, i, i0, i1, ca, cb
     cdef Py_ssize_t lim[4]
     cdef double xo[4]
     cdef double yo[4]
-    cdef double jac
-    cdef int st
+    cdef double r[4]
+    cdef double jac, pfo = P.pfo
     cdef int* sg
     cdef int* rw = P.row + 4 * jr
+    cdef int square = P.kernel == K_SQUARE
+    cdef int fast = square and P.dh <= 0.5
+    cdef int border_row = j == 0 or j == P.ny - 1
     rw[0] = <int>P.onx
     rw[1] = -1
     rw[2] = <int>P.ony
@@ -379,39 +457,36 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
         i1 = i0 + SEGLEN
         if i1 > P.xmax + 1:
             i1 = P.xmax + 1
-        for i in range(i0, i1):
-            st = _classify(P, i, j)
-            if st == ST_OK and _footprint(P, i, j, xo, yo, &jac, lim):
-                st = ST_INVALID
-            P.status[j * P.nx + i] = <unsigned char>st
-            if st != ST_OK:
-                continue
-            if lim[0] < 0:
-                lim[0] = 0
-            if lim[1] > P.onx - 1:
-                lim[1] = P.onx - 1
-            if lim[2] < 0:
-                lim[2] = 0
-            if lim[3] > P.ony - 1:
-                lim[3] = P.ony - 1
-            if lim[0] > lim[1] or lim[2] > lim[3]:
-                continue
-            if lim[0] < sg[0]:
-                sg[0] = <int>lim[0]
-            if lim[1] > sg[1]:
-                sg[1] = <int>lim[1]
-            if lim[2] < sg[2]:
-                sg[2] = <int>lim[2]
-            if lim[3] > sg[3]:
-                sg[3] = <int>lim[3]
-        if sg[0] < rw[0]:
-            rw[0] = sg[0]
-        if sg[1] > rw[1]:
-            rw[1] = sg[1]
-        if sg[2] < rw[2]:
-            rw[2] = sg[2]
-        if sg[3] > rw[3]:
-            rw[3] = sg[3]
+        r[0] = BIG
+        r[1] = -BIG
+        r[2] = BIG
+        r[3] = -BIG
+        if not square:
+            _centre_range(P, j, j, i0, i1 - 1, r)
+            if r[0] <= r[1] and r[2] <= r[3]:
+                if P.kernel == K_LANCZOS2 or P.kernel == K_LANCZOS3 or P.kernel == K_LANCZOS5:
+                    _union(sg, _floori(r[0] - pfo) + 1, _floori(r[1] + pfo),
+                           _floori(r[2] - pfo) + 1, _floori(r[3] + pfo), P.onx, P.ony)
+                else:
+                    _union(sg, _nint(r[0] - pfo), _nint(r[1] + pfo),
+                           _nint(r[2] - pfo), _nint(r[3] + pfo), P.onx, P.ony)
+        elif fast and not border_row:
+            ca = i0 - 1 if i0 >= 1 else 0
+            cb = i1 if i1 <= P.nx - 1 else P.nx - 1
+            _centre_range(P, j - 1, j + 1, ca, cb, r)
+            if r[0] <= r[1] and r[2] <= r[3]:
+                _union(sg, _nint(r[0]), _nint(r[1]), _nint(r[2]), _nint(r[3]), P.onx, P.ony)
+            # the first and last pixels of a row have extrapolated corners
+            if i0 == 0 and not _footprint(P, 0, j, xo, yo, &jac, lim):
+                _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
+            if i1 == P.nx and not _footprint(P, P.nx - 1, j, xo, yo, &jac, lim):
+                _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
+        else:
+            for i in range(i0, i1):
+                if not _footprint(P, i, j, xo, yo, &jac, lim):
+                    _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
+        if sg[0] <= sg[1]:
+            _union(rw, sg[0], sg[1], sg[2], sg[3], P.onx, P.ony)
 
 
 cdef inline void _accumulate(const Params* P, Band* B, Py_ssize_t ii, Py_ssize_t jj,
@@ -436,6 +511,91 @@ cdef inline void _accumulate(const Params* P, Band* B, Py_ssize_t ii, Py_ssize_t
             P.out_ctx[o] |= P.ctx_bit
 
 
+cdef inline double _ppos(double yu, double yv, double lo, double hi,
+                         double length, double b) noexcept nogil:
+    """Integral over a straight piece of length ``length`` (running from
+    height yu to yv) of max(y - b, 0); lo/hi are min/max of yu, yv."""
+    if b >= hi:
+        return 0.0
+    if b <= lo:
+        return length * (0.5 * (yu + yv) - b)
+    return length * (hi - b) * (hi - b) / (2.0 * (hi - lo))
+
+
+cdef void _square_cells(const Params* P, Band* B, const double* xo, const double* yo,
+                        Py_ssize_t ilo, Py_ssize_t ihi, Py_ssize_t jlo, Py_ssize_t jhi,
+                        double d, double w, double jac, unsigned int dqv) noexcept nogil:
+    """Overlap areas of the drop quadrilateral with the output cells
+    [ilo, ihi] x [jlo, jhi] (at most MAXCELLS), then accumulate them.
+
+    For every edge and every output column it crosses, the directed integral
+    of clamp(y - b, 0, 1) over the column, with b the lower edge of a row, is
+    P(b) - P(b + 1) with P(b) the integral of max(y - b, 0); summed over the
+    closed quadrilateral it is the signed area inside the cell.  Each edge
+    thus costs nrows + 1 evaluations of P per column.  Areas below 1e-12 of
+    the drop area are rounding noise (from cells the drop does not reach)
+    and are dropped."""
+    cdef double cell[MAXCELLS]
+    cdef Py_ssize_t nc = ihi - ilo + 1
+    cdef Py_ssize_t nr = jhi - jlo + 1
+    cdef Py_ssize_t k, m, c, ca, cb, rr
+    cdef double x1, y1, x2, y2, sgn, xa, xb, ya, yb, slope, u, v, yu, yv, lo, hi, length
+    cdef double b0, prev, nxt, eps = 1e-12 * fabs(jac)
+    for k in range(nr * nc):
+        cell[k] = 0.0
+    b0 = jlo - 0.5
+    for k in range(4):
+        m = (k + 1) & 3
+        x1 = xo[k]
+        y1 = yo[k]
+        x2 = xo[m]
+        y2 = yo[m]
+        if x1 == x2:
+            continue
+        if x1 < x2:
+            sgn = 1.0
+            xa = x1
+            ya = y1
+            xb = x2
+            yb = y2
+        else:
+            sgn = -1.0
+            xa = x2
+            ya = y2
+            xb = x1
+            yb = y1
+        slope = (yb - ya) / (xb - xa)
+        ca = _nint(xa)
+        cb = _nint(xb)
+        if ca < ilo:
+            ca = ilo
+        if cb > ihi:
+            cb = ihi
+        for c in range(ca, cb + 1):
+            u = xa if xa > c - 0.5 else c - 0.5
+            v = xb if xb < c + 0.5 else c + 0.5
+            if v <= u:
+                continue
+            yu = ya + slope * (u - xa)
+            yv = ya + slope * (v - xa)
+            length = v - u
+            if yu < yv:
+                lo = yu
+                hi = yv
+            else:
+                lo = yv
+                hi = yu
+            prev = _ppos(yu, yv, lo, hi, length, b0)
+            for rr in range(nr):
+                nxt = _ppos(yu, yv, lo, hi, length, b0 + (rr + 1))
+                cell[rr * nc + (c - ilo)] += sgn * (prev - nxt)
+                prev = nxt
+    for rr in range(nr):
+        for c in range(nc):
+            if fabs(cell[rr * nc + c]) > eps:
+                _accumulate(P, B, ilo + c, jlo + rr, d, cell[rr * nc + c] * w, dqv)
+
+
 cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
     """Add the part of input pixel (i, j) that falls inside band B."""
     cdef Py_ssize_t o = j * P.nx + i
@@ -448,8 +608,21 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     cdef Py_ssize_t ix
     cdef int k, kern = P.kernel
 
-    if P.status[o] != ST_OK:
+    # classification: masked, zero or non-finite weight, non-finite data
+    if P.mask != NULL and P.mask[o] != 0:
         return
+    if P.weights != NULL:
+        w = P.weights[o] * P.wtscale
+    else:
+        w = P.wtscale
+    if w == 0.0 or not isfinite(w):
+        return
+    d = P.data[o]
+    if not isfinite(d):
+        return
+    for k in range(P.n2):
+        if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
+            return
     if _footprint(P, i, j, xo, yo, &jac, lim):
         return
     # clip to the frame
@@ -474,11 +647,7 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     if ilo > ihi or jlo > jhi:
         return
 
-    d = P.data[o] * P.dscale
-    if P.weights != NULL:
-        w = P.weights[o] * P.wtscale
-    else:
-        w = P.wtscale
+    d = d * P.dscale
     if P.dq != NULL:
         dqv = P.dq[o]
     for k in range(P.n2):
@@ -493,10 +662,13 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
             # the whole drop falls inside one output pixel
             _accumulate(P, B, ilo, jlo, d, w * jac, dqv)
             return
+        if (jhi - jlo + 1) * (ihi - ilo + 1) <= MAXCELLS:
+            _square_cells(P, B, xo, yo, ilo, ihi, jlo, jhi, d, w, jac, dqv)
+            return
         for jj in range(jlo, jhi + 1):
             for ii in range(ilo, ihi + 1):
                 a = _overlap(xo, yo, ii, jj)
-                if a != 0.0:
+                if fabs(a) > 1e-12 * fabs(jac):
                     _accumulate(P, B, ii, jj, d, a * w, dqv)
     elif kern == K_POINT:
         _accumulate(P, B, ilo, jlo, d, w, dqv)
@@ -552,8 +724,11 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
                     _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
 
 
-cdef int _run_band(const Params* P, Py_ssize_t band, Py_ssize_t kbuf) noexcept nogil:
-    """Process one band of output rows.  Returns 0, or -1 when out of memory."""
+cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
+                   Py_ssize_t kbuf) noexcept nogil:
+    """Process one band of output rows with the calling thread's workspace
+    ``work`` (all zeros on entry and on return: (2 + n2) * band_h * onx
+    accumulators, then n2 + 1 + kbuf scratch values).  Returns 0."""
     cdef Band B
     cdef Py_ssize_t j, jr, s, i, i0, i1, y, x, a, o, h, hw
     cdef int* sg
@@ -584,16 +759,11 @@ cdef int _run_band(const Params* P, Py_ssize_t band, Py_ssize_t kbuf) noexcept n
     B.w = B.x1 - B.x0 + 1
     h = B.y1 - B.y0
     hw = h * B.w
-    B.acc_d = <double*>calloc((2 + P.n2) * hw, sizeof(double))
-    B.d2v = <double*>malloc((P.n2 + 1) * sizeof(double))
-    B.kx = <double*>malloc(kbuf * sizeof(double))
-    if B.acc_d == NULL or B.d2v == NULL or B.kx == NULL:
-        free(B.acc_d)
-        free(B.d2v)
-        free(B.kx)
-        return -1
-    B.acc_w = B.acc_d + hw
-    B.acc_2 = B.acc_d + 2 * hw
+    B.acc_d = work
+    B.acc_w = work + hw
+    B.acc_2 = work + 2 * hw
+    B.d2v = work + (2 + P.n2) * P.band_h * P.onx
+    B.kx = B.d2v + P.n2 + 1
     B.ky = NULL
 
     for j in range(P.ymin, P.ymax + 1):
@@ -612,35 +782,44 @@ cdef int _run_band(const Params* P, Py_ssize_t band, Py_ssize_t kbuf) noexcept n
             for i in range(i0, i1):
                 _do_pixel(P, &B, i, j)
 
-    # merge the band sums into the outputs
+    # merge the band sums into the outputs, clearing the workspace
     for y in range(B.y0, B.y1):
         for x in range(B.x0, B.x1 + 1):
             a = (y - B.y0) * B.w + (x - B.x0)
             aw = B.acc_w[a]
             if aw == 0.0:
+                # untouched, or weights that cancelled exactly: just clear
+                if B.acc_d[a] != 0.0:
+                    B.acc_d[a] = 0.0
+                for k in range(P.n2):
+                    if B.acc_2[k * hw + a] != 0.0:
+                        B.acc_2[k * hw + a] = 0.0
                 continue
+            ad = B.acc_d[a]
+            B.acc_w[a] = 0.0
+            B.acc_d[a] = 0.0
             o = y * P.onx + x
             W0 = P.out_wht[o]
             Wn = W0 + aw
             if Wn == 0.0:
+                for k in range(P.n2):
+                    B.acc_2[k * hw + a] = 0.0
                 continue
-            ad = B.acc_d[a]
             Wn2 = Wn * Wn
             if W0 == 0.0:
                 P.out_img[o] = <float>(ad / Wn)
                 for k in range(P.n2):
                     if P.out2[k] != NULL:
                         P.out2[k][o] = <float>(B.acc_2[k * hw + a] / Wn2)
+                    B.acc_2[k * hw + a] = 0.0
             else:
                 W02 = W0 * W0
                 P.out_img[o] = <float>((P.out_img[o] * W0 + ad) / Wn)
                 for k in range(P.n2):
                     if P.out2[k] != NULL:
                         P.out2[k][o] = <float>((P.out2[k][o] * W02 + B.acc_2[k * hw + a]) / Wn2)
+                    B.acc_2[k * hw + a] = 0.0
             P.out_wht[o] = <float>Wn
-    free(B.acc_d)
-    free(B.d2v)
-    free(B.kx)
     return 0
 
 
@@ -692,8 +871,9 @@ def drizzle_kernel(
     (see :func:`drizzlepac_ng.drizzle_kernels.drizzle_add`): C-contiguous
     arrays of the right dtypes and shapes, 0 <= xmin <= xmax < nx, etc.
 
-    Returns ``(status, hit)``: the per-pixel pre-pass classification (uint8,
-    0 usable, 1 excluded, 2 invalid) and the per-pixel hit flags (uint8).
+    Returns ``hit``: uint8 flags, 1 for every usable input pixel (finite
+    data, weight, data2 and map; not masked; non-zero weight) whose footprint
+    reaches the output frame.
     """
     cdef Params P
     cdef const float[:, ::1] wv
@@ -706,8 +886,6 @@ def drizzle_kernel(
     cdef double[::1] lutv
     cdef Py_ssize_t k, nb, j, b, kbuf
     cdef int n2 = len(data2)
-    cdef int failed = 0
-    cdef int[::1] res
 
     P.ny = data.shape[0]
     P.nx = data.shape[1]
@@ -745,6 +923,9 @@ def drizzle_kernel(
     P.dscale2 = dscale * dscale
     P.wtscale = wtscale
     P.dh = 0.5 * pixfrac
+    P.cw[0] = (1.0 - P.dh) * (1.0 - P.dh)
+    P.cw[1] = P.dh * (1.0 - P.dh)
+    P.cw[2] = P.dh * P.dh
     P.pfo = 0.0
     P.dover_scale = 1.0
     P.gauss_efac = 0.0
@@ -806,11 +987,8 @@ def drizzle_kernel(
     P.ymax = ymax if ymax >= 0 else P.ny - 1
     P.nseg = (P.xmax - P.xmin + SEGLEN) // SEGLEN
     P.band_h = band_height if band_height > 0 else 64
-    status = np.full((P.ny, P.nx), ST_EXCLUDED, dtype=np.uint8)
     hit = np.zeros((P.ny, P.nx), dtype=np.uint8)
-    cdef unsigned char[:, ::1] stv = status
     cdef unsigned char[:, ::1] hv = hit
-    P.status = &stv[0, 0]
     P.hit = &hv[0, 0]
     nrows = P.ymax - P.ymin + 1
     seg = np.empty(4 * nrows * P.nseg, dtype=np.intc)
@@ -820,17 +998,26 @@ def drizzle_kernel(
     P.seg = &segv[0]
     P.row = &rowv[0]
     nb = (P.ony + P.band_h - 1) // P.band_h
-    result = np.zeros(nb, dtype=np.intc)
-    res = result
+    cdef Py_ssize_t wsize = (2 + n2) * P.band_h * P.onx + n2 + 1 + kbuf
+    cdef Py_ssize_t nthr = num_threads if num_threads < nb else nb
+    if nthr < 1:
+        nthr = 1
+    try:
+        work = np.zeros((nthr, wsize), dtype=np.float64)
+    except MemoryError:
+        free(P.data2)
+        free(P.out2)
+        raise MemoryError(
+            f"cannot allocate {nthr * wsize * 8 / 1e6:.0f} MB of drizzle accumulators "
+            f"({nthr} threads x {P.band_h} rows x {P.onx} columns)") from None
+    cdef double[:, ::1] workv = work
     try:
         with nogil:
             for j in prange(P.ymin, P.ymax + 1, num_threads=num_threads, schedule="static"):
                 _prepass_row(&P, j)
-            for b in prange(nb, num_threads=num_threads, schedule="dynamic", chunksize=1):
-                res[b] = _run_band(&P, b, kbuf)
+            for b in prange(nb, num_threads=nthr, schedule="dynamic", chunksize=1):
+                _run_band(&P, b, &workv[threadid(), 0], kbuf)
     finally:
         free(P.data2)
         free(P.out2)
-    if np.any(result != 0):
-        raise MemoryError("out of memory while drizzling (band accumulators)")
-    return status, hit
+    return hit
