@@ -489,3 +489,26 @@ def test_failure_during_write_leaves_file(science, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         apply_headerlet_as_primary(str(science), hl)
     assert sha(science) == h0
+
+
+def test_restore_all_twice_and_in_memory(science, other_model):
+    hl_other = create_headerlet(str(other_model), hdrname="other")
+    with fits.open(other_model) as hdul:
+        shifted = fits.HDUList([h.copy() for h in hdul])
+    for v in (1, 2):
+        shifted["SCI", v].header["CRVAL1"] += 1e-4
+    attach_headerlet(str(science), hl_other)
+    attach_headerlet(str(science), create_headerlet(shifted, hdrname="o2", wcsname="O2"))
+    restore_all_with_distname(str(science), hl_other.distname, "other")
+    restore_all_with_distname(str(science), hl_other.distname, "o2")  # names exist: renamed
+    with fits.open(science) as hdul:
+        names = altwcs.wcsnames(hdul["SCI", 1].header, include_primary=False).values()
+        assert "OTHER_MODEL" in names
+    # an open HDUList is changed in memory only
+    h0 = sha(science)
+    with fits.open(science) as hdul:
+        mem = fits.HDUList([h.copy() if h.name != "HDRLET" else HeaderletHDU(
+            data=hdrlet_bytes(h), header=h.header.copy()) for h in hdul])
+    restore_from_headerlet(mem, hdrname="other")
+    assert mem["SCI", 1].header["HDRNAME"] == "other"
+    assert sha(science) == h0

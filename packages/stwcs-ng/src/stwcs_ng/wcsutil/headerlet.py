@@ -15,17 +15,20 @@ The file layout and the HDRLET extension are those of STScI's STWCS
 user functions keep the original names and parameters.  Deliberate
 differences are listed in the user guide (``docs/user_guide/headerlets.rst``).
 
-**Registration of the HDRLET HDU class.**  Importing this module registers :class:`HeaderletHDU` with astropy
-(``fits.register_hdu``), so that ``fits.open`` returns HDRLET extensions as
-that class: it keeps its bytes when copied (astropy's generic
-non-standard HDU drops them) and gives the embedded headerlet.  This is done
-here and not on ``import stwcs_ng`` because registration changes how astropy
-reads files for the whole process: importing the package for, say, HSTWCS
-or updatewcs should not alter what unrelated code gets from ``fits.open``,
-and a process that also imports the original ``stwcs`` (which registers its
-own class under the same XTENSION) should only see ours when it asked for
-headerlet support.  The functions here do not rely on the registration
-either: they read HDRLET extensions of any class through their raw bytes.
+**Registration of the HDRLET HDU class.**  Importing this module registers
+:class:`HeaderletHDU` with astropy (``fits.register_hdu``), so that
+``fits.open`` returns HDRLET extensions as that class: it keeps its bytes
+when copied (astropy's generic non-standard HDU drops them, so
+:func:`stwcs_ng.fileio.read_fits` and ``atomic_update`` would lose or reject
+headerlets) and gives the embedded headerlet.  This is done here and not on
+``import stwcs_ng`` because registration changes how astropy reads files for
+the whole process: importing the package for, say, HSTWCS or updatewcs
+should not alter what unrelated code gets from ``fits.open``, and a process
+that also imports the original ``stwcs`` (which registers its own class for
+the same XTENSION; the class defined last wins) should only be affected when
+it asked for headerlet support.  The functions here do not rely on the
+registration either: they read HDRLET extensions of any class through their
+raw bytes.
 
 Every file update goes through :func:`stwcs_ng.wcsutil._ext.update_input`
 (whole file in memory, then :func:`stwcs_ng.fileio.atomic_write`): on any
@@ -1346,7 +1349,7 @@ def _apply_primary(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *, a
 
 def _apply_alternate(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *, attach: bool,
                      wcskey: Any, wcsname: Any, sciext: str = "SCI",
-                     check_dest: bool = True) -> str:
+                     check_dest: bool = True, rename: bool = False) -> str:
     hl.hverify(filename=filename)
     if check_dest:
         _check_dest(hl, hdul, filename)
@@ -1384,8 +1387,10 @@ def _apply_alternate(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *,
                                   "nothing changed", filename=filename)
     for h in headers:
         if altwcs.getKeyFromName(h, name) not in (None, " "):
-            raise WCSKeyError(f"an alternate WCS named {name!r} already exists; give another "
-                              "wcsname; nothing changed", filename=filename)
+            if not rename:
+                raise WCSKeyError(f"an alternate WCS named {name!r} already exists; give "
+                                  "another wcsname; nothing changed", filename=filename)
+            name = altwcs.unique_wcsname(h, name)
     for target, j in targets.items():
         header = hdul[chips[target]].header
         sip = hl[j].header.copy()
@@ -1568,11 +1573,17 @@ def write_headerlet(filename: Any, hdrname: str | None, output: str | None = Non
                           d2imfile=d2imfile, author=author, descrip=descrip, history=history,
                           nmatch=nmatch, catalog=catalog)
     if attach:
-        with update_input(fname) as (hdul, name, _):
-            _attach(hl, hdul, name)
-            wcscorr.init_wcscorr(hdul)
-            _refresh_nextend(hdul)
-            hl.tofile(out, clobber=clobber)
+        existed = Path(out).exists()
+        try:
+            with update_input(fname) as (hdul, name, _):
+                _attach(hl, hdul, name)
+                wcscorr.init_wcscorr(hdul)
+                _refresh_nextend(hdul)
+                hl.tofile(out, clobber=clobber)
+        except BaseException:
+            if not existed and Path(out).exists():  # do not leave half the job done
+                Path(out).unlink()
+            raise
     else:
         hl.tofile(out, clobber=clobber)
     log.info("wrote headerlet %r to %s", hl.hdrname, out)
@@ -1961,7 +1972,7 @@ def restore_all_with_distname(filename: Any, distname: str, primary: Any,
                 if i == pidx:
                     continue
                 _apply_alternate(hl, hdul, name, attach=False, wcskey=None, wcsname=None,
-                                 sciext=sciext)
+                                 sciext=sciext, rename=True)
 
 
 def archive_as_headerlet(filename: Any, hdrname: str, sciext: str = "SCI",
