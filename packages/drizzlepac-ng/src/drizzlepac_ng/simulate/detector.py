@@ -195,6 +195,7 @@ def add_noise(charge: np.ndarray, readnoise: float, rng: np.random.Generator) ->
     ndarray
         float64 noisy image.
     """
-    noisy = rng.poisson(np.clip(charge, 0.0, None)).astype(np.float64)
+    lam = charge if charge.min() >= 0 else np.clip(charge, 0.0, None)
+    noisy = rng.poisson(lam).astype(np.float64)
     noisy += rng.normal(0.0, readnoise, charge.shape)
     return noisy

@@ -620,6 +620,8 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
     if exptime <= 0:
         raise ConfigError(f"exptime must be positive, not {exptime}")
     sky_level = float(camera.sky_rate * exptime if sky is None else sky)
+    if not sky_level >= 0:
+        raise ConfigError(f"sky must be >= 0 e-/pixel, not {sky}")
     filt = (filter or camera.filters[-1]).upper()
     if catalog is None:
         catalog = sky_catalog(camera.name, shape=chip_shape, seed=seed, n_stars=n_stars,
@@ -686,7 +688,7 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
             if badcol is not None and badcol.any():
                 rng_b = np.random.default_rng([seed, _S_BADVAL, k, chip.extver])
                 sci[badcol] += rng_b.normal(300.0, 80.0, int(badcol.sum()))
-            err = np.sqrt(np.clip(charge, 0.0, None) + camera.readnoise ** 2)
+            err = np.sqrt(charge + camera.readnoise ** 2).astype(np.float32)
             cards = hdr_wcs.headers[chip.extver]
             sci_h = _ext_header(camera, chip, rootname, filt, cards, hdr_pa, "SCI", "ELECTRONS",
                                 False, hdr_crval)
@@ -702,7 +704,7 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
                 hdr["GOODMAX"] = (float(vals.max()), "maximum value of good pixels")
                 hdr["GOODMEAN"] = (float(vals.mean()), "mean value of good pixels")
             hdus.append(fits.ImageHDU(sci.astype(np.float32), header=sci_h))
-            hdus.append(fits.ImageHDU(err.astype(np.float32), header=err_h))
+            hdus.append(fits.ImageHDU(err, header=err_h))
             hdus.append(fits.ImageHDU(dq, header=dq_h))
             chips_truth.append(ChipTruth(extver=chip.extver, ccdchip=chip.ccdchip,
                                          shape=chip.shape, sources=sources, crmask=crmask,
