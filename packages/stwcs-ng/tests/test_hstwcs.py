@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -390,3 +391,54 @@ def test_real_flc_metadata(wfc3_flc):
     assert w.cpdis1 is not None and w.det2im1 is not None
     with fits.open(wfc3_flc) as h:
         assert w.orientat == pytest.approx(h["SCI", 2].header["ORIENTAT"], abs=0.05)
+
+
+# ---- shared input helpers (stwcs_ng.wcsutil._ext) ------------------------------------
+
+def test_ext_helpers(acs_hdulist, tmp_path):
+    from stwcs_ng.errors import FileUpdateError
+    from stwcs_ng.wcsutil._ext import (
+        ext_index,
+        extension_indices,
+        get_header,
+        open_input,
+        update_input,
+    )
+
+    hdul = acs_hdulist()
+    assert extension_indices(hdul) == [1, 4]
+    assert extension_indices(hdul, "err") == [2, 5]
+    assert extension_indices(hdul, [("SCI", 2), 2]) == [4, 2]
+    assert ext_index(hdul, "sci,2") == 4 and ext_index(hdul, None) == 0
+    simple = fits.HDUList([fits.PrimaryHDU(np.zeros((3, 3)))])
+    assert extension_indices(simple) == [0]
+    with pytest.raises(MissingExtensionError):
+        extension_indices(fits.HDUList([fits.PrimaryHDU()]))
+    h = hdul["SCI", 1].header
+    assert get_header(h) is h
+    with open_input(h) as (lst, name, ext):
+        assert lst[0].header["CRPIX1"] == h["CRPIX1"] and name is None and ext is None
+    with open_input(hdul["SCI", 2]) as (lst, _, _):
+        assert lst[0].header["EXTVER"] == 2
+    path = tmp_path / "f.fits"
+    hdul.writeto(path)
+    assert get_header(f"{path}[sci,2]")["EXTVER"] == 2
+    with update_input(f"{path}[sci,2]") as (lst, name, ext):
+        assert ext == ("SCI", 2) and name == str(path)
+        lst["SCI", 2].header["NEWKEY"] = 1
+    assert fits.getval(path, "NEWKEY", ext=("SCI", 2)) == 1
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError), update_input(str(path)) as (lst, _, _):
+        lst[0].header["OTHER"] = 2
+        raise RuntimeError("boom")
+    assert path.read_bytes() == before
+    with pytest.raises(InputFileError), update_input(h):
+        pass
+    path.chmod(0o444)
+    try:
+        if not os.access(path, os.W_OK):  # root can write anyway
+            with pytest.raises(FileUpdateError), update_input(str(path)):
+                pass
+    finally:
+        path.chmod(0o644)
+    assert path.read_bytes() == before

@@ -309,7 +309,9 @@ class DistortionPipeline:
         ra = np.arctan2(xi, den)
         ra *= 180.0 / math.pi
         ra += self.crval[0]
-        np.mod(ra, 360.0, out=ra)
+        # wrap into [0, 360) like wcslib; np.mod is slow, so only where needed
+        if (ra < 0.0).any() or (ra >= 360.0).any():
+            np.mod(ra, 360.0, out=ra)
         num = sd + eta * cdec
         den *= den
         xi *= xi
