@@ -20,9 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import astropy
-import numpy as np
-
 import fitsblender_ng
+import numpy as np
 from fitsblender_ng import testing
 from fitsblender_ng.blender import HeaderSet
 from fitsblender_ng.blendheaders import get_blended_headers

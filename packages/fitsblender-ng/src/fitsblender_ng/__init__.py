@@ -18,4 +18,17 @@ except PackageNotFoundError:
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__"]
+from .blender import BlendResult, HeaderSet, blend  # noqa: E402
+from .blendheaders import blendheaders, get_blended_headers  # noqa: E402
+from .rules import RulesFile, find_rules_file  # noqa: E402
+
+__all__ = [
+    "BlendResult",
+    "HeaderSet",
+    "RulesFile",
+    "__version__",
+    "blend",
+    "blendheaders",
+    "find_rules_file",
+    "get_blended_headers",
+]

@@ -131,8 +131,14 @@ def _unitless(hdr: fits.Header) -> fits.Header:
 
 def _sets_from_hdulist(hdul: fits.HDUList, label: str, selector: Any,
                        extlist: Sequence[str | None], exposure: str | None = None,
-                       primary: fits.Header | None = None) -> list[HeaderSet]:
-    primary = hdul[0].header.copy() if primary is None else primary
+                       primary: fits.Header | None = None, copy: bool = True
+                       ) -> list[HeaderSet]:
+    """Header sets of the chips of ``hdul`` (copies unless ``copy=False``: our own file)."""
+
+    def own(hdr: fits.Header) -> fits.Header:
+        return hdr.copy() if copy else hdr
+
+    primary = own(hdul[0].header) if primary is None else primary
     sciname = (extlist[0] or "SCI").upper()
     if selector is None or (isinstance(selector, tuple) and selector[1] is None):
         name = sciname if selector is None else selector[0]
@@ -157,15 +163,15 @@ def _sets_from_hdulist(hdul: fits.HDUList, label: str, selector: Any,
                     ver: int = ver) -> fits.Header:
             if kind not in _INDEF:
                 try:
-                    return hdul[(str(kind).upper(), ver)].header.copy()
+                    return own(hdul[(str(kind).upper(), ver)].header)
                 except KeyError:
                     pass
-            return chip.header.copy()
+            return chip.header.copy()  # always a copy: BUNIT is changed below
 
         err = _unitless(partner(extlist[1] if len(extlist) > 1 else None))
         dq = _unitless(partner(extlist[2] if len(extlist) > 2 else None))
         tag = f"{label}[{_extname(chip).lower() or 'primary'},{ver}]"
-        sets.append(HeaderSet(primary, chip.header.copy(), err, dq, name=tag, exposure=exposure))
+        sets.append(HeaderSet(primary, own(chip.header), err, dq, name=tag, exposure=exposure))
     return sets
 
 
@@ -218,10 +224,11 @@ class _FileReader:
                 if not path.is_file():
                     raise InputFileError("input file does not exist", filename=str(path))
                 hdul = fits.open(path, lazy_load_hdus=True)
-                self.open[key] = (hdul, hdul[0].header.copy())
+                self.open[key] = (hdul, hdul[0].header)
             hdul, primary = self.open[key]
+            # headers of a file we opened are not shared with anyone: no copies needed
             return _sets_from_hdulist(hdul, str(path), selector, self.extlist,
-                                      primary=primary)
+                                      primary=primary, copy=False)
         except InputFileError:
             self.close()
             raise
