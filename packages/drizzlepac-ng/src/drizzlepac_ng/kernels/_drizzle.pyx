@@ -492,23 +492,21 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
 cdef inline void _accumulate(const Params* P, Band* B, Py_ssize_t ii, Py_ssize_t jj,
                              double d, double dow, unsigned int dqv) noexcept nogil:
     cdef Py_ssize_t a = (jj - B.y0) * B.w + (ii - B.x0)
-    cdef Py_ssize_t o
+    cdef double* acc = B.acc_d + 3 * a
     cdef Py_ssize_t hw
     cdef int k
     if dow == 0.0:
         return
-    B.acc_d[a] += d * dow
-    B.acc_w[a] += dow
+    acc[0] += d * dow
+    acc[1] += dow
+    if dow > 0.0:
+        acc[2] = 1.0          # context flag, applied when the band is merged
     if P.n2 > 0:
         hw = (B.y1 - B.y0) * B.w
         for k in range(P.n2):
             B.acc_2[k * hw + a] += B.d2v[k] * dow * dow
-    if P.out_dq != NULL or (P.out_ctx != NULL and dow > 0.0):
-        o = jj * P.onx + ii
-        if P.out_dq != NULL:
-            P.out_dq[o] |= dqv
-        if P.out_ctx != NULL and dow > 0.0:
-            P.out_ctx[o] |= P.ctx_bit
+    if P.out_dq != NULL:
+        P.out_dq[jj * P.onx + ii] |= dqv
 
 
 cdef inline double _ppos(double yu, double yv, double lo, double hi,
@@ -564,20 +562,22 @@ cdef void _square_cells(const Params* P, Band* B, const double* xo, const double
             ya = y2
             xb = x1
             yb = y1
-        slope = (yb - ya) / (xb - xa)
         ca = _nint(xa)
         cb = _nint(xb)
         if ca < ilo:
             ca = ilo
         if cb > ihi:
             cb = ihi
+        slope = 0.0
+        if ca != cb or xa < ca - 0.5 or xb > ca + 0.5:
+            slope = (yb - ya) / (xb - xa)      # only needed when the edge is clipped
         for c in range(ca, cb + 1):
             u = xa if xa > c - 0.5 else c - 0.5
             v = xb if xb < c + 0.5 else c + 0.5
             if v <= u:
                 continue
-            yu = ya + slope * (u - xa)
-            yv = ya + slope * (v - xa)
+            yu = ya if u == xa else ya + slope * (u - xa)
+            yv = yb if v == xb else ya + slope * (v - xa)
             length = v - u
             if yu < yv:
                 lo = yu
@@ -727,8 +727,9 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
 cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
                    Py_ssize_t kbuf) noexcept nogil:
     """Process one band of output rows with the calling thread's workspace
-    ``work`` (all zeros on entry and on return: (2 + n2) * band_h * onx
+    ``work`` (all zeros on entry and on return: (3 + n2) * band_h * onx
     accumulators, then n2 + 1 + kbuf scratch values).  Returns 0."""
+    cdef double* acc
     cdef Band B
     cdef Py_ssize_t j, jr, s, i, i0, i1, y, x, a, o, h, hw
     cdef int* sg
@@ -759,10 +760,10 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
     B.w = B.x1 - B.x0 + 1
     h = B.y1 - B.y0
     hw = h * B.w
-    B.acc_d = work
-    B.acc_w = work + hw
-    B.acc_2 = work + 2 * hw
-    B.d2v = work + (2 + P.n2) * P.band_h * P.onx
+    B.acc_d = work                # interleaved (sum d*dw, sum dw, ctx flag)
+    B.acc_w = work + 1
+    B.acc_2 = work + 3 * hw
+    B.d2v = work + (3 + P.n2) * P.band_h * P.onx
     B.kx = B.d2v + P.n2 + 1
     B.ky = NULL
 
@@ -786,19 +787,24 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
     for y in range(B.y0, B.y1):
         for x in range(B.x0, B.x1 + 1):
             a = (y - B.y0) * B.w + (x - B.x0)
-            aw = B.acc_w[a]
+            acc = B.acc_d + 3 * a
+            aw = acc[1]
+            o = y * P.onx + x
+            if acc[2] != 0.0:
+                if P.out_ctx != NULL:
+                    P.out_ctx[o] |= P.ctx_bit
+                acc[2] = 0.0
             if aw == 0.0:
                 # untouched, or weights that cancelled exactly: just clear
-                if B.acc_d[a] != 0.0:
-                    B.acc_d[a] = 0.0
+                if acc[0] != 0.0:
+                    acc[0] = 0.0
                 for k in range(P.n2):
                     if B.acc_2[k * hw + a] != 0.0:
                         B.acc_2[k * hw + a] = 0.0
                 continue
-            ad = B.acc_d[a]
-            B.acc_w[a] = 0.0
-            B.acc_d[a] = 0.0
-            o = y * P.onx + x
+            ad = acc[0]
+            acc[0] = 0.0
+            acc[1] = 0.0
             W0 = P.out_wht[o]
             Wn = W0 + aw
             if Wn == 0.0:
@@ -998,7 +1004,7 @@ def drizzle_kernel(
     P.seg = &segv[0]
     P.row = &rowv[0]
     nb = (P.ony + P.band_h - 1) // P.band_h
-    cdef Py_ssize_t wsize = (2 + n2) * P.band_h * P.onx + n2 + 1 + kbuf
+    cdef Py_ssize_t wsize = (3 + n2) * P.band_h * P.onx + n2 + 1 + kbuf
     cdef Py_ssize_t nthr = num_threads if num_threads < nb else nb
     if nthr < 1:
         nthr = 1
