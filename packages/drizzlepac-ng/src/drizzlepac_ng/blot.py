@@ -138,8 +138,8 @@ def blot_image(
         Deprecated drizzle 2.x arguments, accepted with a
         :class:`DeprecationWarning`: ``pix_ratio`` p divides ``iscale`` by p²,
         ``exptime`` t multiplies it by t, and ``output_pixel_shape`` (nx, ny)
-        must agree with ``pixmap``.  (In drizzle 3.0 they are the 3rd to 5th
-        positional parameters; here ``out_img`` is the 3rd.)
+        must agree with ``pixmap``.  In drizzle 3.0 they are the 3rd to 5th
+        positional parameters; here ``out_img`` is the 3rd.
 
     Returns
     -------

@@ -65,7 +65,7 @@ _FAST_MIN_PIXELS = 128 * 128
 class PixmapResult:
     """A pixel map with the accuracy information of the mode that made it.
 
-    Attributes
+    Parameters
     ----------
     pixmap : numpy.ndarray
         Array of shape ``(ny, nx, 2)``, float64.
@@ -311,7 +311,19 @@ def calc_pixmap_with_error(
 
     Parameters
     ----------
-    wcs_from, wcs_to, shape, disable_bbox, mode, tolerance, num_threads
+    wcs_from : APE-14 WCS
+        As for :func:`calc_pixmap`.
+    wcs_to : APE-14 WCS
+        As for :func:`calc_pixmap`.
+    shape : tuple of int, optional
+        As for :func:`calc_pixmap`.
+    disable_bbox : {"to", "from", "both", "none"}, optional
+        As for :func:`calc_pixmap`.
+    mode : {"exact", "fast"}, optional
+        As for :func:`calc_pixmap`.
+    tolerance : float, optional
+        As for :func:`calc_pixmap`.
+    num_threads : int, optional
         As for :func:`calc_pixmap`.
 
     Returns
