@@ -512,3 +512,24 @@ def test_restore_all_twice_and_in_memory(science, other_model):
     restore_from_headerlet(mem, hdrname="other")
     assert mem["SCI", 1].header["HDRNAME"] == "other"
     assert sha(science) == h0
+
+
+def test_unnamed_primary_archived_as_rootname_orig(tmp_path, acs_hdulist):
+    path = tmp_path / "j8bt06nyq_flt.fits"
+    hdul = _fill(acs_hdulist(nchips=2, shape=SHAPE), 4)
+    for v in (1, 2):
+        del hdul["SCI", v].header["WCSNAME"]
+    hdul.writeto(path)
+    sky0 = [sky(path, v) for v in (1, 2)]
+    with fits.open(path) as h:
+        shifted = fits.HDUList([x.copy() for x in h])
+    for v in (1, 2):
+        shifted["SCI", v].header["CRVAL1"] += 5e-5
+    with pytest.raises(HeaderletError, match="no WCSNAME"):
+        create_headerlet(shifted)
+    hl = create_headerlet(shifted, hdrname="named", wcsname="NAMED")
+    archived = apply_headerlet_as_primary(str(path), hl)
+    assert archived == ["j8bt06nyq_orig"]
+    restore_from_headerlet(str(path), hdrname="j8bt06nyq_orig")
+    for v in (1, 2):
+        assert_sky_close(sky(path, v), sky0[v - 1])
