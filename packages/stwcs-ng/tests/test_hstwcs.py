@@ -442,3 +442,33 @@ def test_ext_helpers(acs_hdulist, tmp_path):
     finally:
         path.chmod(0o644)
     assert path.read_bytes() == before
+
+
+def test_read_model_from_header(acs_hdulist, monkeypatch):
+    monkeypatch.delenv("jref", raising=False)
+    hdul = acs_hdulist()
+    w = HSTWCS(hdul, 1)
+    h = hdul[1].header
+    model = w.readModel(header=h)  # jref unset: IDCTAB unreachable -> header model
+    assert model is w.idcmodel and model.order == 4
+    assert model.cx[1, 1] == h["OCX11"] and model.cy[1, 0] == h["OCY10"]
+    lin = np.array([[h["OCX11"], h["OCX10"]], [h["OCY11"], h["OCY10"]]])
+    a, b = np.linalg.solve(lin, [model.cx[2, 1], model.cy[2, 1]])
+    assert a == pytest.approx(h["A_1_1"], rel=1e-12) and b == pytest.approx(h["B_1_1"], rel=1e-12)
+    for attr in ("ocx10", "ocx11", "ocy10", "ocy11", "idcscale"):
+        setattr(w, attr, None)
+    assert w.readModel(header=h) is None
+
+
+@pytest.mark.hstdata
+def test_read_model_from_idctab(acs_hdulist, hst_data_dir, monkeypatch):
+    if not (hst_data_dir / "qbu1641sj_idc.fits").is_file():
+        pytest.skip("IDCTAB sample absent")
+    monkeypatch.setenv("jref", str(hst_data_dir) + "/")
+    hdul = acs_hdulist(shape=FULL)
+    w = HSTWCS(hdul, 1)
+    h = hdul[1].header.copy()
+    model = w.readModel(update=True, header=h)
+    assert model.chip == 2 and model.xsize == 4096
+    assert h["IDCSCALE"] == pytest.approx(model.scale) and h["OCX11"] == model.cx[1, 1]
+    assert (w.ltv1, w.ltv2) == (0.0, 0.0)
