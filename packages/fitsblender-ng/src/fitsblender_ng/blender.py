@@ -4,10 +4,8 @@ No file I/O happens here: inputs are :class:`HeaderSet` objects (the PRIMARY
 header of an exposure and the headers of one of its chips) and the result is
 a :class:`BlendResult` holding four new headers and the HDRTAB table.
 
-How each output header is made
-------------------------------
-For each header kind (PRIMARY over the *distinct* exposures; SCI, ERR and DQ
-over every chip):
+How each output header is made, for each header kind (PRIMARY over the
+*distinct* exposures; SCI, ERR and DQ over every chip):
 
 1. Start from the first input's header (the template), keeping its card
    order and comments.

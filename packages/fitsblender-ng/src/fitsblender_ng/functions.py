@@ -5,8 +5,8 @@ order) and returns the single value written to the product header, or
 ``None`` when there is nothing sensible to write (the keyword is then left
 as the template header has it, see :mod:`fitsblender_ng.blender`).
 
-Common behaviour of every reducer
----------------------------------
+Common behaviour of every reducer:
+
 * Missing values (the keyword is absent, or present without a value) never
   reach a reducer: the engine drops them (or substitutes a constant, or
   raises) according to the rule's :class:`ErrorPolicy`.
