@@ -338,3 +338,23 @@ def test_cli_simulate(tmp_path, capsys):
     assert sum(f.endswith("_flc.fits") for f in files) == 2
     assert sum(f.endswith("_truth.fits") for f in files) == 2
     assert any(f.endswith("_idc.fits") for f in files)
+
+
+def test_array_helpers():
+    s = simulate.stack(3, shape=(64, 96), seed=2)
+    assert s.shape == (3, 64, 96) and s.dtype == np.float32
+    assert np.array_equal(s, simulate.stack(3, shape=(64, 96), seed=2))
+    assert not np.array_equal(s[0], s[1])  # independent noise and cosmic rays
+    clean = simulate.stack(2, shape=(64, 96), seed=2, cosmic_rays=False, n_stars=3)
+    assert np.median(clean) == pytest.approx(40.0, abs=2.0)
+    with pytest.raises(ConfigError):
+        simulate.stack(0)
+    pm = simulate.dither_pixmap(0, shape="small")
+    assert pm.shape == (128, 256, 2)
+    pm4 = simulate.dither_pixmap(0, shape="small", step=4)
+    assert np.abs(pm - pm4).max() < 0.02
+    moved = simulate.dither_pixmap(0, shape="small", exposure=1)
+    # box/line dithers move the chip on the output grid by a few pixels
+    assert 1.0 < np.abs(moved - pm).max() < 10.0
+    chip = simulate.wfc_chip(1, shape="small")
+    assert chip.shape == (128, 256) and chip.dtype == np.float32

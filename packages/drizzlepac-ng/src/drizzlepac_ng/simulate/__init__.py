@@ -92,9 +92,14 @@ Building blocks
 ---------------
 :func:`make_wcs` (astropy WCS of a chip), :func:`render_psf`,
 :func:`point_sources` (a simple image of interior point sources),
-:func:`sky_catalog`, :func:`write_reference_files`, :func:`load_truth`.
+:func:`sky_catalog`, :func:`write_reference_files`, :func:`load_truth`, and
+array-level helpers for kernel tests and benchmarks: :func:`wfc_chip` (the SCI
+array of one chip), :func:`stack` (aligned noisy frames with independent
+cosmic rays, for median tests), :func:`dither_pixmap` (full-distortion pixel
+map of a chip onto :func:`output_frame`).
 """
 
+from ._helpers import dither_pixmap, output_frame, stack, wfc_chip
 from .exposure import (
     DITHER_PATTERNS,
     SimulatedExposure,
@@ -124,4 +129,8 @@ __all__ = [
     "load_truth",
     "Truth",
     "ChipTruth",
+    "wfc_chip",
+    "stack",
+    "dither_pixmap",
+    "output_frame",
 ]
