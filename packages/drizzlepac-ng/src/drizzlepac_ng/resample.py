@@ -48,8 +48,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .blot import blot_image
 from .drizzle_kernels import SUPPORTED_KERNELS, drizzle_add, estimate_pixmap_scale_ratio
 from .errors import ConfigError, KernelArgumentError
+from .pixmap import calc_pixmap, estimate_pixel_scale_ratio
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,10 @@ __all__ = [
     "CTX_PLANE_BITS",
     "SUPPORTED_KERNELS",
     "Drizzle",
+    "blot_image",
+    "calc_pixmap",
     "decode_context",
+    "estimate_pixel_scale_ratio",
     "estimate_pixmap_scale_ratio",
 ]
 
