@@ -84,6 +84,16 @@ def _finite_float(value: Any, name: str) -> float:
     return out
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(value: float, name: str) -> None:
+    if math.isfinite(value) and abs(value) > _F32_MAX:
+        raise KernelArgumentError(
+            f"{name} = {value:g} does not fit in the float32 output (|value| <= {_F32_MAX:g})"
+        )
+
+
 def blot_image(
     data: np.ndarray,
     pixmap: np.ndarray,
@@ -110,7 +120,8 @@ def blot_image(
     Parameters
     ----------
     data : array_like, 2-D
-        Source image (real numbers; converted to float32).
+        Source image (real numbers; converted to float32, so values beyond
+        the float32 range become infinite).
     pixmap : array_like of shape (ny_out, nx_out, 2)
         For every output pixel, the 0-based ``(x, y)`` position in ``data``
         (``pixmap[..., 0]`` is x).  Converted to float64.  NaN means "no
@@ -175,7 +186,9 @@ def blot_image(
         iscale *= _finite_float(exptime, "exptime")
     if not math.isfinite(iscale):
         raise KernelArgumentError(f"iscale must be finite (got {iscale})")
+    _check_float32_range(iscale, "iscale")
     fill = _finite_float(fillval, "fillval")
+    _check_float32_range(fill, "fillval")
     sinscl = _finite_float(sinscl, "sinscl")
     if not (sinscl > 0.0 and math.isfinite(sinscl)):
         raise KernelArgumentError(f"sinscl must be a positive finite number (got {sinscl})")
@@ -227,14 +240,17 @@ def blot_image(
         return out
 
     nthreads = resolve_num_threads(num_threads)
-    if name == "spline3":
-        from scipy.ndimage import spline_filter
+    # values beyond the float32 range become +-inf, as in the originals
+    with np.errstate(over="ignore", invalid="ignore"):
+        if name == "spline3":
+            from scipy.ndimage import spline_filter
 
-        src32 = spline_filter(np.asarray(src, dtype=np.float64), order=3, mode="mirror")
-        src32 = np.ascontiguousarray(src32, dtype=np.float32)
-    else:
-        src32 = np.ascontiguousarray(src, dtype=np.float32)
-    pm64 = np.ascontiguousarray(pm, dtype=np.float64)
+            src32 = spline_filter(np.asarray(src, dtype=np.float64), order=3, mode="mirror")
+            src32 = np.ascontiguousarray(src32, dtype=np.float32)
+        else:
+            src32 = np.ascontiguousarray(src, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        pm64 = np.ascontiguousarray(pm, dtype=np.float64)
     nmiss = _blot_kernel(src32, pm64, out, code, np.float32(iscale), np.float32(fill),
                          sinscl, nthreads)
     log.debug(
