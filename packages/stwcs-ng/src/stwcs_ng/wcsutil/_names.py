@@ -102,6 +102,7 @@ def build_npolname(primary: fits.Header) -> str:
     Parameters
     ----------
     primary : astropy.io.fits.Header
+        Primary header of the exposure.
 
     Returns
     -------
@@ -117,6 +118,7 @@ def build_d2imname(primary: fits.Header) -> str:
     Parameters
     ----------
     primary : astropy.io.fits.Header
+        Primary header of the exposure.
 
     Returns
     -------
@@ -132,7 +134,9 @@ def build_distname(primary: fits.Header, sci: fits.Header | None = None) -> str:
     Parameters
     ----------
     primary : astropy.io.fits.Header
+        Primary header of the exposure.
     sci : astropy.io.fits.Header, optional
+        A SCI header (for the SIP check).
 
     Returns
     -------

@@ -89,6 +89,13 @@ class ArchiveMode(enum.IntFlag):
 
     Attributes
     ----------
+    Parameters
+    ----------
+    value : int
+        Combination of the flags below.
+
+    Attributes
+    ----------
     NO_CONFLICT
         Raise :class:`~stwcs_ng.errors.WCSKeyError` if the key is taken or the
         name is used by a different WCS.
@@ -630,10 +637,11 @@ def archive_header_wcs(header: fits.Header, wcskey: str | None = None,
 
     Returns
     -------
-    (key, name) : tuple
-        The key and name used, or ``(None, None)`` when nothing was archived
-        (``O`` already present and not overwritten, or a conflict with
-        ``QUIET_ABORT``).
+    key : str or None
+        The key used, None when nothing was archived (``O`` already present
+        and not overwritten, or a conflict with ``QUIET_ABORT``).
+    name : str or None
+        The name used (None with ``key``).
 
     Raises
     ------
@@ -827,14 +835,20 @@ def archive_wcs(fname: Any, ext: Any = None, wcskey: str | None = None,
         File name (updated atomically) or open HDUList (modified in memory).
     ext : int, str, tuple or list, optional
         Extensions; None means every ``SCI`` extension.
-    wcskey, wcsname, mode
-        As in :func:`archive_header_wcs`.  When ``wcskey`` is None the key is
-        chosen once, from the first extension, and used for all.
+    wcskey : str, optional
+        Target key; None chooses it once, from the first extension, and uses
+        it for all.
+    wcsname : str, optional
+        Name (see :func:`archive_header_wcs`).
+    mode : ArchiveMode, optional
+        Conflict handling.
 
     Returns
     -------
-    (key, name) : tuple
-        As returned for the first extension, or ``(None, None)``.
+    key : str or None
+        As returned for the first extension.
+    name : str or None
+        As returned for the first extension.
 
     Raises
     ------

@@ -53,6 +53,7 @@ def determine_refframe(primary: fits.Header | None) -> str | None:
     Parameters
     ----------
     primary : astropy.io.fits.Header or None
+        Primary header.
 
     Returns
     -------
@@ -95,16 +96,6 @@ class HSTWCS(astropy_wcs.WCS):
     wcskey : str, optional
         ``' '`` (primary) or an alternate key ``A``-``Z``.
 
-    Raises
-    ------
-    InputFileError
-        If the file is missing or not FITS, or the input type is unsupported.
-    MissingExtensionError
-        If the extension does not exist (or a multi-extension file has no
-        ``SCI`` extension and no ``ext`` was given).
-    HeaderError
-        If the header does not hold a valid WCS.
-
     Attributes
     ----------
     instrument, detector, chip, filter1, filter2 : str or int
@@ -124,6 +115,16 @@ class HSTWCS(astropy_wcs.WCS):
     num_threads : int or None
         Threads used by the fast evaluation (None: all available CPUs,
         at most 8).  Results do not depend on it.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or not FITS, or the input type is unsupported.
+    MissingExtensionError
+        If the extension does not exist (or a multi-extension file has no
+        ``SCI`` extension and no ``ext`` was given).
+    HeaderError
+        If the header does not hold a valid WCS.
     """
 
     def __init__(self, fobj: Any = None, ext: Any = None, minerr: float = 0.0,
@@ -225,7 +226,10 @@ class HSTWCS(astropy_wcs.WCS):
 
         Parameters
         ----------
-        prim_hdr, ext_hdr : astropy.io.fits.Header, optional
+        prim_hdr : astropy.io.fits.Header, optional
+            Primary header.
+        ext_hdr : astropy.io.fits.Header, optional
+            Extension header.
         """
         reader = keywords_for(prim_hdr, ext_hdr)
         self.inst_kw = type(reader).__name__
@@ -260,6 +264,7 @@ class HSTWCS(astropy_wcs.WCS):
         Parameters
         ----------
         scale : float
+            New plate scale (arcsec/pixel).
         """
         if not scale or not self.pscale:
             raise HeaderError("plate scale must be non-zero")
@@ -317,6 +322,7 @@ class HSTWCS(astropy_wcs.WCS):
         header : astropy.io.fits.Header, optional
             Written to when ``update``.
         update : bool, optional
+            Write the IDC keywords to ``header``.
 
         Returns
         -------
@@ -478,10 +484,14 @@ class HSTWCS(astropy_wcs.WCS):
             Column and row coordinates (default ``arange(naxis1)``,
             ``arange(naxis2)`` shifted by ``origin``).
         origin : int, optional
+            0 (numpy) or 1 (FITS) pixel convention.
 
         Returns
         -------
-        ra, dec : ndarray of shape (len(y), len(x))
+        ra : ndarray of shape (len(y), len(x))
+            Right ascension (deg).
+        dec : ndarray of shape (len(y), len(x))
+            Declination (deg).
         """
         if x is None:
             x = np.arange(self.naxis1 or 0, dtype=np.float64) + origin

@@ -29,7 +29,15 @@ def _get(header: fits.Header | None, key: str, default: Any = None) -> Any:
 
 
 class InstrumentKeywords:
-    """Default rules (instrument ``DEFAULT`` and the base of the others)."""
+    """Default rules (instrument ``DEFAULT`` and the base of the others).
+
+    Parameters
+    ----------
+    primary : astropy.io.fits.Header or None
+        Primary header.
+    ext : astropy.io.fits.Header or None
+        Extension header.
+    """
 
     name = "DEFAULT"
     parity = _FLIP_Y

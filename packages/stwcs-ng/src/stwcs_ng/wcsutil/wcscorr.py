@@ -184,6 +184,7 @@ def wcscorr_rows(table: fits.BinTableHDU) -> int:
     Parameters
     ----------
     table : astropy.io.fits.BinTableHDU
+        The WCSCORR table.
 
     Returns
     -------
@@ -415,8 +416,11 @@ def delete_wcscorr_row(wcstab: fits.BinTableHDU, selections: Mapping[str, Any] |
     Parameters
     ----------
     wcstab : astropy.io.fits.BinTableHDU
+        The WCSCORR table.
     selections : dict, optional
+        Column values selecting rows (see :func:`find_wcscorr_row`).
     rows : int or sequence of int, optional
+        Row indices.
 
     Returns
     -------
@@ -445,10 +449,15 @@ def update_wcscorr_column(wcstab: fits.BinTableHDU, column: str, values: Any,
     Parameters
     ----------
     wcstab : astropy.io.fits.BinTableHDU
+        The WCSCORR table.
     column : str
+        Column name.
     values : scalar or sequence
+        New value(s) for the selected rows.
     selections : dict, optional
+        Column values selecting rows (see :func:`find_wcscorr_row`).
     rows : int or sequence of int, optional
+        Row indices.
 
     Raises
     ------
