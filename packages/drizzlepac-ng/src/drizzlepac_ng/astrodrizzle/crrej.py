@@ -5,13 +5,20 @@ D = :func:`derivative` of B, effective gain g, read noise rn:
 
 * t1 = \\|I - B\\|, noise = sqrt(g \\|B + extra_sky\\| + rn^2) / g;
 * pass 1: good where t1 <= scale1 x D + snr1 x noise;
-* a pixel whose whole 3x3 neighbourhood is good in pass 1 stays good; any
-  other pixel must also pass t1 <= scale2 x D + snr2 x noise (pass 2);
-* the pixels failing are cosmic rays; they are grown by ``grow`` pixels in
-  every direction (a (2 grow + 1)^2 box: the documented meaning of the
-  original's ``driz_cr_grow``, whose code instead asks a grow x grow box to be
-  clean, so that its default 1 grows nothing), then trailed ``ctegrow`` pixels
-  along the CTE direction.
+* every pixel within ``grow`` pixels (a (2 grow + 1)^2 box) of a pass-1
+  failure must also pass the more stringent test
+  t1 <= scale2 x D + snr2 x noise (pass 2);
+* the pixels failing are cosmic rays; :func:`grow_mask` can dilate a mask
+  unconditionally, and a CTE trail of ``ctegrow`` pixels is added along the
+  readout direction.
+
+``driz_cr_grow`` follows the original's documentation ("the radius around
+each detected cosmic ray in which more stringent detection criteria for
+additional cosmic rays will be used"): the neighbourhood tested with pass 2
+is a box of radius ``grow``.  The original's code fixes that neighbourhood at
+3 x 3 and then asks a ``grow`` x ``grow`` box to be clean, so that its default
+``grow=1`` adds nothing; with the default ``grow=1`` both give the same
+neighbourhood test, without any unconditional growth.
 
 Pure functions: arrays in, a new boolean mask out.
 """
@@ -19,7 +26,7 @@ Pure functions: arrays in, a new boolean mask out.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import binary_dilation, minimum_filter
+from scipy.ndimage import binary_dilation, maximum_filter
 
 __all__ = ["derivative", "flag_cosmic_rays", "grow_mask", "cte_trail"]
 
@@ -91,7 +98,8 @@ def flag_cosmic_rays(data: np.ndarray, blot: np.ndarray, *, gain: float = 1.0,
     snr, scale : (float, float), optional
         ``driz_cr_snr`` and ``driz_cr_scale``.
     grow : int, optional
-        Growth radius (``driz_cr_grow``).
+        Radius of the neighbourhood of pass-1 detections tested with the
+        pass-2 thresholds (``driz_cr_grow``).
     ctegrow : int, optional
         CTE trail length (``driz_cr_ctegrow``).
     ctedir : int, optional
@@ -120,12 +128,13 @@ def flag_cosmic_rays(data: np.ndarray, blot: np.ndarray, *, gain: float = 1.0,
     with np.errstate(invalid="ignore"):
         pass1 = t1 <= scale[0] * deriv + snr[0] * noise
         pass2 = t1 <= scale[1] * deriv + snr[1] * noise
-    pass1 &= np.isfinite(data)
-    clean_nbhd = minimum_filter(pass1.astype(np.uint8), size=3, mode="nearest") > 0
-    ok = clean_nbhd | pass2
-    cr = ~ok & np.isfinite(data) & np.isfinite(blot)
+    valid = np.isfinite(data) & np.isfinite(blot)
     if good is not None:
-        cr &= np.asarray(good, dtype=bool)
-    cr = grow_mask(cr, grow)
-    cr = cte_trail(cr, ctegrow, ctedir)
-    return cr
+        valid &= np.asarray(good, dtype=bool)
+    fail1 = ~pass1 & valid
+    if grow > 0:
+        near = maximum_filter(fail1.astype(np.uint8), size=2 * grow + 1, mode="constant") > 0
+        cr = fail1 | (near & ~pass2 & valid)
+    else:
+        cr = fail1
+    return cte_trail(cr, ctegrow, ctedir)

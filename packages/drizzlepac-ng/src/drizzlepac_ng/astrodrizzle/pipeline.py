@@ -514,6 +514,7 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
                      keep_blots: bool = False) -> tuple[dict[str, np.ndarray], dict]:
     """Steps 5 and 6: blot the median to each chip and flag cosmic rays."""
     ccfg = cfg.driz_cr
+    bits = interpret_bits(cfg.driz_sep.driz_sep_bits, "driz_sep_bits")
     masks: dict[str, np.ndarray] = {}
     blots: dict[str, np.ndarray] = {}
     pairs = [(e, c) for e in exposures for c in e.chips]
@@ -526,7 +527,14 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
             continue
         arr = chip.arrays()
         extra = 0.0 if cfg.blot.blot_addsky else chip.sky - cfg.blot.blot_skyval
+        # test only usable pixels: DQ-flagged ones (hot pixels, bad columns, saturation)
+        # are excluded from the drizzle anyway, and growing around them would spread
+        # false flags onto good neighbours
         covered = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
+        covered &= good_pixel_mask(arr.dq, bits, chip.shape)
+        st = _static_for(static, exp, chip)
+        if st is not None:
+            covered &= st
         cr = crrej.flag_cosmic_rays(
             arr.data, blot, gain=chip.effective_gain, readnoise=chip.readnoise,
             snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale, grow=ccfg.driz_cr_grow,
