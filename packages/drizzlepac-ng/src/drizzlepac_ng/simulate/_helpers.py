@@ -127,7 +127,7 @@ def output_frame(shape: tuple[int, int] = (2400, 4400), *, scale: float = 0.05,
     return w
 
 
-def dither_pixmap(seed: int = 0, *, exposure: int = 1, extver: int = 1, shape=None,
+def dither_pixmap(seed: int = 0, *, exposure: int = 0, extver: int = 1, shape=None,
                   dither="line", step: int = 1) -> np.ndarray:
     """Pixel map of a simulated chip onto a common north-up grid (full distortion).
 
