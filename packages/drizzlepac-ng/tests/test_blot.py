@@ -176,6 +176,16 @@ def test_threads_bit_identical(interp, n):
     assert_array_equal(blot_image(img, pm, interp=interp, num_threads=n), one)
 
 
+def test_out_img_may_be_the_input_array():
+    img = smooth_image((30, 30))
+    pm = affine_pixmap((30, 30), 0.9, 0.1, -0.1, 0.9, 2.0, 1.0)
+    ref = blot_image(img, pm, num_threads=1)
+    same = img.copy()
+    out = blot_image(same, pm, out_img=same, num_threads=2)
+    assert out is same
+    assert_array_equal(out, ref)
+
+
 def test_input_types_converted():
     img64 = smooth_image().astype(np.float64)
     pm = affine_pixmap((6, 6), dx=2.2, dy=3.3)

@@ -251,6 +251,11 @@ def blot_image(
             src32 = np.ascontiguousarray(src, dtype=np.float32)
     with np.errstate(over="ignore"):
         pm64 = np.ascontiguousarray(pm, dtype=np.float64)
+    # the kernel reads its inputs while it writes out_img: never let them overlap
+    if np.may_share_memory(src32, out):
+        src32 = src32.copy()
+    if np.may_share_memory(pm64, out):
+        pm64 = pm64.copy()
     nmiss = _blot_kernel(src32, pm64, out, code, np.float32(iscale), np.float32(fill),
                          sinscl, nthreads)
     log.debug(
