@@ -87,8 +87,6 @@ _SCALAR_KW = (r"WCSNAME|WCSAXES|RADESYS|EQUINOX|LONPOLE|LATPOLE|MJDREF|DATEREF|R
 class ArchiveMode(enum.IntFlag):
     """How :func:`archive_header_wcs` resolves conflicts (combine with ``|``).
 
-    Attributes
-    ----------
     Parameters
     ----------
     value : int
