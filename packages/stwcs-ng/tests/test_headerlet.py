@@ -533,3 +533,14 @@ def test_unnamed_primary_archived_as_rootname_orig(tmp_path, acs_hdulist):
     restore_from_headerlet(str(path), hdrname="j8bt06nyq_orig")
     for v in (1, 2):
         assert_sky_close(sky(path, v), sky0[v - 1])
+
+
+def test_reapplying_current_solution_archives_nothing(science):
+    hl = create_headerlet(str(science), hdrname="same")
+    apply_headerlet_as_primary(str(science), hl)
+    with fits.open(science) as hdul:
+        keys = altwcs.wcskeys(hdul["SCI", 1].header)
+    assert apply_headerlet_as_primary(str(science), hl) == ["same"]
+    with fits.open(science) as hdul:
+        assert altwcs.wcskeys(hdul["SCI", 1].header) == keys
+    assert get_headerlet_kw_names(str(science)) == ["same"]

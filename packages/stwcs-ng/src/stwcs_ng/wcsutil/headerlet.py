@@ -1287,8 +1287,16 @@ def _apply_primary(hl: Headerlet, hdul: fits.HDUList, filename: str | None, *, a
                                     filename=filename)
 
     archived = None
+    old_name = _text(hdul[sci[0]].header.get("WCSNAME"))
+    if archive and " " in altwcs.wcskeys(hdul[sci[0]].header) and same_model \
+            and old_name.upper() == _text(hl.wcsname).upper():
+        current = _build_headerlet(hdul, filename, sciext=sciext, hdrname=hl.hdrname,
+                                   wcskey=" ", wcsname=old_name)
+        if _same_solution(current, hl):  # re-applying the current solution: nothing to keep
+            log.info("headerlet %r is already the primary WCS", hl.hdrname)
+            archive = False
+            archived = hl.hdrname
     if archive:
-        old_name = _text(hdul[sci[0]].header.get("WCSNAME"))
         if " " in altwcs.wcskeys(hdul[sci[0]].header):
             archived = _archive_primary(hdul, filename, sciext)
             if same_model:
