@@ -49,7 +49,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .blot import blot_image
-from .drizzle_kernels import SUPPORTED_KERNELS, drizzle_add, estimate_pixmap_scale_ratio
+from .drizzle_kernels import SUPPORTED_KERNELS, _real_array, drizzle_add, estimate_pixmap_scale_ratio
 from .errors import ConfigError, KernelArgumentError
 from .pixmap import calc_pixmap, estimate_pixel_scale_ratio
 
@@ -439,27 +439,25 @@ class Drizzle:
             raise ConfigError(f"in_units must be 'cps' or 'counts' (got {in_units!r})")
         expscale = exptime if units == "counts" else 1.0
 
-        data_arr = np.asarray(data) if data is not None else None
-        if data_arr is None or data_arr.ndim != 2 or data_arr.size == 0:
-            raise KernelArgumentError(
-                "'data' must be a non-empty 2-D array"
-                + ("" if data_arr is None else f" (got shape {data_arr.shape})")
-            )
-        pm = np.asarray(pixmap)
+        data_arr = _real_array("data", data, 2)
+        pm = _real_array("pixmap", pixmap, 3)
         if pm.shape != data_arr.shape + (2,):
             raise KernelArgumentError(
                 f"'pixmap' has shape {pm.shape}; expected {data_arr.shape + (2,)} (the shape of 'data' plus 2)"
             )
-        if pm.dtype.kind not in "biuf":
-            raise KernelArgumentError(f"'pixmap' must hold real numbers (got dtype {pm.dtype})")
 
         # data2 as a list (None entries allowed)
         if data2 is None:
             d2list = None
         elif isinstance(data2, np.ndarray):
-            d2list = [data2]
+            d2list = [_real_array("data2", data2, 2)]
         else:
-            d2list = [None if (d is None or np.size(d) == 0) else d for d in data2]
+            try:
+                d2list = [None if (d is None or np.size(d) == 0) else d for d in data2]
+            except (TypeError, ValueError) as exc:
+                raise KernelArgumentError(
+                    f"'data2' must be an array, a list of arrays or None ({exc})"
+                ) from exc
         n2 = None if d2list is None else len(d2list)
 
         if self._out_shape is None:
