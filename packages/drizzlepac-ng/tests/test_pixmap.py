@@ -235,6 +235,20 @@ def test_fast_threads_bit_identical(acs_pair):
         assert_array_equal(calc_pixmap(*acs_pair, mode="fast", num_threads=n), one)
 
 
+def test_fast_keeps_every_column_for_a_per_column_table():
+    # a D2IM-like correction that changes from column to column (ACS/WFC style)
+    a = tan_wcs((256, 512))
+    cols = np.random.default_rng(1).normal(0.0, 0.05, size=(2, 512)).astype(np.float32)
+    cols[1] = cols[0]
+    a.det2im1 = DistortionLookupTable(cols, (1.0, 1.0), (1.0, 1.0), (1.0, 256.0))
+    a.wcs.set()
+    b = tan_wcs((300, 600), rot_deg=7.0)
+    res = calc_pixmap_with_error(a, b, mode="fast", tolerance=0.01)
+    assert res.mode == "fast", res.fallback_reason
+    assert res.step[0] == 1
+    assert _max_err(res.pixmap, calc_pixmap(a, b)) <= 0.01
+
+
 def test_fast_falls_back_when_tolerance_unreachable():
     a = tan_wcs((256, 256))
     # pixel-to-pixel noise in a lookup table cannot be interpolated from a sparse grid

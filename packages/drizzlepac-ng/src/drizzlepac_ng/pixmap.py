@@ -20,11 +20,12 @@ Two modes:
     plus the last row and column), interpolates it with a tensor-product
     cubic spline, and measures the interpolation error against the exact
     transform at held-out points (the centres of the grid cells and a seeded
-    random set of rows and columns).  The step (64, 32, 16, then 8 pixels) is
-    halved until the measured error is below half the tolerance (a margin for
-    the maximum between the checked points).  If even the smallest step fails,
-    or the transform is undefined (NaN) anywhere on the grid, the exact map is
-    computed instead.
+    random set of rows and columns).  Steps of 64, 32, 16 and 8 pixels are
+    tried, then grids that keep every column (or row) with a step of 16 or 8
+    along the other axis, until the measured error is below half the
+    tolerance (a margin for the maximum between the checked points).  If no
+    grid passes, or the transform is undefined (NaN) anywhere on the grid,
+    the exact map is computed instead.
     The measured error is logged and returned by :func:`calc_pixmap_with_error`.
 """
 
@@ -51,8 +52,10 @@ log = logging.getLogger(__name__)
 
 _DEG2RAD = math.pi / 180.0
 _BBOX_CHOICES = ("to", "from", "both", "none")
-#: Node spacings tried by the fast mode, coarsest first.
-_FAST_STEPS = (64, 32, 16, 8)
+#: Node spacings (x, y) tried by the fast mode, cheapest first.  The
+#: anisotropic ones keep every column (row) and catch distortions that vary
+#: from pixel to pixel along one axis only, such as a per-column D2IM table.
+_FAST_STEPS = ((64, 64), (32, 32), (16, 16), (8, 8), (1, 16), (16, 1), (1, 8), (8, 1))
 #: The held-out points sample the interpolation error; a step is accepted when
 #: their maximum is below this fraction of the tolerance, leaving a margin for
 #: the unsampled maximum.
@@ -75,8 +78,8 @@ class PixmapResult:
     max_error : float
         Largest distance (pixels of the "to" image) between the interpolated
         and the exact map at the held-out points; 0 for the exact mode.
-    step : int or None
-        Node spacing of the fast mode, None for the exact mode.
+    step : tuple of int or None
+        Node spacing ``(x, y)`` of the fast mode, None for the exact mode.
     n_checked : int
         Number of held-out points the error was measured at.
     fallback_reason : str or None
@@ -86,7 +89,7 @@ class PixmapResult:
     pixmap: np.ndarray
     mode: str
     max_error: float
-    step: int | None = None
+    step: tuple[int, int] | None = None
     n_checked: int = 0
     fallback_reason: str | None = None
 
@@ -212,6 +215,8 @@ class _GridSpline:
 
 
 def _held_out(nodes: np.ndarray, n: int, rng: np.random.Generator, count: int) -> np.ndarray:
+    if nodes.size == n:  # every pixel is a node: check whole pixels only
+        return np.unique(rng.integers(0, n, size=count)).astype(np.float64)
     mids = 0.5 * (nodes[:-1] + nodes[1:])
     extra = rng.uniform(0.0, n - 1.0, size=count)
     return np.unique(np.concatenate([mids, extra]))
@@ -225,37 +230,39 @@ def _fast(wcs_from: Any, wcs_to: Any, shape: tuple[int, int], tolerance: float,
                             fallback_reason="image too small for the sparse grid")
     rng = np.random.default_rng(20240917)
     worst = math.inf
-    for step in _FAST_STEPS:
-        if step * 4 > min(nx, ny):
+    for sx, sy in _FAST_STEPS:
+        if sx * 4 > nx or sy * 4 > ny:
             continue
-        xs, ys = _nodes(nx, step), _nodes(ny, step)
-        hx = _held_out(xs, nx, rng, 32)
-        hy = _held_out(ys, ny, rng, 32)
-        # one exact call for the nodes and the held-out points
-        gx, gy = np.meshgrid(np.concatenate([xs, hx]), np.concatenate([ys, hy]))
-        mx, my = _transform(wcs_from, wcs_to, gx, gy)
+        xs, ys = _nodes(nx, sx), _nodes(ny, sy)
+        hx = _held_out(xs, nx, rng, 64 if sx == 1 else 32)
+        hy = _held_out(ys, ny, rng, 64 if sy == 1 else 32)
+        # one exact call for the node grid and the held-out grid
+        gx, gy = np.meshgrid(xs, ys)
+        hgx, hgy = np.meshgrid(hx, hy)
+        mx, my = _transform(wcs_from, wcs_to, np.concatenate([gx.ravel(), hgx.ravel()]),
+                            np.concatenate([gy.ravel(), hgy.ravel()]))
         if not (np.isfinite(mx).all() and np.isfinite(my).all()):
             pm = _exact(wcs_from, wcs_to, shape)
             return PixmapResult(pm, "exact", 0.0, fallback_reason="transform undefined (NaN) "
                                 "in part of the image")
-        nxs, nys = xs.size, ys.size
-        fx = _GridSpline(xs, ys, mx[:nys, :nxs])
-        fy = _GridSpline(xs, ys, my[:nys, :nxs])
-        err_x = fx(hx, hy) - mx[nys:, nxs:]
-        err_y = fy(hx, hy) - my[nys:, nxs:]
+        nnode = gx.size
+        fx = _GridSpline(xs, ys, mx[:nnode].reshape(gx.shape))
+        fy = _GridSpline(xs, ys, my[:nnode].reshape(gx.shape))
+        err_x = fx(hx, hy) - mx[nnode:].reshape(hgx.shape)
+        err_y = fy(hx, hy) - my[nnode:].reshape(hgx.shape)
         worst = float(np.sqrt(err_x * err_x + err_y * err_y).max())
-        n_checked = hx.size * hy.size
-        log.debug("calc_pixmap fast: step %d, max error %.3g px at %d held-out points",
-                  step, worst, n_checked)
+        n_checked = hgx.size
+        log.debug("calc_pixmap fast: step (%d, %d), max error %.3g px at %d held-out points",
+                  sx, sy, worst, n_checked)
         if worst <= _SAFETY * tolerance:
             pixmap = np.empty((ny, nx, 2), dtype=np.float64)
             xq = np.arange(nx, dtype=np.float64)
             _fill_rows(pixmap, fx, fy, xq, ny, num_threads)
-            log.info("calc_pixmap fast: %d x %d map from a %d-px grid, measured max error "
-                     "%.2g px (tolerance %g)", nx, ny, step, worst, tolerance)
-            return PixmapResult(pixmap, "fast", worst, step=step, n_checked=n_checked)
+            log.info("calc_pixmap fast: %d x %d map from a (%d, %d)-px grid, measured max "
+                     "error %.2g px (tolerance %g)", nx, ny, sx, sy, worst, tolerance)
+            return PixmapResult(pixmap, "fast", worst, step=(sx, sy), n_checked=n_checked)
     reason = (f"sparse-grid error {worst:.3g} px exceeds {_SAFETY:g} x tolerance "
-              f"({tolerance:g} px) at the finest step {_FAST_STEPS[-1]}")
+              f"({tolerance:g} px) at every grid step tried")
     log.info("calc_pixmap fast: %s; computing the exact map", reason)
     return PixmapResult(_exact(wcs_from, wcs_to, shape), "exact", 0.0,
                         fallback_reason=reason)
