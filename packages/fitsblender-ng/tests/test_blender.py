@@ -228,3 +228,36 @@ def test_outputs_are_new_objects():
     res = blend([HeaderSet(p, s)], rules("EXPTIME TEXPTIME sum\nPHOTFLAM\n"))
     res.primary["NEWKEY"] = 1
     assert repr(p) == before_p and repr(s) == before_s
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+cell = st.one_of(st.none(), st.booleans(), st.integers(-2**62, 2**62),
+                 st.floats(allow_nan=False, allow_infinity=False),
+                 st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                         max_size=20))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(cell, min_size=1, max_size=6))
+def test_any_column_round_trips_through_fits(values):
+    sets = []
+    for i, v in enumerate(values):
+        kw = {} if v is None else {"VAL": v}
+        sets.append(HeaderSet(primary(f"r{i}"), sci(1, **kw)))
+    res = blend(sets, rules("VAL\n"), history=False)
+    if all(v is None for v in values):
+        assert res.table is None
+        return
+    data = roundtrip(res.table)
+    assert len(data) == len(values)
+    col = data["VAL"]
+    for v, got in zip(values, col, strict=True):
+        if v is None:
+            assert got == INDEF or math.isnan(got)
+        elif isinstance(got, str):
+            assert got == (("T" if v else "F") if isinstance(v, bool) else
+                           repr(float(v)) if isinstance(v, float) else str(v).rstrip())
+        else:
+            assert float(got) == pytest.approx(float(v))

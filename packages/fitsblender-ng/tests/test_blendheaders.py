@@ -235,10 +235,13 @@ def test_blendheaders_in_place(product, monkeypatch):
         np.testing.assert_array_equal(hdul["SCI"].data, data_before)
         tab = hdul["HDRTAB"].data
         assert len(tab) == 8 and "CRVAL1" in tab.columns.names
-    # a second run replaces HDRTAB instead of adding another
+    # a second run replaces HDRTAB and the rules summary instead of adding more
     blendheaders(product)
     with fits.open(product) as hdul:
         assert [h.name for h in hdul].count("HDRTAB") == 1
+        history = [str(v) for v in hdul[0].header["HISTORY"]]
+        assert history[0] == "drizzled with drizzlepac-ng (simulated)"
+        assert sum(h.startswith("Header blending rules") for h in history) == 1
 
 
 def test_blendheaders_output_leaves_product_untouched(product, tmp_path):

@@ -113,3 +113,34 @@ def test_error_policy_parse_and_str():
         ErrorPolicy("sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         ErrorPolicy.parse("raise=1")
+
+
+# -- properties -------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+header_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**40, 2**40),
+    st.floats(allow_nan=True, allow_infinity=False, width=64),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(header_values, max_size=12))
+def test_reducers_never_raise_and_return_fits_scalars(values):
+    for name in REDUCERS:
+        result = reduce_values(name, values)
+        assert result is None or isinstance(result, bool | int | float | str)
+        if isinstance(result, float):
+            assert math.isfinite(result)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=20))
+def test_numeric_reducers_agree_with_numpy(values):
+    arr = np.asarray(values)
+    assert F.total(values) == pytest.approx(math.fsum(values))
+    assert F.mean(values) == pytest.approx(arr.mean(), abs=1e-6)
+    assert F.minimum(values) == arr.min() and F.maximum(values) == arr.max()
+    assert F.stddev(values) == pytest.approx(arr.std(), abs=1e-6)
+    assert F.median(values) == pytest.approx(np.median(arr))

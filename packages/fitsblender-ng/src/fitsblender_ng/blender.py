@@ -44,6 +44,7 @@ from .rules import ExpandedRules, RulesFile, is_section_title
 __all__ = [
     "INDEF",
     "PROTECTED_KEYWORDS",
+    "RULES_HISTORY_TITLE",
     "add_rules_keywords",
     "drop_empty_sections",
     "BlendResult",
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 #: Text written in string table cells for a missing value.
 INDEF = "INDEF"
+#: First HISTORY line of the rules summary (after a line of ``=``).
+RULES_HISTORY_TITLE = "Header blending rules (fitsblender-ng):"
 
 #: Keywords the rules may copy to the table but never remove or overwrite.
 PROTECTED_KEYWORDS = frozenset({
@@ -370,7 +373,7 @@ def add_rules_keywords(hdr: fits.Header, files: Sequence[RulesFile],
     names = ",".join(Path(f.filename).name if f.filename else "<in memory>" for f in files)
     hdr["RULEFILE"] = (names, "Name of header kw rules file")
     hdr.add_history("=" * 60)
-    hdr.add_history("Header blending rules (fitsblender-ng):")
+    hdr.add_history(RULES_HISTORY_TITLE)
     for f in files:
         hdr.add_history(f"  file {Path(f.filename).name if f.filename else '<in memory>'}, "
                         f"version {f.version}, instrument {f.instrument}, {len(f.rules)} rules")

@@ -19,6 +19,7 @@ from astropy.io import fits
 from . import __version__
 from ._fileio import atomic_write, check_writable
 from .blender import (
+    RULES_HISTORY_TITLE,
     BlendResult,
     HeaderSet,
     add_rules_keywords,
@@ -533,9 +534,26 @@ def _compose(product: fits.Header, blended: fits.Header, rules: ExpandedRules, *
             out.set(key, card.value, card.comment)
         elif key not in out and key not in table_only:
             out.append(fits.Card(key, card.value, card.comment), end=False)
-    for value in product.get("HISTORY", []):
-        out.add_history(str(value))
+    for value in _without_rules_history([str(v) for v in product.get("HISTORY", [])]):
+        out.add_history(value)
     return out
+
+
+def _without_rules_history(lines: list[str]) -> list[str]:
+    """Drop the rules summary of an earlier blend, so that re-blending does not repeat it."""
+    keep: list[str] = []
+    i = 0
+    while i < len(lines):
+        if (lines[i].startswith("=" * 60) and i + 1 < len(lines)
+                and lines[i + 1].startswith(RULES_HISTORY_TITLE)):
+            j = i + 2
+            while j < len(lines) and not lines[j].startswith("=" * 60):
+                j += 1
+            i = j + 1
+            continue
+        keep.append(lines[i])
+        i += 1
+    return keep
 
 
 def blendheaders(drzfile: str | Path, inputs: Any = None, output: str | Path | None = None,

@@ -311,7 +311,10 @@ def mean(values: Sequence[Any]) -> float | None:
         The mean, or None without numeric values.
     """
     nums = _numbers(values)
-    return _to_python(math.fsum(nums) / len(nums)) if nums else None
+    if not nums:
+        return None
+    scale = _scale(nums)
+    return _to_python(scale * (math.fsum(v / scale for v in nums) / len(nums)))
 
 
 def total(values: Sequence[Any]) -> int | float | None:
@@ -333,7 +336,10 @@ def total(values: Sequence[Any]) -> int | float | None:
         return None
     if all(isinstance(v, int) for v in nums):
         return sum(nums)
-    return _to_python(math.fsum(nums))
+    try:
+        return _to_python(math.fsum(nums))
+    except OverflowError:  # the sum is beyond float64: FITS cannot store it
+        return None
 
 
 def _extreme(values: Sequence[Any], pick: Callable[..., Any]) -> Any:
@@ -396,7 +402,10 @@ def stddev(values: Sequence[Any]) -> float | None:
         The standard deviation (0.0 for a single value), or None.
     """
     nums = _numbers(values)
-    return _to_python(float(np.std(np.asarray(nums, dtype=np.float64)))) if nums else None
+    if not nums:
+        return None
+    scale = _scale(nums)
+    return _to_python(scale * float(np.std(np.asarray(nums, dtype=np.float64) / scale)))
 
 
 def median(values: Sequence[Any]) -> float | None:
@@ -413,7 +422,16 @@ def median(values: Sequence[Any]) -> float | None:
         The median, or None without numeric values.
     """
     nums = _numbers(values)
-    return _to_python(float(np.median(np.asarray(nums, dtype=np.float64)))) if nums else None
+    if not nums:
+        return None
+    scale = _scale(nums)
+    return _to_python(scale * float(np.median(np.asarray(nums, dtype=np.float64) / scale)))
+
+
+def _scale(nums: Sequence[Any]) -> float:
+    """Largest magnitude (1.0 for all zeros): dividing by it keeps sums from overflowing."""
+    biggest = max(abs(float(v)) for v in nums)
+    return biggest if biggest > 0.0 and math.isfinite(biggest) else 1.0
 
 
 #: Names usable in the third field of a rule, mapped to their reducer.  The
