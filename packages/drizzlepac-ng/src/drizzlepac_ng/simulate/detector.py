@@ -193,9 +193,11 @@ def add_noise(charge: np.ndarray, readnoise: float, rng: np.random.Generator) ->
     Returns
     -------
     ndarray
-        float64 noisy image.
+        float32 noisy image (electrons).
     """
     lam = charge if charge.min() >= 0 else np.clip(charge, 0.0, None)
-    noisy = rng.poisson(lam).astype(np.float64)
-    noisy += rng.normal(0.0, readnoise, charge.shape)
+    noisy = rng.poisson(lam).astype(np.float32)
+    read = rng.standard_normal(charge.shape, dtype=np.float32)
+    read *= np.float32(readnoise)
+    noisy += read
     return noisy

@@ -436,7 +436,7 @@ def _primary_header(camera: CameraModel, rootname: str, filt: str, exptime: floa
     h["REFFRAME"] = ("ICRS", "guide star catalog version")
     h["OBSTYPE"] = ("IMAGING", "observation type - imaging or spectroscopic")
     h["OBSMODE"] = ("ACCUM", "operating mode")
-    h["SUBARRAY"] = (not camera.full_size, "data from a subarray (T) or full frame (F)")
+    h["SUBARRAY"] = (False, "data from a subarray (T) or full frame (F)")
     h["DETECTOR"] = (camera.detector, "detector in use")
     if camera.instrume == "ACS":
         f1, f2 = ("CLEAR1L", filt) if filt in ("F814W",) else (filt, "CLEAR2L")
