@@ -29,8 +29,9 @@ _X, _Y = np.meshgrid(np.linspace(1, SHAPE[1], 6), np.linspace(1, SHAPE[0], 5))
 
 
 @pytest.fixture
-def theirs():
+def theirs(tmp_path, monkeypatch):
     pytest.importorskip("stwcs")
+    monkeypatch.chdir(tmp_path)  # stwcs writes headerlet.log into the current folder
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from stwcs.wcsutil import headerlet
