@@ -70,6 +70,7 @@ def test_four_acs_wfc_exposures_give_eight_rows_and_merged_values():
     # distortion and obsolete keywords gone from the headers, kept in the table
     assert "A_2_0" not in sci and "A_2_0" in tab.columns.names
     assert "NPOLEXT" not in sci and "CCDCHIP" not in sci
+    assert sci["CTYPE1"] == "RA---TAN" and sci["CTYPE2"] == "DEC--TAN"  # no SIP left
     assert err["EXTNAME"] == "ERR" and dq["EXTNAME"] == "DQ"
 
 

@@ -17,6 +17,8 @@ How each output header is made, for each header kind (PRIMARY over the
    or overwritten, so every output header remains valid FITS.
 3. For every header rule whose source keyword appears in at least one input
    header of this kind, write ``NAME = function(values)``.
+4. If the SIP coefficients are gone (no ``A_ORDER``), strip ``-SIP`` from
+   ``CTYPE1``/``CTYPE2`` so that the header's WCS stays consistent.
 
 The HDRTAB table has one row per chip, built from the chip's SCI header and
 then its PRIMARY header (a keyword in both takes the SCI value).
@@ -313,6 +315,11 @@ def _blend_kind(headers: Sequence[fits.Header], rules: ExpandedRules,
             new.set(name, value, comment, after=source)
         else:
             new.set(name, value, comment)
+    if "A_ORDER" not in new:  # SIP coefficients deleted: the CTYPEs must not claim SIP
+        for key in ("CTYPE1", "CTYPE2"):
+            value = new.get(key)
+            if isinstance(value, str) and value.rstrip().endswith("-SIP"):
+                new[key] = value.rstrip()[:-4]
     return new
 
 
