@@ -165,6 +165,15 @@ def _static_for(static: dict, exp: Exposure, chip: Chip) -> np.ndarray | None:
 
 
 def _pixel_area(chip: Chip) -> float:
+    """Nominal pixel area (arcsec^2): IDCSCALE^2, else the linear area at the centre.
+
+    Calibrated (flat-fielded) data have a uniform sky per pixel although the
+    true pixel area varies across a chip, so chips are compared through their
+    nominal scale, not their local one.
+    """
+    idcscale = chip.header.get("IDCSCALE")
+    if isinstance(idcscale, (int, float)) and idcscale > 0:
+        return float(idcscale) ** 2
     cd, _, _ = outwcs.linear_cd(chip.wcs, chip.shape)
     return abs(float(np.linalg.det(cd))) * 3600.0 ** 2
 
