@@ -287,7 +287,8 @@ def test_load_truth_errors(tmp_path):
 @pytest.mark.parametrize("kwargs", [
     {"instrument": "NICMOS"}, {"shape": "huge"}, {"shape": (10, 10)}, {"dither": "spiral"},
     {"wcs_errors": (1.0, 2.0, 3.0)}, {"distortion": ("npol",)}, {"n_exposures": 0},
-    {"exptime": -1.0},
+    {"exptime": -1.0}, {"filter": "F999W"}, {"psf_radius": 1}, {"sky": -5.0},
+    {"dither": np.zeros((3, 2))},
 ])
 def test_bad_options_raise_config_error(kwargs):
     args = {"n_exposures": 1, "shape": "small"} | kwargs

@@ -623,6 +623,11 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
     if not sky_level >= 0:
         raise ConfigError(f"sky must be >= 0 e-/pixel, not {sky}")
     filt = (filter or camera.filters[-1]).upper()
+    if filt not in camera.photometry:
+        raise ConfigError(f"filter {filter!r} not simulated for {camera.name}; "
+                          f"use one of {sorted(camera.photometry)}")
+    if int(psf_radius) < 3:
+        raise ConfigError(f"psf_radius must be >= 3 pixels, not {psf_radius}")
     if catalog is None:
         catalog = sky_catalog(camera.name, shape=chip_shape, seed=seed, n_stars=n_stars,
                               n_galaxies=n_galaxies, n_bright=n_bright, target=target,
