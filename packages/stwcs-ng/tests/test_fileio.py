@@ -141,3 +141,29 @@ def test_sigkill_before_rename_leaves_old_file(mef):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
     assert proc.returncode == -signal.SIGKILL
     assert _sha(mef) == before
+
+
+@pytest.mark.hstdata
+@pytest.mark.parametrize("name", ["sample_ipppssoot_flt.fits", "sample_ipppssoot_flc.fits"])
+def test_update_keeps_hdrlet_extensions(tmp_path, name):
+    """Non-standard HDRLET extensions survive an update byte for byte."""
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "hst" / name
+    if not src.is_file():
+        pytest.skip("real HST samples (../shared/data) are absent")
+    work = tmp_path / name
+    work.write_bytes(src.read_bytes())
+
+    def hdrlets(path):
+        with fits.open(path) as hdul:
+            return [(hdu.header["HDRNAME"], bytes(hdu._get_raw_data(hdu.size, "ubyte",
+                                                                    hdu._data_offset)))
+                    for hdu in hdul if hdu.header.get("XTENSION") == "HDRLET"]
+
+    before = hdrlets(work)
+    assert before
+    with fileio.atomic_update(work) as hdul:
+        hdul[0].header["TESTKW"] = 1
+    assert hdrlets(work) == before
+    assert work.stat().st_size == src.stat().st_size

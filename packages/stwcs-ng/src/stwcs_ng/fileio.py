@@ -12,6 +12,7 @@ the file is the complete new one.  The temporary file is removed on failure.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import warnings
@@ -106,9 +107,17 @@ def read_fits(filename: str | os.PathLike) -> fits.HDUList:
     InputFileError
         If the file is missing, unreadable, not FITS or truncated.
     """
-    with open_fits(filename, memmap=False, lazy_load_hdus=False) as hdul:
-        copy = fits.HDUList([hdu.copy() for hdu in hdul])
-    return copy
+    path = Path(filename)
+    with open_fits(path):  # validation: missing, unreadable, not FITS, truncated
+        pass
+    # Parse an in-memory copy of the bytes rather than ``copy()`` each HDU:
+    # astropy's copy of a non-standard extension (HDRLET) drops its data.
+    try:
+        hdul = fits.open(io.BytesIO(path.read_bytes()), memmap=False, lazy_load_hdus=False)
+        hdul.readall()
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputFileError(f"cannot be read as FITS ({exc})", filename=str(path)) from exc
+    return hdul
 
 
 def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
@@ -152,9 +161,7 @@ def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
             hdulist.writeto(fh, output_verify=output_verify)
             fh.flush()
             os.fsync(fh.fileno())
-        with fits.open(tmp, memmap=False) as check:
-            check.verify("exception")
-            check.readall()
+        _verify_written(tmp, len(hdulist))
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -166,6 +173,21 @@ def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
             raise FileUpdateError(f"could not be written ({exc}); the original is unchanged",
                                   filename=str(path)) from exc
         raise
+
+
+def _verify_written(path: Path, n_hdus: int) -> None:
+    """Re-open a freshly written file; raise OSError unless it is complete."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with fits.open(path, memmap=False) as check:
+            check.verify("exception")
+            check.readall()
+            found = len(check)
+    bad = [w for w in caught if "truncated" in str(w.message) or "corrupted" in str(w.message)]
+    if bad:
+        raise OSError(f"the written file does not read back: {bad[0].message}")
+    if found != n_hdus:
+        raise OSError(f"the written file has {found} HDUs instead of {n_hdus}")
 
 
 def _fsync_folder(folder: Path) -> None:
