@@ -60,7 +60,10 @@ def test_real_headers_match_original(monkeypatch, tmp_path):
     for mine, orig in zip(ours, theirs, strict=True):
         for key in set(orig.keys()) - {"", "HISTORY", "COMMENT", "RULEFILE", "BLENDVER"}:
             a, b = mine[key], orig[key]
-            if isinstance(b, float):
+            if key in ("CTYPE1", "CTYPE2") and "A_ORDER" not in orig:
+                # documented difference: we drop -SIP once the SIP coefficients are gone
+                assert b.endswith("-SIP") and a == b[:-4], key
+            elif isinstance(b, float):
                 assert a == pytest.approx(b, rel=1e-12), key
             else:
                 assert a == b, key
