@@ -472,3 +472,21 @@ def test_read_model_from_idctab(acs_hdulist, hst_data_dir, monkeypatch):
     assert model.chip == 2 and model.xsize == 4096
     assert h["IDCSCALE"] == pytest.approx(model.scale) and h["OCX11"] == model.cx[1, 1]
     assert (w.ltv1, w.ltv2) == (0.0, 0.0)
+
+
+def test_one_row_d2im_table_and_single_axis(acs_hdulist):
+    """Old-style D2IM: one table row, axis 1 only (no D2IMDIS2)."""
+    hdul = acs_hdulist(nchips=1, shape=(256, 512), npol=True, d2im=True)
+    h = hdul[1].header
+    for kw in [k for k in h if k.startswith(("D2IMDIS2", "D2IM2", "D2IMERR2"))]:
+        del h[kw]
+    row = hdul["D2IMARR", 1]
+    row.data = np.ascontiguousarray(row.data[:1]) * 3.0
+    w = HSTWCS(hdul, 1)
+    a = _astropy(hdul, 1)
+    assert w.det2im2 is None and w.det2im1.data.shape == (1, 64)
+    yy, xx = np.mgrid[0:256:3, 0:512:3].astype(float)
+    for args in ((xx, yy, 0), (xx.ravel(), yy.ravel(), 1)):
+        ra, dec = w.all_pix2world(*args)
+        ra0, dec0 = a.all_pix2world(*args)
+        assert np.abs(ra - ra0).max() < 1e-10 and np.abs(dec - dec0).max() < 1e-10
