@@ -106,7 +106,8 @@ class LookupTable:
         n = self.data.shape[1 - axis]
         p = (v - self.crval[axis]) / self.cdelt[axis] + (self.crpix[axis] - 1.0)
         np.clip(p, 0.0, n - 1.0, out=p)
-        i = np.minimum(p.astype(np.intp), max(n - 2, 0))
+        with np.errstate(invalid="ignore"):  # NaN positions: any index, NaN fraction
+            i = np.minimum(p.astype(np.intp), max(n - 2, 0))
         return i, p - i
 
 
@@ -117,10 +118,10 @@ def _bilinear(tables: list[np.ndarray], ix: np.ndarray, fx: np.ndarray, iy: np.n
     out = []
     for t in tables:
         r = t.ravel()
-        t00 = r.take(flat)
-        t01 = r.take(flat + 1)
-        t10 = r.take(flat + nx)
-        t11 = r.take(flat + (nx + 1))
+        t00 = r.take(flat, mode="clip")  # clip: NaN positions must not raise
+        t01 = r.take(flat + 1, mode="clip")
+        t10 = r.take(flat + nx, mode="clip")
+        t11 = r.take(flat + (nx + 1), mode="clip")
         a = t00 + fx * (t01 - t00)
         b = t10 + fx * (t11 - t10)
         out.append(a + fy * (b - a))
