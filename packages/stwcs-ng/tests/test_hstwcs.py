@@ -490,3 +490,11 @@ def test_one_row_d2im_table_and_single_axis(acs_hdulist):
         ra, dec = w.all_pix2world(*args)
         ra0, dec0 = a.all_pix2world(*args)
         assert np.abs(ra - ra0).max() < 1e-10 and np.abs(dec - dec0).max() < 1e-10
+
+
+def test_nan_positions_propagate(acs_hdulist):
+    w = HSTWCS(acs_hdulist(nchips=1), 1)
+    fx, fy = w.fast_pipeline().pix2foc(np.array([np.nan, 3.0]), np.array([1.0, 2.0]))
+    assert np.isnan(fx[0]) and np.isfinite(fx[1])
+    x, y = w.all_world2pix([np.nan, 5.6], [0.0, -72.05], 0)
+    assert np.isnan(x[0]) and np.isfinite(x[1])
