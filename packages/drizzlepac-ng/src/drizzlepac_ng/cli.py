@@ -22,7 +22,11 @@ from stwcs_ng.errors import StwcsError
 from .errors import DrizzlepacError
 
 #: Modules contributing verbs, in the order they appear in ``--help``.
-COMMAND_MODULES: list[str] = ["drizzlepac_ng._demo_cli", "drizzlepac_ng.simulate._cli"]
+COMMAND_MODULES: list[str] = [
+    "drizzlepac_ng._demo_cli",
+    "drizzlepac_ng.simulate._cli",
+    "drizzlepac_ng.astrodrizzle._cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

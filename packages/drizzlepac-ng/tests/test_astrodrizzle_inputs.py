@@ -1,0 +1,257 @@
+"""astrodrizzle on bad inputs, options, parameter files and the command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from drizzlepac_ng import astrodrizzle, simulate
+from drizzlepac_ng.astrodrizzle.inputs import expand_input
+from drizzlepac_ng.errors import (
+    ConfigError, FileUpdateError, InputFileError, MemoryLimitError, MissingExtensionError,
+    NoOverlapError)
+
+
+@pytest.fixture(scope="module")
+def simset(tmp_path_factory):
+    """Three small exposures kept pristine; each test copies what it needs."""
+    folder = tmp_path_factory.mktemp("adsim")
+    sim = simulate.simulate_exposures(3, shape="small", seed=5, output_dir=folder,
+                                      n_galaxies=0)
+    return [s.path for s in sim]
+
+
+def _copy(paths, dest):
+    dest.mkdir(exist_ok=True)
+    out = []
+    for p in paths:
+        shutil.copy2(p, dest / p.name)
+        out.append(dest / p.name)
+    return out
+
+
+def _snapshot(paths):
+    return {p: p.read_bytes() for p in paths}
+
+
+def _assert_untouched(snap):
+    for p, data in snap.items():
+        assert p.read_bytes() == data, f"{p} was modified"
+
+
+def _run(files, tmp_path, **kw):
+    kw.setdefault("runfile", "")
+    kw.setdefault("preserve", False)
+    return astrodrizzle.AstroDrizzle([str(f) for f in files], output=str(tmp_path / "out"),
+                                     **kw)
+
+
+# ---- bad inputs -----------------------------------------------------------------------------
+def test_missing_dq(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    with fits.open(files[1], mode="update") as h:
+        del h["DQ", 2]
+    snap = _snapshot(files)
+    with pytest.raises(MissingExtensionError, match=files[1].name) as exc:
+        _run(files, tmp_path)
+    assert "DQ" in str(exc.value)
+    _assert_untouched(snap)
+
+
+def test_zero_exptime(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    with fits.open(files[2], mode="update") as h:
+        h[0].header["EXPTIME"] = 0.0
+    snap = _snapshot(files)
+    with pytest.raises(InputFileError, match=f"{files[2].name}.*exposure time"):
+        _run(files, tmp_path)
+    _assert_untouched(snap)
+
+
+def test_mixed_instruments(simset, tmp_path):
+    files = _copy(simset[:2], tmp_path / "in")
+    wfc3 = simulate.simulate_exposures(1, instrument="WFC3/UVIS", shape="small", seed=1,
+                                       output_dir=tmp_path / "in")
+    files.append(wfc3[0].path)
+    snap = _snapshot(files)
+    with pytest.raises(InputFileError, match=f"{wfc3[0].path.name}.*WFC3") as exc:
+        _run(files, tmp_path)
+    assert "ACS" in str(exc.value)
+    _assert_untouched(snap)
+
+
+def test_corrupt_file(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    data = files[1].read_bytes()
+    files[1].write_bytes(data[: len(data) // 2 + 100])
+    snap = _snapshot(files)
+    with pytest.raises(InputFileError, match=files[1].name):
+        _run(files, tmp_path)
+    _assert_untouched(snap)
+    files[1].write_bytes(b"this is not a FITS file" * 200)
+    with pytest.raises(InputFileError, match=files[1].name):
+        _run(files, tmp_path)
+
+
+def test_missing_file_and_empty_pattern(tmp_path):
+    with pytest.raises(InputFileError, match="nothere_flc.fits"):
+        expand_input(str(tmp_path / "nothere_flc.fits"))
+    with pytest.raises(InputFileError, match="pattern"):
+        expand_input(str(tmp_path / "*_flc.fits"))
+
+
+def test_no_overlap(simset, tmp_path):
+    files = _copy(simset[:2], tmp_path / "in")
+    far = simulate.simulate_exposures(1, shape="small", seed=6, output_dir=tmp_path / "far",
+                                      target=(53.30, -27.70))
+    moved = tmp_path / "in" / "jfar01aaq_flc.fits"
+    shutil.copy2(far[0].path, moved)
+    files.append(moved)
+    snap = _snapshot(files)
+    with pytest.raises(NoOverlapError, match=moved.name):
+        _run(files, tmp_path)
+    _assert_untouched(snap)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root ignores folder permissions")
+def test_unwritable_output_folder(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    snap = _snapshot(files)
+    try:
+        with pytest.raises(FileUpdateError, match="not writable"):
+            astrodrizzle.AstroDrizzle([str(f) for f in files], output=str(out / "x"),
+                                      runfile="", preserve=False)
+    finally:
+        out.chmod(0o700)
+    _assert_untouched(snap)
+
+
+def test_unwritable_output_folder_any_user(simset, tmp_path, monkeypatch):
+    """Same check when running as root: the permission test is faked."""
+    from drizzlepac_ng.astrodrizzle import products
+
+    files = _copy(simset, tmp_path / "in")
+    snap = _snapshot(files)
+    monkeypatch.setattr(products.os, "access", lambda *a, **k: False)
+    with pytest.raises(FileUpdateError, match="not writable"):
+        _run(files, tmp_path)
+    _assert_untouched(snap)
+
+
+def test_missing_output_folder(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    snap = _snapshot(files)
+    with pytest.raises(FileUpdateError, match="does not exist"):
+        astrodrizzle.AstroDrizzle([str(f) for f in files], output=str(tmp_path / "no" / "x"),
+                                  runfile="", preserve=False)
+    _assert_untouched(snap)
+
+
+def test_memory_limit_refused(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    snap = _snapshot(files)
+    with pytest.raises(MemoryLimitError, match="memory_limit"):
+        _run(files, tmp_path, memory_limit="10MB")
+    _assert_untouched(snap)
+
+
+def test_bad_parameters():
+    with pytest.raises(ConfigError, match="combine_typ"):
+        astrodrizzle.AstroDrizzle("x.fits", combine_typ="median")
+    with pytest.raises(ConfigError, match="editpars"):
+        astrodrizzle.AstroDrizzle("x.fits", editpars=True)
+
+
+# ---- options ---------------------------------------------------------------------------------
+def test_separate_files_intermediates_and_dq_only_in_masks(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    before = {f: fits.getdata(f, ("DQ", 1)).copy() for f in files}
+    res = _run(files, tmp_path, build=False, write_intermediates=True, driz_cr_mask=True,
+               quicklook=True, preserve=True)
+    names = sorted(p.name for p in res.files)
+    for n in ("out_drc_sci.fits", "out_drc_wht.fits", "out_drc_ctx.fits", "out_med.fits",
+              "out_drc.png"):
+        assert n in names
+    root = files[0].name.split("_")[0]
+    assert f"{root}_single_sci.fits" in names and f"{root}_sci1_crmask.fits" in names
+    assert f"{root}_sci2_blt.fits" in names
+    with fits.open(tmp_path / "out_drc_sci.fits") as h:
+        assert h[0].header["NDRIZIM"] == 6 and h[0].header["CTYPE1"] == "RA---TAN"
+    crm = fits.getdata(tmp_path / f"{root}_sci1_crmask.fits")
+    assert crm.dtype == np.uint8 and (crm == 0).any()
+    for f in files:   # driz_cr_mask=True: DQ untouched, MDRIZSKY written
+        np.testing.assert_array_equal(fits.getdata(f, ("DQ", 1)), before[f])
+        assert "MDRIZSKY" in fits.getheader(f, ("SCI", 1))
+        assert (f.parent / "OrIg_files" / f.name).exists()
+
+
+def test_single_input_switches_off_cr_steps(simset, tmp_path):
+    files = _copy(simset[:1], tmp_path / "in")
+    res = _run(files, tmp_path)
+    cfg = res.config
+    assert not cfg.median.median and not cfg.driz_cr.driz_cr
+    assert res.pipeline.crmasks == {}
+    assert res.product.name == "out_drc.fits" or res.product.name == "out_drc_sci.fits"
+
+
+def test_custom_wcs_and_options(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    res = _run(files, tmp_path, final_rot=0.0, final_scale=0.1, combine_type="median",
+               final_wht_type="ERR", final_units="counts", skymethod="globalmin+match",
+               build=True, final_kernel="point", final_pixfrac=0.8)
+    w = res.pipeline.wcs
+    from drizzlepac_ng.astrodrizzle.outwcs import cd_scale_orient
+    scale, rot = cd_scale_orient(w.wcs.cd)
+    assert scale == pytest.approx(0.1) and rot == pytest.approx(0.0, abs=1e-9)
+    assert res.config.final_wcs.final_wcs
+    with fits.open(res.product) as h:
+        assert h["SCI"].header["BUNIT"] == "ELECTRONS"
+        assert h[0].header["D001KERN"] == "point"
+
+
+def test_parameter_files_and_run(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    cfg = tmp_path / "astrodrizzle.cfg"
+    cfg.write_text("_task_name_ = astrodrizzle\n[STEP 4: CREATE MEDIAN IMAGE]\n"
+                   "combine_type = median\n[STATE OF INPUT FILES]\npreserve = False\n")
+    res = astrodrizzle.AstroDrizzle([str(f) for f in files], output=str(tmp_path / "a"),
+                                    runfile=str(tmp_path / "a.log"), configobj=str(cfg))
+    assert res.config.median.combine_type == "median"
+    log = (tmp_path / "a.log").read_text()
+    assert "combine_type = 'median'  (file astrodrizzle.cfg [STEP 4" in log
+    toml = tmp_path / "p.toml"
+    toml.write_text('build = true\npreserve = false\nrunfile = ""\n[median]\ncombine_type = "mean"\n')
+    res2 = astrodrizzle.run(str(toml), input_dict={"input": ",".join(map(str, files)),
+                                                   "output": str(tmp_path / "b")})
+    assert res2.config.median.combine_type == "mean" and res2.product.name == "b_drc.fits"
+
+
+def test_at_file_input(simset, tmp_path):
+    files = _copy(simset, tmp_path / "in")
+    lst = tmp_path / "in" / "inputs.lst"
+    lst.write_text("\n".join(f.name for f in files) + "\n")
+    assert expand_input("@" + str(lst)) == [str(tmp_path / "in" / f.name) for f in files]
+
+
+def test_cli(simset, tmp_path, capsys):
+    from drizzlepac_ng.astrodrizzle import _cli
+    import argparse
+
+    files = _copy(simset, tmp_path / "in")
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    _cli.register(sub)
+    args = parser.parse_args(["astrodrizzle", *map(str, files), "--output", str(tmp_path / "c"),
+                              "--runfile", "", "--set", "preserve=False", "--set",
+                              "combine_type=median", "--quicklook", "--no-progress"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "c_drc_sci.fits" in out and (tmp_path / "c_drc.png").exists()
