@@ -50,6 +50,7 @@ class ExposureWCS:
         self.linear = linear
         self.lookup_hdus = lookup_hdus
         self.shapes = shapes
+        self._wcs: dict[int, WCS] = {}
 
     def hdulist(self) -> fits.HDUList:
         """A header-only HDUList (SCI extensions + lookup tables) for astropy evaluation."""
@@ -63,8 +64,11 @@ class ExposureWCS:
         return fits.HDUList(hdus)
 
     def wcs(self, extver: int) -> WCS:
-        """astropy WCS of a chip (full distortion)."""
-        return evaluate_wcs(self.headers[extver], self.hdulist(), self.shapes[extver])
+        """astropy WCS of a chip (full distortion); built once per chip."""
+        if extver not in self._wcs:
+            hdul = fits.HDUList([fits.PrimaryHDU(), *self.lookup_hdus])
+            self._wcs[extver] = evaluate_wcs(self.headers[extver], hdul, self.shapes[extver])
+        return self._wcs[extver]
 
 
 def evaluate_wcs(header: fits.Header, hdulist: fits.HDUList | None,

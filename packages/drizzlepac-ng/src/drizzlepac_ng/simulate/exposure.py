@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from . import detector as det
 from ._instruments import CameraModel, camera_model
 from ._wcs import ExposureWCS, build_exposure_wcs, evaluate_wcs, wcsname_for
-from .distortion import normalize_distortion, reference_frame
+from .distortion import _tan_wcs, linear_chip_wcs, normalize_distortion, reference_frame
 from .reffiles import reference_names, write_reference_files
 from .render import add_stamps, psf_stamps, sersic_stamp
 from .truth import ChipTruth, Truth, write_truth
@@ -120,22 +120,29 @@ def _offset_sky(ra: float, dec: float, east_arcsec: float, north_arcsec: float
     return float(r), float(d)
 
 
+def _linear_wcs(camera: CameraModel, crval, pa_v3) -> dict[int, WCS]:
+    """Linear (TAN) WCS of every chip for a pointing, without header round trips."""
+    out = {}
+    for chip in camera.chips:
+        crpix, cval, cd = linear_chip_wcs(camera, chip, crval, pa_v3)
+        out[chip.extver] = _tan_wcs(cval, cd, crpix)
+    return out
+
+
 def _nominal_pointing(camera: CameraModel, target: Sequence[float], pa_v3: float
                       ) -> tuple[float, float]:
     """CRVAL of the reference chip so that the middle of the two chips falls on the target."""
     crval = (float(target[0]), float(target[1]))
     for _ in range(3):
-        ew = build_exposure_wcs(camera, crval, pa_v3, ())
+        lin = _linear_wcs(camera, crval, pa_v3)
         frame = reference_frame(camera, crval, pa_v3)
         centres = []
         for chip in camera.chips:
             ny, nx = chip.shape
-            w = ew.wcs(chip.extver)
-            centres.append(w.wcs_pix2world([[(nx - 1) / 2, (ny - 1) / 2]], 0)[0])
+            centres.append(lin[chip.extver].wcs_pix2world([[(nx - 1) / 2, (ny - 1) / 2]], 0)[0])
         mid = frame.wcs_world2pix(np.array(centres), 1).mean(axis=0)
         tgt_pix = frame.wcs_world2pix([list(target)], 1)[0]
-        shift = tgt_pix - mid
-        crval = tuple(frame.wcs_pix2world([shift], 1)[0])
+        crval = tuple(frame.wcs_pix2world([tgt_pix - mid], 1)[0])
     return float(crval[0]), float(crval[1])
 
 
@@ -297,11 +304,11 @@ def sky_catalog(instrument: str = "ACS/WFC", *, shape=None, seed: int = 0,
     rng = np.random.default_rng([seed, _S_CATALOG])
     crval = _nominal_pointing(camera, target, pa_v3)
     frame = reference_frame(camera, crval, pa_v3)
-    ew = build_exposure_wcs(camera, crval, pa_v3, ())
+    lin = _linear_wcs(camera, crval, pa_v3)
     corners = []
     for chip in camera.chips:
         ny, nx = chip.shape
-        w = ew.wcs(chip.extver)
+        w = lin[chip.extver]
         sky = w.wcs_pix2world([[-0.5, -0.5], [nx - 0.5, -0.5], [-0.5, ny - 0.5],
                                [nx - 0.5, ny - 0.5]], 0)
         corners.append(frame.wcs_world2pix(sky, 1))
