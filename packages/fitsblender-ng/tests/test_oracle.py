@@ -15,7 +15,7 @@ import pytest
 from astropy.io import fits
 from fitsblender_ng import testing as T
 from fitsblender_ng.blender import INDEF, HeaderSet, blend
-from fitsblender_ng.blendheaders import get_blended_headers
+from fitsblender_ng.blendheaders import blendheaders, get_blended_headers
 from fitsblender_ng.rules import RulesFile
 
 pytestmark = pytest.mark.oracle
@@ -115,3 +115,20 @@ def test_get_blended_headers_matches_original_with_its_acs_rules(acs_inputs):
             else:
                 assert _same(a, b), (name, a, b)
     assert [n for n in theirs.columns.names if n in ours.columns.names] == ours.columns.names
+
+
+def test_original_blendheaders_breaks_products_ours_does_not(tmp_path, monkeypatch):
+    """0.4.4 drops mandatory cards (XTENSION, PCOUNT ...) and cannot write; we write valid FITS."""
+    _original()
+    from fitsblender import blendheaders as original
+
+    monkeypatch.chdir(tmp_path)
+    paths = T.write_exposures([T.acs_wfc_exposure(i, data=True) for i in range(2)], tmp_path)
+    chips = [f"{p.name}[sci,{v}]" for p in paths for v in (1, 2)]
+    product = T.drizzle_product(chips, tmp_path / "o_drz.fits")
+    with pytest.raises(fits.VerifyError):
+        original.blendheaders(str(product), output=str(tmp_path / "orig_out.fits"))
+    written = blendheaders(product, output=tmp_path / "ours_out.fits")
+    with fits.open(written) as hdul:
+        hdul.verify("exception")
+        assert [h.name for h in hdul] == ["PRIMARY", "SCI", "WHT", "CTX", "HDRTAB"]
