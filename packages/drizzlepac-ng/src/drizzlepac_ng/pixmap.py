@@ -187,6 +187,32 @@ def _nodes(n: int, step: int) -> np.ndarray:
     return nodes
 
 
+#: Up to this many nodes an axis is fitted through its dense inverse matrix
+#: (one BLAS product for all rows), beyond it by a banded solve.
+_DENSE_FIT_MAX = 1024
+
+
+class _AxisFit:
+    """Not-a-knot cubic interpolation along one axis, reusable for many arrays."""
+
+    def __init__(self, nodes: np.ndarray) -> None:
+        from scipy.interpolate import make_interp_spline
+
+        self.nodes = nodes
+        self.matrix = None
+        if nodes.size <= _DENSE_FIT_MAX:
+            unit = make_interp_spline(nodes, np.eye(nodes.size), k=3, axis=0)
+            self.t, self.matrix = unit.t, unit.c  # coefficients = matrix @ values
+
+    def __call__(self, values: np.ndarray, axis: int):
+        from scipy.interpolate import BSpline, make_interp_spline
+
+        if self.matrix is None:
+            return make_interp_spline(self.nodes, values, k=3, axis=axis)
+        coef = self.matrix @ values if axis == 0 else values @ self.matrix.T
+        return BSpline(self.t, coef, 3, axis=axis)
+
+
 class _GridSpline:
     """Tensor-product cubic spline (not-a-knot) through values on a node grid.
 
@@ -196,12 +222,10 @@ class _GridSpline:
     splines commute), so no solve ever involves a full-width image row.
     """
 
-    def __init__(self, xs: np.ndarray, ys: np.ndarray, values: np.ndarray) -> None:
-        from scipy.interpolate import make_interp_spline
-
-        along_y = make_interp_spline(ys, values, k=3, axis=0)
+    def __init__(self, fit_x: _AxisFit, fit_y: _AxisFit, values: np.ndarray) -> None:
+        along_y = fit_y(values, axis=0)
         self.t = along_y.t
-        self.coef_along_x = make_interp_spline(xs, along_y.c, k=3, axis=1)
+        self.coef_along_x = fit_x(np.asarray(along_y.c), axis=1)
 
     def y_spline(self, xq: np.ndarray):
         """The spline along y through the columns ``xq``."""
@@ -246,8 +270,9 @@ def _fast(wcs_from: Any, wcs_to: Any, shape: tuple[int, int], tolerance: float,
             return PixmapResult(pm, "exact", 0.0, fallback_reason="transform undefined (NaN) "
                                 "in part of the image")
         nnode = gx.size
-        fx = _GridSpline(xs, ys, mx[:nnode].reshape(gx.shape))
-        fy = _GridSpline(xs, ys, my[:nnode].reshape(gx.shape))
+        fit_x, fit_y = _AxisFit(xs), _AxisFit(ys)
+        fx = _GridSpline(fit_x, fit_y, mx[:nnode].reshape(gx.shape))
+        fy = _GridSpline(fit_x, fit_y, my[:nnode].reshape(gx.shape))
         err_x = fx(hx, hy) - mx[nnode:].reshape(hgx.shape)
         err_y = fy(hx, hy) - my[nnode:].reshape(hgx.shape)
         worst = float(np.sqrt(err_x * err_x + err_y * err_y).max())
