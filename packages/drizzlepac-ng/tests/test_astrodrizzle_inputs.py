@@ -140,7 +140,7 @@ def test_unwritable_output_folder_any_user(simset, tmp_path, monkeypatch):
 
     files = _copy(simset, tmp_path / "in")
     snap = _snapshot(files)
-    monkeypatch.setattr(products.os, "access", lambda *a, **k: False)
+    monkeypatch.setattr(products, "_folder_writable", lambda folder: False)
     with pytest.raises(FileUpdateError, match="not writable"):
         _run(files, tmp_path)
     _assert_untouched(snap)

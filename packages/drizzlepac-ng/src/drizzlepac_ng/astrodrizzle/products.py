@@ -94,13 +94,17 @@ def product_names(root: str, first_input: str, instrument: str = "") -> ProductN
         png=Path(f"{stem}_{suffix}.png"))
 
 
+def _folder_writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
 def check_output_folder(names: ProductNames) -> None:
     """Raise :class:`FileUpdateError` early when the products cannot be written."""
     folder = names.folder
     if not folder.is_dir():
         raise FileUpdateError(f"output folder {str(folder)!r} does not exist",
                               filename=str(names.drz))
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not _folder_writable(folder):
         raise FileUpdateError(f"output folder {str(folder)!r} is not writable",
                               filename=str(names.drz))
 
