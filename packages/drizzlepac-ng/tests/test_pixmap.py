@@ -322,6 +322,14 @@ def test_bad_arguments(kwargs, match):
         calc_pixmap(**args)
 
 
+def test_scale_ratio_bad_input():
+    w = tan_wcs((10, 10))
+    with pytest.raises(PixmapError, match="APE-14"):
+        estimate_pixel_scale_ratio(w, None)
+    with pytest.raises(PixmapError, match="reference pixel"):
+        estimate_pixel_scale_ratio(w, w, refpix_from=(1.0, 2.0, 3.0))
+
+
 def test_shape_unknown():
     w = WCS(naxis=2)
     with pytest.raises(PixmapError, match="cannot tell the pixel map shape"):
