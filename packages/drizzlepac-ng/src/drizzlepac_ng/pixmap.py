@@ -430,8 +430,10 @@ def calc_pixmap(
         extent of ``wcs_from``'s bounding box.
     disable_bbox : {"to", "from", "both", "none"}, optional
         Bounding boxes (gwcs) removed for the computation and restored
-        afterwards, as in drizzle 3.0: with a bounding box in place, positions
-        outside it map to NaN.  Default ``"to"``.
+        afterwards, also on error, as in drizzle 3.0: with a bounding box in
+        place, positions outside it map to NaN.  Default ``"to"``.  Because
+        the WCS objects are modified meanwhile, do not share them with other
+        threads during the call.
     mode : {"exact", "fast"}, optional
         ``"fast"`` evaluates the WCS on a sparse grid and interpolates it,
         checked at held-out points against ``tolerance`` (see the module
