@@ -24,7 +24,8 @@ import tempfile
 import time
 
 CASES = [
-    ("ACS/WFC full, 4 exposures", {"n_exposures": 4, "instrument": "ACS/WFC", "shape": "full"}, 30.0),
+    ("ACS/WFC full, 4 exposures", {"n_exposures": 4, "instrument": "ACS/WFC", "shape": "full"},
+     30.0),
     ("WFC3/UVIS full, 4 exposures", {"n_exposures": 4, "instrument": "WFC3/UVIS", "shape": "full"},
      30.0),
     ("ACS/WFC small, 10 exposures", {"n_exposures": 10, "instrument": "ACS/WFC", "shape": "small"},
@@ -42,14 +43,14 @@ t0 = time.perf_counter()
 sim = simulate.simulate_exposures(seed=0, output_dir=out, **kw)
 dt = time.perf_counter() - t0
 size = sum(p.stat().st_size for p in sim.paths) + sum(e.truth_path.stat().st_size for e in sim)
-print(json.dumps({"seconds": dt, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "mbytes": size / 1e6}))
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": dt, "maxrss_mb": rss, "mbytes": size / 1e6}))
 """
 
 
 def _load() -> str:
     try:
-        return "load average %.2f %.2f %.2f" % os.getloadavg()
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         return "load average n/a"
 
@@ -60,9 +61,8 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", default=None, help="write the files here instead of a temp dir")
     parser.add_argument("--quick", action="store_true", help="small cases only")
     args = parser.parse_args(argv)
-    import numpy
-
     import drizzlepac_ng
+    import numpy
 
     print(f"drizzlepac_ng {drizzlepac_ng.__version__}, numpy {numpy.__version__}, "
           f"python {platform.python_version()}, {os.cpu_count()} cpu(s), {_load()}")

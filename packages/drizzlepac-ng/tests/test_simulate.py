@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-from scipy.optimize import least_squares
-
 from drizzlepac_ng import simulate
 from drizzlepac_ng.errors import ConfigError, InputFileError
+from scipy.optimize import least_squares
 
 
 @pytest.fixture(scope="module")

@@ -201,7 +201,8 @@ def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: f
         if d2im_ref is not None:
             dx, dy = d2im_ref[chip.ccdchip]
             for j, tab in ((1, dx), (2, dy)):
-                hdr[f"D2IMERR{j}"] = (float(tab.max()), f"Maximum error of D2IM correction for axis {j}")
+                hdr[f"D2IMERR{j}"] = (float(tab.max()),
+                                      f"Maximum error of D2IM correction for axis {j}")
                 hdr[f"D2IMDIS{j}"] = ("Lookup", "Detector to image correction type")
                 hdr[f"D2IM{j}.EXTVER"] = (d2im_ver, "Version number of D2IMARR extension")
                 hdr[f"D2IM{j}.NAXES"] = (2, "Number of independent variables in D2IM function")
@@ -214,7 +215,8 @@ def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: f
             dx, dy = npol_science_tables(chip, *npol_ref[chip.ccdchip])
             for j, tab in ((1, dx), (2, dy)):
                 ver = 2 * chip.extver - 2 + j
-                hdr[f"CPERR{j}"] = (float(tab.max()), f"Maximum error of NPOL correction for axis {j}")
+                hdr[f"CPERR{j}"] = (float(tab.max()),
+                                    f"Maximum error of NPOL correction for axis {j}")
                 hdr[f"CPDIS{j}"] = ("Lookup", "Prior distortion function type")
                 hdr[f"DP{j}.EXTVER"] = (ver, "Version number of WCSDVARR extension")
                 hdr[f"DP{j}.NAXES"] = (2, "Number of independent variables in CPDIS function")

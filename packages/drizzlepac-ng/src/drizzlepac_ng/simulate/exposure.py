@@ -465,7 +465,8 @@ def _primary_header(camera: CameraModel, rootname: str, filt: str, exptime: floa
     if camera.instrume == "ACS":
         h["TDDCORR"] = ("OMIT", "time-dependent distortion: not simulated")
     refs = reference_names(camera)
-    h["IDCTAB"] = (refs["IDCTAB"] if "sip" in distortion else "N/A", "origin of Polynomial Distortion")
+    h["IDCTAB"] = (refs["IDCTAB"] if "sip" in distortion else "N/A",
+                   "origin of Polynomial Distortion")
     h["DGEOFILE"] = ("N/A", "Distortion correction image")
     h["NPOLFILE"] = (refs["NPOLFILE"] if "npol" in distortion else "N/A",
                      "non-polynomial distortion model")
@@ -512,7 +513,8 @@ def _ext_header(camera, chip, rootname, filt, wcs_cards: fits.Header, pa_v3, ext
     h["BINAXIS2"] = (1, "axis2 data bin size in unbinned detector pixels")
     if extname == "SCI":
         flam, plam, bw = camera.photometry.get(filt, (1.0e-19, 6000.0, 500.0))
-        mode = f"{camera.instrume} {camera.detector}{chip.ccdchip if camera.instrume == 'WFC3' else ''} {filt}"
+        chip_tag = chip.ccdchip if camera.instrume == "WFC3" else ""
+        mode = f"{camera.instrume} {camera.detector}{chip_tag} {filt}"
         h["PHOTMODE"] = (mode.replace("  ", " "), "observation configuration for photometry")
         h["PHOTFLAM"] = (flam, "inverse sensitivity, ergs/cm2/A/e-")
         h["PHOTZPT"] = (-21.1, "ST magnitude zero point")
@@ -524,7 +526,8 @@ def _ext_header(camera, chip, rootname, filt, wcs_cards: fits.Header, pa_v3, ext
         h["SDQFLAGS"] = (31743, "serious data quality flags")
         h["RA_APER"] = (float(crval_ref[0]), "RA of aperture reference position")
         h["DEC_APER"] = (float(crval_ref[1]), "Declination of aperture reference position")
-        h["PA_APER"] = (float(wcs_cards.get("ORIENTAT", pa_v3)), "Position Angle of reference aperture center (de")
+        h["PA_APER"] = (float(wcs_cards.get("ORIENTAT", pa_v3)),
+                        "Position Angle of reference aperture center (deg)")
         for card in wcs_cards.cards:
             h.append(card)
     else:
@@ -545,7 +548,8 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
                        dither="line", wcs_errors=None, cosmic_rays: bool = True,
                        distortion=("sip", "npol", "d2im"), raw: bool = False,
                        n_stars: int | None = None, n_galaxies: int | None = None,
-                       n_bright: int | None = None, sky: float | None = None, exptime: float | None = None,
+                       n_bright: int | None = None, sky: float | None = None,
+                       exptime: float | None = None,
                        noise: bool = True, defects: bool = True, saturation: bool = True,
                        filter: str | None = None, target: Sequence[float] = DEFAULT_TARGET,
                        pa_v3: float = DEFAULT_PA_V3, psf_radius: int = 12,
@@ -650,7 +654,8 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
             refs = write_reference_files(out_dir, camera.name, chip_shape)
     exposures = []
     for k in range(n):
-        rootname = f"{camera.rootname_prefix}sm{seed % 100:02d}0{chr(97 + (k // 26) % 26)}{chr(97 + k % 26)}q"
+        letters = chr(97 + (k // 26) % 26) + chr(97 + k % 26)
+        rootname = f"{camera.rootname_prefix}sm{seed % 100:02d}0{letters}q"
         crval = _exposure_pointing(camera, nominal, pa_v3, postargs[k])
         true_wcs = build_exposure_wcs(camera, crval, pa_v3, parts)
         dra, ddec, drot = errors[k]

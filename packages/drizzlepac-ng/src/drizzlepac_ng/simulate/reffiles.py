@@ -71,7 +71,8 @@ def _idc_table(camera: CameraModel) -> fits.BinTableHDU:
         fits.Column("SCALE", "E", unit="arcsec", array=np.array([c.scale for c, _ in rows])),
     ]
     if not acs:
-        cols.append(fits.Column("THETA", "E", unit="deg", array=np.array([c.theta for c, _ in rows])))
+        theta = np.array([c.theta for c, _ in rows])
+        cols.append(fits.Column("THETA", "E", unit="deg", array=theta))
     for axis in ("CX", "CY"):
         for i in range(1, ORDER + 1):
             for j in range(i + 1):

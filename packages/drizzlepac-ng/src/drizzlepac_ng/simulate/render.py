@@ -259,7 +259,8 @@ def sersic_stamp(xc: float, yc: float, jac: np.ndarray, r_eff: float, n_sersic: 
     bn = 2.0 * n_sersic - 1.0 / 3.0 + 0.009876 / n_sersic
     prof = np.exp(-bn * ((r / r_eff) ** (1.0 / n_sersic) - 1.0))
     # soften the cusp of steep profiles at the centre (one sub-sample)
-    prof = np.minimum(prof, np.exp(-bn * ((0.5 * pscale / oversample / r_eff) ** (1.0 / n_sersic) - 1.0)))
+    r_min = 0.5 * pscale / oversample
+    prof = np.minimum(prof, np.exp(-bn * ((r_min / r_eff) ** (1.0 / n_sersic) - 1.0)))
     stamp = prof.reshape(size, oversample, size, oversample).sum(axis=(1, 3))
     stamp /= stamp.sum()
     return stamp, x0, y0
