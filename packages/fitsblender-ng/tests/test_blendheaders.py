@@ -434,3 +434,22 @@ def test_write_failure_leaves_product_and_no_temp_file(product, tmp_path, monkey
         blendheaders(product)
     assert sha(product) == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_read_only_check_without_root_privileges(product, monkeypatch):
+    """The read-only path, simulated so that it also runs as root (who may write anyway)."""
+    from fitsblender_ng import _fileio
+
+    before = sha(product)
+    real_access = os.access
+
+    def access(path, mode):
+        if mode == os.W_OK and str(path) == str(product):
+            return False
+        return real_access(path, mode)
+
+    monkeypatch.setattr(_fileio.os, "access", access)
+    with pytest.raises(FileUpdateError, match="read-only") as info:
+        blendheaders(product)
+    assert info.value.filename == str(product)
+    assert sha(product) == before
