@@ -1,0 +1,406 @@
+"""Apply a fitted linear correction to HST chip WCSs and write it into files.
+
+Two layers:
+
+* :func:`apply_linear_correction` is pure: given the WCS of one chip, the
+  reference tangent plane (a plain ``TAN`` WCS) and a linear transform
+  fitted in that plane, it returns a copy of the chip WCS whose ``CRVAL`` and
+  ``CD`` are corrected.  SIP, NPOL and D2IM distortions are not touched:
+  they act on pixel positions before the ``CD`` matrix, so a correction of
+  the sky pointing only changes the linear part.
+* :func:`update_image_wcs` writes such corrected WCSs into a file the way
+  ``tweakreg`` does with ``updatehdr=True`` (archive the current WCS under
+  the next free alternate key, write the new WCS with ``WCSNAME``,
+  ``WCSTYPE``, ``FITNAME``, ``RMS_RA``, ``RMS_DEC``, ``NMATCH``, ``CRDER1/2``,
+  update ``WCSCORR``, optionally write a headerlet), atomically.
+  :func:`correct_image_wcs` combines both for a whole file.
+
+Convention of the transform
+---------------------------
+Positions are 0-based pixel coordinates ``p = (x, y)`` of the reference
+tangent plane ``ref_wcs``.  The fit maps positions measured with the
+current (wrong) WCS onto the reference: ``p_ref = matrix @ p_in + offset``.
+The corrected WCS places every pixel where the current WCS placed it,
+moved by that transform in the reference plane.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from stwcs_ng import fileio
+from stwcs_ng.wcsutil import altwcs, wcscorr
+
+from ..errors import AlignmentError, ConfigError, FileUpdateError
+
+__all__ = [
+    "apply_linear_correction",
+    "linear_part",
+    "interpret_wcsname_type",
+    "FitSummary",
+    "update_image_wcs",
+    "correct_image_wcs",
+    "chip_extensions",
+]
+
+log = logging.getLogger(__name__)
+
+#: Largest allowed departure (deg) of the corrected linear WCS from the exact
+#: transformed positions over the chip (a sanity check, never reached in practice).
+_MAX_MODEL_ERROR_DEG = 1e-9
+
+
+def _tan(crval: np.ndarray, cd: np.ndarray) -> WCS:
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = np.asarray(crval, dtype=np.float64)
+    w.wcs.crpix = [0.0, 0.0]
+    w.wcs.cd = np.asarray(cd, dtype=np.float64)
+    w.wcs.set()
+    return w
+
+
+def linear_part(wcs: WCS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(crval, crpix, cd)`` of a celestial WCS, the matrix always in CD form.
+
+    Parameters
+    ----------
+    wcs : astropy.wcs.WCS
+        Any celestial WCS (HSTWCS included).
+
+    Returns
+    -------
+    crval, crpix : numpy.ndarray
+        Shape (2,), degrees and 1-based pixels.
+    cd : numpy.ndarray
+        Shape (2, 2), degrees per pixel.
+    """
+    w = wcs.wcs
+    if w.has_cd():
+        cd = np.array(w.cd, dtype=np.float64)
+    else:
+        cd = np.array(w.get_pc(), dtype=np.float64) * np.asarray(w.cdelt, dtype=np.float64)[:, None]
+    return np.array(w.crval, dtype=np.float64), np.array(w.crpix, dtype=np.float64), cd
+
+
+def apply_linear_correction(chip_wcs: WCS, ref_wcs: WCS, matrix: Any, offset: Any, *,
+                            shape: tuple[int, int] | None = None, ngrid: int = 7) -> WCS:
+    """Return a copy of ``chip_wcs`` corrected by a transform of the reference plane.
+
+    Parameters
+    ----------
+    chip_wcs : astropy.wcs.WCS
+        WCS of one chip (SIP and lookup-table distortions allowed; they are
+        kept unchanged).  It must be a TAN projection.
+    ref_wcs : astropy.wcs.WCS
+        Reference tangent plane; only its linear ``TAN`` part is used.
+    matrix : array_like, shape (2, 2)
+        Linear part of the fit (rotation, scale, skew) in ``ref_wcs`` pixels.
+    offset : array_like, shape (2,)
+        Shift, ``ref_wcs`` pixels: ``p_ref = matrix @ p_in + offset`` (0-based).
+    shape : (ny, nx), optional
+        Chip size used to lay out the sample grid (default ``chip_wcs.pixel_shape``
+        or 4096 x 2048).
+    ngrid : int, optional
+        Sample points per axis.
+
+    Returns
+    -------
+    astropy.wcs.WCS
+        Deep copy of ``chip_wcs`` with new ``CRVAL`` and ``CD``.  The sky
+        positions it gives equal the transformed ones to about 1e-12 deg.
+
+    Raises
+    ------
+    AlignmentError
+        If the transform is singular, not finite, or the new WCS cannot
+        reproduce it (a non-TAN projection).
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    t = np.asarray(offset, dtype=np.float64).reshape(-1)
+    if m.shape != (2, 2) or t.shape != (2,):
+        raise AlignmentError(f"matrix must be 2x2 and offset of length 2, got {m.shape}, {t.shape}")
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(t))) or abs(np.linalg.det(m)) < 1e-12:
+        raise AlignmentError("the fitted transform is singular or not finite")
+    ctype = [str(c).upper() for c in chip_wcs.wcs.ctype]
+    if not (ctype[0].startswith("RA---TAN") and ctype[1].startswith("DEC--TAN")):
+        raise AlignmentError(f"only TAN projections can be corrected (CTYPE={ctype})")
+    crval, crpix, cd = linear_part(chip_wcs)
+    if shape is None:
+        ps = chip_wcs.pixel_shape
+        shape = (int(ps[1]), int(ps[0])) if ps is not None else (2048, 4096)
+    ny, nx = shape
+    # Intermediate pixel offsets q (pixel + distortion - CRPIX) spanning the chip.
+    qx = np.linspace(0.5 - crpix[0], nx + 0.5 - crpix[0], ngrid)
+    qy = np.linspace(0.5 - crpix[1], ny + 0.5 - crpix[1], ngrid)
+    gx, gy = np.meshgrid(qx, qy)
+    q = np.vstack([[0.0, 0.0], np.column_stack([gx.ravel(), gy.ravel()])])
+    old_sky = _tan(crval, cd).wcs_pix2world(q, 1)
+    pin = ref_wcs.wcs_world2pix(old_sky, 0)
+    pout = pin @ m.T + t
+    new_sky = ref_wcs.wcs_pix2world(pout, 0)
+    new_crval = new_sky[0].copy()
+    inter = _tan(new_crval, np.eye(2)).wcs_world2pix(new_sky, 1)
+    sol, *_ = np.linalg.lstsq(q[1:], inter[1:], rcond=None)
+    new_cd = sol.T
+    resid = inter[1:] - q[1:] @ new_cd.T
+    err = float(np.max(np.hypot(resid[:, 0], resid[:, 1]))) if len(resid) else 0.0
+    if not np.isfinite(err) or err > _MAX_MODEL_ERROR_DEG:
+        raise AlignmentError(f"the corrected WCS departs from the fitted transform by {err:.3g} deg")
+    log.debug("linear correction: dCRVAL=%s deg, model error %.2g deg", new_crval - crval, err)
+    out = copy.deepcopy(chip_wcs)
+    out.wcs.crval = new_crval
+    if out.wcs.has_cd():
+        out.wcs.cd = new_cd
+    else:
+        out.wcs.cdelt = [1.0, 1.0]
+        out.wcs.pc = new_cd
+    out.wcs.set()
+    return out
+
+
+def interpret_wcsname_type(wcsname: str) -> str:
+    """The ``WCSTYPE`` text that goes with a WCS name (rule of the original tweakreg).
+
+    Parameters
+    ----------
+    wcsname : str
+        The WCS name, e.g. ``IDC_xyz-FIT_REL_GAIADR2`` or ``TWEAK``.
+
+    Returns
+    -------
+    str
+        e.g. ``"undistorted a posteriori solution relatively aligned to GAIADR2"``.
+    """
+    name = str(wcsname or "").strip()
+    parts = name.split("-", 1)
+    head = parts[0][:3].upper()
+    if head == "IDC":
+        text = "undistorted "
+    elif head == "OPU":
+        text = "pipeline default "
+    else:
+        return "user-defined"
+    if len(parts) == 1 or not parts[1]:
+        return text + "not aligned"
+    second = parts[1]
+    if "FIT" not in second.upper():
+        return text + f"a priori solution based on {second}"
+    fields = second.split("_")
+    ftype = fields[1].upper() if len(fields) > 1 else ""
+    cat = "_".join(fields[2:]) if len(fields) > 2 else ""
+    how = {"REL": "relatively aligned to", "IMG": "aligned image-by-image to",
+           "EVM": "aligned by visit-exposures to", "SVM": "aligned by visit to"}.get(ftype, "")
+    return (text + "a posteriori solution " + (how + " " if how else "") + cat).rstrip()
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """Fit quality recorded in the header with a new WCS.
+
+    Attributes
+    ----------
+    rms_ra, rms_dec : float
+        Fit RMS along RA and Dec, degrees (``RMS_RA``, ``RMS_DEC``, ``CRDER1/2``).
+    nmatch : int
+        Number of sources used by the fit (``NMATCH``).
+    """
+
+    rms_ra: float = 0.0
+    rms_dec: float = 0.0
+    nmatch: int = 0
+
+
+def chip_extensions(hdul: fits.HDUList, filename: str | None = None) -> dict[int, int]:
+    """Map EXTVER -> HDU index of the science chips (``{1: 0}`` for a simple image).
+
+    Parameters
+    ----------
+    hdul : astropy.io.fits.HDUList
+        The file.
+    filename : str, optional
+        For error messages.
+
+    Returns
+    -------
+    dict
+    """
+    out: dict[int, int] = {}
+    for i, hdu in enumerate(hdul):
+        if i and str(hdu.header.get("EXTNAME", "")).strip().upper() == "SCI":
+            out[int(hdu.header.get("EXTVER", 1))] = i
+    if not out:
+        if "CRVAL1" in hdul[0].header or "CTYPE1" in hdul[0].header:
+            out[1] = 0
+        else:
+            from ..errors import MissingExtensionError
+            raise MissingExtensionError("no SCI extension and no WCS in the primary header",
+                                        filename=filename)
+    return out
+
+
+def _cd_of(value: Any) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(value, WCS):
+        crval, _, cd = linear_part(value)
+        return crval, cd
+    crval, cd = value
+    return np.asarray(crval, dtype=np.float64).reshape(2), np.asarray(cd, dtype=np.float64).reshape(2, 2)
+
+
+def _write_linear(header: fits.Header, crval: np.ndarray, cd: np.ndarray) -> None:
+    for i in range(2):
+        header[f"CRVAL{i + 1}"] = float(crval[i])
+    for i in range(2):
+        for j in range(2):
+            header[f"CD{i + 1}_{j + 1}"] = float(cd[i, j])
+    for kw in ("PC1_1", "PC1_2", "PC2_1", "PC2_2", "CDELT1", "CDELT2"):
+        if kw in header:
+            del header[kw]
+    header["ORIENTAT"] = (float(math.degrees(math.atan2(cd[0, 1], cd[1, 1]))),
+                          "position angle of image y axis (deg. e of n)")
+
+
+def update_image_wcs(filename: str | os.PathLike, corrections: Mapping[int, Any], *,
+                     wcsname: str = "TWEAK", reusename: bool = False,
+                     fit: FitSummary | None = None, headerlet: bool = False,
+                     attach: bool = True, hdrfile: str = "", clobber: bool = False,
+                     hdrname: str = "", author: str = "", descrip: str = "",
+                     catalog: str = "", history: str = "") -> dict[str, Any]:
+    """Write corrected WCSs into a file as ``tweakreg(updatehdr=True)`` does.
+
+    For each science chip: a missing ``WCSNAME`` becomes ``PRE-TWEAKREG``;
+    the current primary WCS is archived under the next free alternate key
+    (a clashing name gets a ``-N`` suffix); the new ``CRVAL``/``CD`` are
+    written with ``WCSNAME``, ``WCSTYPE``, ``ORIENTAT``, ``CRDER1/2``,
+    ``FITNAME``, ``RMS_RA``, ``RMS_DEC`` and ``NMATCH``; the ``WCSCORR``
+    table is created if needed and gets rows for the archived and new WCS.
+    The update is atomic: on any error the file is unchanged.  The headerlet
+    (``headerlet=True``) is written afterwards, as a second atomic step.
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The exposure.
+    corrections : mapping
+        EXTVER -> corrected WCS (astropy WCS) or ``(crval, cd)``.
+    wcsname : str, optional
+        Name of the new WCS; blank means ``TWEAK``.
+    reusename : bool, optional
+        Allow a name already present in the file.
+    fit : FitSummary, optional
+        Fit quality (zeros if None).
+    headerlet, attach, hdrfile, clobber, hdrname, author, descrip, catalog, history
+        Headerlet options (see :func:`stwcs_ng.wcsutil.headerlet.write_headerlet`);
+        a blank ``hdrfile`` gives ``<root>_hlet.fits``, a blank ``hdrname`` the WCS name.
+
+    Returns
+    -------
+    dict
+        ``wcskey`` (alternate key of the archived WCS), ``archived_name``,
+        ``wcsname``, ``headerlet`` (file name or None).
+
+    Raises
+    ------
+    ConfigError
+        The name is already used and ``reusename`` is False, or a chip has no correction.
+    InputFileError, FileUpdateError
+        The file cannot be read or written (it is then unchanged).
+    """
+    name = str(wcsname or "").strip() or "TWEAK"
+    fit = fit or FitSummary()
+    fname = os.fspath(filename)
+    result: dict[str, Any] = {"wcskey": None, "archived_name": None, "wcsname": name,
+                              "headerlet": None}
+    with fileio.atomic_update(fname) as hdul:
+        chips = chip_extensions(hdul, fname)
+        missing = sorted(set(chips) - set(int(k) for k in corrections))
+        if missing:
+            raise ConfigError(f"no corrected WCS given for SCI extensions {missing}", filename=fname)
+        if not reusename:
+            for ev, i in chips.items():
+                names = {v.strip().upper() for v in altwcs.wcsnames(hdul[i].header).values()}
+                if name.upper() in names:
+                    raise ConfigError(f"WCSNAME {name!r} is already used in SCI,{ev}; give another "
+                                      "wcsname or reusename=True", filename=fname)
+        for i in chips.values():
+            if not str(hdul[i].header.get("WCSNAME", "")).strip():
+                hdul[i].header["WCSNAME"] = "PRE-TWEAKREG"
+        simple = list(chips.values()) == [0]
+        if not simple:
+            wcscorr.init_wcscorr(hdul)
+        key = None
+        for ev, i in sorted(chips.items()):
+            header = hdul[i].header
+            k, archived = altwcs.archive_header_wcs(header, wcskey=key,
+                                                    mode=altwcs.ArchiveMode.AUTO_RENAME)
+            if key is None:
+                key = k
+                result["wcskey"], result["archived_name"] = k, archived
+            crval, cd = _cd_of(corrections[ev])
+            _write_linear(header, crval, cd)
+            header["WCSNAME"] = (name, "Coordinate system title")
+            header["WCSTYPE"] = (interpret_wcsname_type(name), "Coordinate system type")
+            header["CRDER1"] = (float(fit.rms_ra), "fit RMS along RA (deg)")
+            header["CRDER2"] = (float(fit.rms_dec), "fit RMS along Dec (deg)")
+            header["FITNAME"] = (name, "name of the fit")
+            header["RMS_RA"] = (float(fit.rms_ra), "RMS in RA of the fit (deg)")
+            header["RMS_DEC"] = (float(fit.rms_dec), "RMS in Dec of the fit (deg)")
+            header["NMATCH"] = (int(fit.nmatch), "number of matched sources of the fit")
+        if not simple:
+            wcscorr.update_wcscorr(hdul, wcs_id=name)
+        if "NEXTEND" in hdul[0].header:
+            hdul[0].header["NEXTEND"] = len(hdul) - 1
+    log.info("%s: archived the previous WCS as key %r (%s); new WCS %r", fname, result["wcskey"],
+             result["archived_name"], name)
+    if headerlet:
+        from stwcs_ng.wcsutil import headerlet as hl
+        try:
+            result["headerlet"] = hl.write_headerlet(
+                fname, hdrname or name, output=hdrfile or None, wcskey="PRIMARY",
+                author=author or None, descrip=descrip or None, history=history or None,
+                nmatch=int(fit.nmatch), catalog=catalog or None, attach=attach, clobber=clobber)
+        except Exception as exc:  # the WCS update itself is done; report the headerlet failure
+            raise FileUpdateError(f"WCS updated but the headerlet could not be written: {exc}",
+                                  filename=fname) from exc
+    return result
+
+
+def correct_image_wcs(filename: str | os.PathLike, ref_wcs: WCS, matrix: Any, offset: Any,
+                      **kwargs: Any) -> dict[str, Any]:
+    """Apply one reference-plane transform to every chip of a file and write it.
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The exposure.
+    ref_wcs : astropy.wcs.WCS
+        Reference tangent plane of the transform.
+    matrix, offset
+        The transform (see :func:`apply_linear_correction`).
+    **kwargs
+        Passed to :func:`update_image_wcs` (``wcsname``, ``fit``, ``headerlet`` ...).
+
+    Returns
+    -------
+    dict
+        As :func:`update_image_wcs`.
+    """
+    fname = os.fspath(filename)
+    hdul = fileio.read_fits(fname)
+    corrections = {}
+    for ev, i in chip_extensions(hdul, fname).items():
+        hdr = hdul[i].header
+        w = WCS(hdr, hdul, relax=True)
+        shape = (int(hdr.get("NAXIS2", 2048)), int(hdr.get("NAXIS1", 4096)))
+        corrections[ev] = apply_linear_correction(w, ref_wcs, matrix, offset, shape=shape)
+    return update_image_wcs(fname, corrections, **kwargs)
