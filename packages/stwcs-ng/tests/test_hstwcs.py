@@ -498,3 +498,20 @@ def test_nan_positions_propagate(acs_hdulist):
     assert np.isnan(fx[0]) and np.isfinite(fx[1])
     x, y = w.all_world2pix([np.nan, 5.6], [0.0, -72.05], 0)
     assert np.isnan(x[0]) and np.isfinite(x[1])
+
+
+def test_sip_jacobian_matches_finite_differences(acs_hdulist):
+    sip = HSTWCS(acs_hdulist(nchips=1, shape=FULL), 1).fast_pipeline().sip
+    rng = np.random.default_rng(11)
+    u = rng.uniform(-2048, 2048, 50)
+    v = rng.uniform(-1024, 1024, 50)
+    h = 1e-3
+    au, av, bu, bv = sip.jacobian(u, v)
+    a1, b1 = sip(u + h, v)
+    a0, b0 = sip(u - h, v)
+    np.testing.assert_allclose(au, (a1 - a0) / (2 * h), atol=1e-9)
+    np.testing.assert_allclose(bu, (b1 - b0) / (2 * h), atol=1e-9)
+    a1, b1 = sip(u, v + h)
+    a0, b0 = sip(u, v - h)
+    np.testing.assert_allclose(av, (a1 - a0) / (2 * h), atol=1e-9)
+    np.testing.assert_allclose(bv, (b1 - b0) / (2 * h), atol=1e-9)

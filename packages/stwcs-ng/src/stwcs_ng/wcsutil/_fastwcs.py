@@ -202,6 +202,18 @@ class SIPPolynomial:
         """Return ``(A(u, v), B(u, v))``."""
         return self._horner(self.a, u, v), self._horner(self.b, u, v)
 
+    def jacobian(self, u: np.ndarray, v: np.ndarray) -> tuple:
+        """Return ``(dA/du, dA/dv, dB/du, dB/dv)``."""
+        out = []
+        for c in (self.a, self.b):
+            n = c.shape[0]
+            du = np.zeros_like(c)
+            dv = np.zeros_like(c)
+            du[:n - 1, :] = c[1:, :] * np.arange(1, n)[:, None]
+            dv[:, :n - 1] = c[:, 1:] * np.arange(1, n)[None, :]
+            out += [self._horner(du, u, v), self._horner(dv, u, v)]
+        return tuple(out)
+
     def on_grid(self, u1d: np.ndarray, v1d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``A`` and ``B`` on the grid ``v1d x u1d`` from 1-D powers (separable)."""
         order = self.a.shape[0] - 1
@@ -262,6 +274,32 @@ class DistortionPipeline:
             fx = fx + o1
             fy = fy + o2
         return np.asarray(fx, dtype=np.float64), np.asarray(fy, dtype=np.float64)
+
+    def newton_step(self, x: np.ndarray, y: np.ndarray, tx: np.ndarray,
+                    ty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Correction ``(dx, dy)`` to subtract from ``(x, y)`` to reach foc ``(tx, ty)``.
+
+        Residual of :meth:`pix2foc` divided by the Jacobian of the SIP part
+        (the lookup tables' slopes, ~1e-3, are left to the iteration).
+        """
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if self.det2im[0] is not None or self.det2im[1] is not None:
+            o1, o2 = _lookup_pair(self.det2im[0], self.det2im[1], x, y)
+            dx = x + o1
+            dy = y + o2
+        else:
+            dx, dy = x, y
+        fx, fy = self.pix2foc_from_d(dx, dy)
+        rx = fx - tx
+        ry = fy - ty
+        if self.sip is None:
+            return rx, ry
+        au, av, bu, bv = self.sip.jacobian(dx - self.sip.crpix[0], dy - self.sip.crpix[1])
+        au = au + 1.0
+        bv = bv + 1.0
+        det = au * bv - av * bu
+        return (bv * rx - av * ry) / det, (au * ry - bu * rx) / det
 
     def _grid_pix2foc(self, x1d: np.ndarray, y1d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         shape = (y1d.size, x1d.size)

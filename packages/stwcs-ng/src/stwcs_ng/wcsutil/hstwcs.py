@@ -736,9 +736,7 @@ def _invert(pipe, ra: np.ndarray, dec: np.ndarray, tolerance: float, maxiter: in
         k = 0
         while active.size and k < maxiter:
             k += 1
-            fx, fy = pipe.pix2foc(px[active], py[active])
-            dx = fx - tx[active]
-            dy = fy - ty[active]
+            dx, dy = pipe.newton_step(px[active], py[active], tx[active], ty[active])
             px[active] -= dx
             py[active] -= dy
             new = np.hypot(dx, dy)
