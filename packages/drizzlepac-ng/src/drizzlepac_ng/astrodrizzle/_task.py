@@ -140,6 +140,7 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
             history.append("  " + line)
         for f in files:
             log.info("input: %s", f)
+        prod.check_output_folder(prod.product_names(root, files[0]))  # before any change
         if cfg.state.restore:
             _restore(files)
         if g.updatewcs:

@@ -1,0 +1,167 @@
+"""astrodrizzle end to end: wall time and peak memory on simulated full-size ACS/WFC data.
+
+Usage::
+
+    python benchmarks/bench_astrodrizzle.py [--n 4] [--shape full] [--workdir DIR]
+                                            [--memory-limit 2GB] [--num-cores 2]
+                                            [--twenty]
+
+Simulates ``--n`` dithered exposures (2 chips of 4096 x 2048, cosmic rays,
+distortion) once into ``--workdir`` (re-used when present), then runs, each in
+a fresh subprocess so that the peak resident memory (``ru_maxrss``) belongs to
+that run alone:
+
+* ``drizzlepac_ng.astrodrizzle.AstroDrizzle`` with default parameters
+  (``build=True``), and
+* the original ``drizzlepac.astrodrizzle.AstroDrizzle`` with the same inputs and
+  parameters (copies of the inputs, since both update them), when it is
+  importable;
+
+and prints wall time, peak memory and the ratios next to the targets of
+issue 9 (2-core machine: >= 3x faster, <= 0.5x the peak memory of the
+original).  ``--twenty`` also runs 20 exposures under ``memory_limit=2GB``
+and checks the peak stays below it.  Other engineers share the machine: the
+load average is printed with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+OURS = textwrap.dedent("""
+    import json, resource, sys, time, logging
+    from drizzlepac_ng import astrodrizzle
+    args = json.loads(sys.argv[1])
+    t0 = time.perf_counter()
+    r = astrodrizzle.AstroDrizzle(args["files"], output=args["output"], build=True,
+                                  runfile=args["runfile"], **args["params"])
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"wall": wall, "peak": peak, "timings": r.timings}))
+""")
+
+ORIGINAL = textwrap.dedent("""
+    import json, resource, sys, time
+    from drizzlepac import astrodrizzle
+    args = json.loads(sys.argv[1])
+    t0 = time.perf_counter()
+    astrodrizzle.AstroDrizzle(args["files"], output=args["output"], build=True,
+                              runfile=args["runfile"], **args["params"])
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"wall": wall, "peak": peak}))
+""")
+
+
+def _load() -> str:
+    try:
+        return "load average %.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        return "load average n/a"
+
+
+def simulate_set(folder: Path, n: int, shape: str, seed: int = 1) -> list[Path]:
+    """Simulated FLC files in ``folder`` (re-used when already there)."""
+    files = sorted(folder.glob("*_flc.fits"))
+    if len(files) == n:
+        return files
+    from drizzlepac_ng import simulate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sim = simulate.simulate_exposures(n, shape=shape, seed=seed, output_dir=folder,
+                                      dither="box")
+    return [Path(s.path) for s in sim]
+
+
+def _fresh_copies(files: list[Path], dest: Path) -> list[str]:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    out = []
+    for f in files:
+        shutil.copy2(f, dest / f.name)
+        out.append(str(dest / f.name))
+    return out
+
+
+def _run(script: str, files: list[str], output: str, params: dict) -> dict:
+    args = json.dumps({"files": files, "output": output, "runfile": output + ".log",
+                       "params": params})
+    proc = subprocess.run([sys.executable, "-c", script, args], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--shape", default="full")
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--memory-limit", default=None)
+    p.add_argument("--num-cores", type=int, default=None)
+    p.add_argument("--twenty", action="store_true")
+    args = p.parse_args(argv)
+
+    work = Path(args.workdir or Path(tempfile.gettempdir()) / "bench_astrodrizzle")
+    print(f"# astrodrizzle benchmark  python {platform.python_version()}  "
+          f"{platform.machine()}  cpus={os.cpu_count()}  {_load()}")
+    files = simulate_set(work / f"sim{args.n}_{args.shape}", args.n, args.shape)
+    params = {"preserve": False}
+    if args.memory_limit:
+        params["memory_limit"] = args.memory_limit
+    if args.num_cores is not None:
+        params["num_cores"] = args.num_cores
+
+    rows = []
+    ours = _run(OURS, _fresh_copies(files, work / "run_ours"), str(work / "run_ours" / "ng"),
+                params)
+    rows.append(("drizzlepac_ng", ours))
+    try:
+        import drizzlepac  # noqa: F401
+        have_original = True
+    except ImportError:
+        have_original = False
+    if have_original:
+        orig_params = {k: v for k, v in params.items() if k != "memory_limit"}
+        orig_params.setdefault("num_cores", args.num_cores or os.cpu_count())
+        orig = _run(ORIGINAL, _fresh_copies(files, work / "run_orig"),
+                    str(work / "run_orig" / "orig"), orig_params)
+        rows.append(("drizzlepac (original)", orig))
+
+    print(f"\n{args.n} exposures x 2 chips ({args.shape}), default parameters, build=True")
+    print(f"{'run':24s} {'wall [s]':>10s} {'peak RSS [MB]':>14s}")
+    for name, r in rows:
+        print(f"{name:24s} {r['wall']:10.1f} {r['peak'] / 1e6:14.0f}")
+    print("steps (ours):", ", ".join(f"{k} {v:.1f} s" for k, v in ours["timings"].items()))
+    if have_original:
+        speed = rows[1][1]["wall"] / ours["wall"]
+        mem = ours["peak"] / rows[1][1]["peak"]
+        print(f"\nspeed-up {speed:.2f}x (target >= 3x); memory ratio {mem:.2f} (target <= 0.5)")
+    else:
+        print("\noriginal drizzlepac not importable: no ratio (targets: >= 3x faster, "
+              "<= 0.5x peak memory)")
+
+    if args.twenty:
+        files20 = simulate_set(work / f"sim20_{args.shape}", 20, args.shape)
+        r20 = _run(OURS, _fresh_copies(files20, work / "run20"), str(work / "run20" / "ng20"),
+                   {"preserve": False, "memory_limit": "2GB"})
+        ok = r20["peak"] <= 2e9
+        print(f"\n20 exposures, memory_limit=2GB: wall {r20['wall']:.1f} s, peak "
+              f"{r20['peak'] / 1e6:.0f} MB -> {'within' if ok else 'ABOVE'} the limit")
+    print(_load())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
