@@ -150,7 +150,8 @@ def opus_linear(camera: CameraModel, chip: ChipModel, crval_ref, pa_v3):
 def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: float,
                        distortion: tuple[str, ...], *, raw: bool = False,
                        opus_crval_ref: Sequence[float] | None = None,
-                       opus_pa_v3: float | None = None) -> ExposureWCS:
+                       opus_pa_v3: float | None = None,
+                       cache: dict | None = None) -> ExposureWCS:
     """WCS cards of every chip of an exposure.
 
     Parameters
@@ -166,6 +167,9 @@ def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: f
         True: only the linear OPUS WCS (what updatewcs starts from).
     opus_crval_ref, opus_pa_v3 : optional
         Pointing used for the archived OPUS WCS (defaults: the same).
+    cache : dict, optional
+        Caller-owned dictionary in which the lookup-table HDUs (which do not
+        depend on the pointing) are kept between calls for the same camera.
 
     Returns
     -------
@@ -173,8 +177,20 @@ def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: f
     """
     headers, linear, shapes = {}, {}, {}
     lookup: list[fits.ImageHDU] = []
-    npol_ref = npol_reference_tables(camera) if ("npol" in distortion and not raw) else None
-    d2im_ref = d2im_reference_tables(camera) if ("d2im" in distortion and not raw) else None
+    cache = {} if cache is None else cache
+    if "npol" in distortion and not raw and "npol" not in cache:
+        cache["npol"] = npol_reference_tables(camera)
+    if "d2im" in distortion and not raw and "d2im" not in cache:
+        cache["d2im"] = d2im_reference_tables(camera)
+    npol_ref = cache.get("npol") if ("npol" in distortion and not raw) else None
+    d2im_ref = cache.get("d2im") if ("d2im" in distortion and not raw) else None
+
+    def table_hdu(extname, ver, tab):
+        key = (extname, ver)
+        if key not in cache:
+            cache[key] = lookup_hdu(extname, ver, tab, camera.npol_cdelt)
+        return cache[key]
+
     wcsname = wcsname_for(camera)
     o_crval = crval_ref if opus_crval_ref is None else opus_crval_ref
     o_pa = pa_v3 if opus_pa_v3 is None else opus_pa_v3
@@ -208,11 +224,14 @@ def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: f
                 hdr[f"D2IM{j}.NAXES"] = (2, "Number of independent variables in D2IM function")
                 hdr[f"D2IM{j}.AXIS.1"] = (1, "Axis number of the 1st variable in a D2IM function")
                 hdr[f"D2IM{j}.AXIS.2"] = (2, "Axis number of the 2nd variable in a D2IM function")
-                d2im_hdus.append(lookup_hdu("D2IMARR", d2im_ver, tab, camera.npol_cdelt))
+                d2im_hdus.append(table_hdu("D2IMARR", d2im_ver, tab))
                 d2im_ver += 1
             hdr["D2IMEXT"] = (f"{camera.ref_env}${camera.ref_root}_d2i.fits", "D2IM reference file")
         if npol_ref is not None:
-            dx, dy = npol_science_tables(chip, *npol_ref[chip.ccdchip])
+            key = ("npol-science", chip.ccdchip)
+            if key not in cache:
+                cache[key] = npol_science_tables(chip, *npol_ref[chip.ccdchip])
+            dx, dy = cache[key]
             for j, tab in ((1, dx), (2, dy)):
                 ver = 2 * chip.extver - 2 + j
                 hdr[f"CPERR{j}"] = (float(tab.max()),
@@ -222,7 +241,7 @@ def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: f
                 hdr[f"DP{j}.NAXES"] = (2, "Number of independent variables in CPDIS function")
                 hdr[f"DP{j}.AXIS.1"] = (1, "Axis number of the 1st variable in a CPDIS function")
                 hdr[f"DP{j}.AXIS.2"] = (2, "Axis number of the 2nd variable in a CPDIS function")
-                lookup.append(lookup_hdu("WCSDVARR", ver, tab, camera.npol_cdelt))
+                lookup.append(table_hdu("WCSDVARR", ver, tab))
             hdr["NPOLEXT"] = (f"{camera.ref_env}${camera.ref_root}_npl.fits", "NPOL reference file")
         # archived pipeline WCS under key O
         hdr["WCSNAMEO"] = ("OPUS", "Coordinate system title")

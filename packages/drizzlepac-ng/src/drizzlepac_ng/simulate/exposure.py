@@ -527,7 +527,7 @@ def _ext_header(camera, chip, rootname, filt, wcs_cards: fits.Header, pa_v3, ext
         h["RA_APER"] = (float(crval_ref[0]), "RA of aperture reference position")
         h["DEC_APER"] = (float(crval_ref[1]), "Declination of aperture reference position")
         h["PA_APER"] = (float(wcs_cards.get("ORIENTAT", pa_v3)),
-                        "Position Angle of reference aperture center (deg)")
+                        "position angle of aperture (deg)")
         for card in wcs_cards.cards:
             h.append(card)
     else:
@@ -653,18 +653,20 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
         if parts:
             refs = write_reference_files(out_dir, camera.name, chip_shape)
     exposures = []
+    wcs_cache: dict = {}  # lookup tables are the same for every exposure
     for k in range(n):
         letters = chr(97 + (k // 26) % 26) + chr(97 + k % 26)
         rootname = f"{camera.rootname_prefix}sm{seed % 100:02d}0{letters}q"
         crval = _exposure_pointing(camera, nominal, pa_v3, postargs[k])
-        true_wcs = build_exposure_wcs(camera, crval, pa_v3, parts)
+        true_wcs = build_exposure_wcs(camera, crval, pa_v3, parts, cache=wcs_cache)
         dra, ddec, drot = errors[k]
         hdr_crval = _offset_sky(crval[0], crval[1], dra, ddec)
         hdr_pa = pa_v3 + drot
         if raw:
-            hdr_wcs = build_exposure_wcs(camera, hdr_crval, hdr_pa, parts, raw=True)
+            hdr_wcs = build_exposure_wcs(camera, hdr_crval, hdr_pa, parts, raw=True,
+                                         cache=wcs_cache)
         elif np.any(errors[k] != 0):
-            hdr_wcs = build_exposure_wcs(camera, hdr_crval, hdr_pa, parts)
+            hdr_wcs = build_exposure_wcs(camera, hdr_crval, hdr_pa, parts, cache=wcs_cache)
         else:
             hdr_wcs = true_wcs
         expstart = _MJD0 + (seed % 97) + k * (exptime + 120.0) / 86400.0
@@ -726,7 +728,8 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
             chips_truth.append(ChipTruth(extver=chip.extver, ccdchip=chip.ccdchip,
                                          shape=chip.shape, sources=sources, crmask=crmask,
                                          wcs_header=true_wcs.headers[chip.extver].copy()))
-        hdus.extend(h.copy() for h in hdr_wcs.lookup_hdus)
+        # on disk the shared table HDUs are only written; in memory each exposure owns copies
+        hdus.extend(h if out_dir is not None else h.copy() for h in hdr_wcs.lookup_hdus)
         hdul = fits.HDUList(hdus)
         hdul[0].header["NEXTEND"] = len(hdul) - 1
         cat = catalog.copy()
@@ -737,7 +740,8 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
             pointing={"ra": crval[0], "dec": crval[1], "pa_v3": pa_v3,
                       "postarg1": float(postargs[k][0]), "postarg2": float(postargs[k][1])},
             wcs_error=(float(dra), float(ddec), float(drot)), catalog=cat, chips=chips_truth,
-            lookup_hdus=[h.copy() for h in true_wcs.lookup_hdus],
+            lookup_hdus=list(true_wcs.lookup_hdus) if out_dir is not None
+            else [h.copy() for h in true_wcs.lookup_hdus],
         )
         if out_dir is not None:
             path = out_dir / f"{rootname}_{suffix}.fits"

@@ -141,11 +141,11 @@ def truth_hdulist(truth: Truth) -> fits.HDUList:
     phdr["ERR_ROT"] = (truth.wcs_error[2], "injected header WCS roll error (deg)")
     phdr["XYORIGIN"] = (0, "X/Y are 0-based, pixel centres at integers")
     hdus = [fits.PrimaryHDU(header=phdr)]
-    cat = fits.BinTableHDU(truth.catalog, name="CATALOG")
+    cat = _table_hdu(truth.catalog, "CATALOG")
     cat.header["EXTVER"] = 1
     hdus.append(cat)
     for c in truth.chips:
-        src = fits.BinTableHDU(c.sources, name="SOURCES")
+        src = _table_hdu(c.sources, "SOURCES")
         src.header["EXTVER"] = c.extver
         src.header["CCDCHIP"] = c.ccdchip
         hdus.append(src)
@@ -159,8 +159,25 @@ def truth_hdulist(truth: Truth) -> fits.HDUList:
         w = fits.ImageHDU(header=wh, name="TRUEWCS")
         w.header["EXTVER"] = c.extver
         hdus.append(w)
-    hdus.extend(h.copy() for h in truth.lookup_hdus)
+    hdus.extend(truth.lookup_hdus)
     return fits.HDUList(hdus)
+
+
+def _table_hdu(table: Table, name: str) -> fits.BinTableHDU:
+    """Binary table from the columns' numpy arrays (faster than converting the Table)."""
+    cols = []
+    for cname in table.colnames:
+        arr = np.asarray(table[cname])
+        if arr.dtype.kind in "US":
+            width = max(1, max((len(str(v)) for v in arr), default=1))
+            cols.append(fits.Column(cname, f"{width}A", array=arr.astype(f"S{width}")))
+        elif arr.dtype.kind == "b":
+            cols.append(fits.Column(cname, "L", array=arr))
+        elif arr.dtype.kind in "iu":
+            cols.append(fits.Column(cname, "J" if arr.dtype.itemsize <= 4 else "K", array=arr))
+        else:
+            cols.append(fits.Column(cname, "D", array=arr.astype(np.float64)))
+    return fits.BinTableHDU.from_columns(cols, name=name)
 
 
 def write_truth(truth: Truth, path: str | Path) -> Path:
