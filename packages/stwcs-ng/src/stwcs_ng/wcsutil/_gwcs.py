@@ -6,8 +6,9 @@ The forward transform is
 
 where ``distortion`` is a parameter-free astropy model evaluating D2IM, SIP and
 NPOL exactly as :mod:`stwcs_ng.wcsutil._fastwcs` does (0-based pixels in,
-offsets from CRPIX out).  Its inverse is the same fixed-point iteration as
-:meth:`HSTWCS.all_world2pix`, so ``gwcs.WCS.invert`` / ``world_to_pixel`` work.
+offsets from CRPIX out).  Its inverse is a fixed-point iteration on the
+same distortion (like :meth:`HSTWCS.all_world2pix`), so ``gwcs.WCS.invert``
+and ``world_to_pixel`` work.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ ORIENTAT...) and replaces the two expensive methods:
 * :meth:`HSTWCS.all_pix2world` evaluates the same pipeline in vectorised
   numpy, in cache-sized chunks over a thread pool (separably on a pixel
   grid such as a whole chip), agreeing with astropy to ~1e-13 deg;
-* :meth:`HSTWCS.all_world2pix` inverts it with a per-point fixed-point
-  iteration that converges over whole chips, raising
+* :meth:`HSTWCS.all_world2pix` inverts it with per-point Newton steps (the
+  SIP Jacobian; lookup-table slopes are left to the iteration) that
+  converge over whole chips, raising
   :class:`stwcs_ng.errors.NoConvergence` otherwise.
 
 Both fall back to astropy for WCSs outside the fast path (non-TAN
@@ -704,7 +705,7 @@ class HSTWCS(astropy_wcs.WCS):
         -------
         gwcs.wcs.WCS
             Forward transform pixel -> (ra, dec) deg with every distortion;
-            the inverse uses the same fixed-point iteration as
+            the inverse iterates on the distortion like
             :meth:`all_world2pix`.
         """
         from ._gwcs import hstwcs_to_gwcs
