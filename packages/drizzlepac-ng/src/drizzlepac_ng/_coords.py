@@ -604,3 +604,59 @@ def emit_table(title: str, columns: str, rows: Sequence[str], file: TextIO | Non
     for row in rows:
         out.write(row + "\n")
     out.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# file access for the in-place tasks (resetbits, pixreplace, photeq, updatenpol)
+# ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def drizzlepac_errors():
+    """Re-raise stwcs-ng file errors as the drizzlepac-ng classes of the same meaning.
+
+    ``stwcs_ng.errors.MissingExtensionError`` becomes
+    :class:`~drizzlepac_ng.errors.MissingExtensionError`, ``InputFileError``
+    becomes :class:`~drizzlepac_ng.errors.InputFileError`, ``FileUpdateError``
+    becomes :class:`~drizzlepac_ng.errors.FileUpdateError` (file name,
+    extension and message kept, the original chained); others pass through.
+    """
+    from stwcs_ng import errors as serr
+
+    from . import errors as derr
+
+    try:
+        yield
+    except serr.StwcsError as exc:
+        for src, dst in ((serr.MissingExtensionError, derr.MissingExtensionError),
+                         (serr.InputFileError, derr.InputFileError),
+                         (serr.FileUpdateError, derr.FileUpdateError)):
+            if isinstance(exc, src):
+                raise dst(exc.reason, filename=exc.filename, extension=exc.extension) from exc
+        raise
+
+
+def expand_files(input: Any) -> list[str]:
+    """File names from a name, wildcard, comma list, ``@list`` file or a list of these.
+
+    Parameters
+    ----------
+    input : str, path-like or list
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputFileError
+        If a pattern matches nothing, an ``@list`` cannot be read, or nothing is given.
+    """
+    from stwcs_ng.updatewcs import expand_inputs
+
+    with drizzlepac_errors():
+        files = expand_inputs(input)
+    names = [os.fspath(f) for f in files if isinstance(f, (str, os.PathLike))]
+    if len(names) != len(files):
+        raise InputFileError("give file names (open HDULists are not accepted by this task)")
+    if not names:
+        raise InputFileError("no input files given")
+    return names
