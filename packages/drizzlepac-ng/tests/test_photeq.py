@@ -1,0 +1,138 @@
+"""photeq.photeq."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from drizzlepac_ng import photeq, simulate
+from drizzlepac_ng.errors import ConfigError, InputFileError, MissingExtensionError
+
+SIM = dict(shape="small", seed=9, n_stars=5, n_galaxies=0, n_bright=0, cosmic_rays=False,
+           noise=False)
+P1 = 1.5e-19
+
+
+@pytest.fixture(scope="module")
+def masters(tmp_path_factory):
+    out = tmp_path_factory.mktemp("photeq_master")
+    paths = [s.path for s in simulate.simulate_exposures(2, output_dir=out, **SIM)]
+    for k, p in enumerate(paths):
+        with fits.open(p, mode="update") as hdul:
+            hdul[0].header.remove("PHOTFLAM", ignore_missing=True)
+            for v, factor in ((1, 1.0), (2, 1.1 + 0.1 * k)):
+                hdul["SCI", v].header["PHOTFLAM"] = P1 * factor
+                hdul["SCI", v].header["PHOTFNU"] = 2.0e-7 * factor
+    return paths
+
+
+@pytest.fixture
+def files(masters, tmp_path):
+    out = []
+    for p in masters:
+        shutil.copy(p, tmp_path / Path(p).name)
+        out.append(str(tmp_path / Path(p).name))
+    return out
+
+
+def _digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _get(path, ext, what="data"):
+    with fits.open(path) as hdul:
+        return hdul[ext].data.astype(float) if what == "data" else hdul[ext].header[what]
+
+
+def test_readonly_reports_and_changes_nothing(files, tmp_path):
+    digests = [_digest(f) for f in files]
+    log = tmp_path / "photeq.log"
+    res = photeq.photeq(files, logfile=str(log))
+    assert res.readonly and res.ref_phot == pytest.approx(P1)
+    assert res.ref_source == f"{files[0]}[SCI,1]"
+    factors = {(Path(c.filename).name, c.ext): c.factor for c in res.changes}
+    assert factors[(Path(files[0]).name, ("SCI", 2))] == pytest.approx(1.1)
+    assert factors[(Path(files[1]).name, ("SCI", 2))] == pytest.approx(1.2)
+    assert factors[(Path(files[1]).name, ("SCI", 1))] == pytest.approx(1.0)
+    assert [_digest(f) for f in files] == digests
+    text = log.read_text()
+    assert "REFERENCE 'PHOTFLAM' VALUE IS" in text and "READONLY" in text
+
+
+def test_update_rescales_sci_err_and_keywords(files):
+    sci = _get(files[1], ("SCI", 2))
+    err = _get(files[1], ("ERR", 2))
+    sci1 = _get(files[1], ("SCI", 1))
+    dq = _get(files[1], ("DQ", 2))
+    photeq.photeq(",".join(files), readonly=False, logfile=None)
+    np.testing.assert_allclose(_get(files[1], ("SCI", 2)), sci * 1.2, rtol=1e-6)
+    np.testing.assert_allclose(_get(files[1], ("ERR", 2)), err * 1.2, rtol=1e-6)
+    np.testing.assert_allclose(_get(files[1], ("SCI", 1)), sci1, rtol=1e-6)
+    np.testing.assert_array_equal(_get(files[1], ("DQ", 2)), dq)
+    for f in files:
+        for v in (1, 2):
+            assert _get(f, ("SCI", v), "PHOTFLAM") == pytest.approx(P1)
+    assert _get(files[1], ("SCI", 2), "PHOTFNU") == pytest.approx(2.0e-7)
+    # flux density per pixel (data x PHOTFLAM) is conserved
+    assert _get(files[1], ("SCI", 2), "BITPIX") == -32
+
+
+def test_user_reference_and_reference_extension(files):
+    res = photeq.photeq(files, ref_phot=3e-19, logfile=None)
+    assert res.ref_source == "user"
+    assert {round(c.factor, 6) for c in res.changes} == {0.5, 0.55, 0.6}
+    res = photeq.photeq(files, ref_phot_ext=("sci", 2), logfile=None)
+    assert res.ref_phot == pytest.approx(P1 * 1.1)
+    res = photeq.photeq(files, phot_kwd="photfnu", aux_phot_kwd=["PHOTFLAM"], logfile=None)
+    assert res.ref_phot == pytest.approx(2.0e-7)
+
+
+def test_primary_value_applies_to_extensions_without_one(files):
+    with fits.open(files[0], mode="update") as hdul:
+        hdul[0].header["PHOTFLAM"] = 2 * P1
+        del hdul["SCI", 2].header["PHOTFLAM"]
+    res = photeq.photeq(files[0], logfile=None)
+    assert res.ref_source == f"{files[0]}[PRIMARY,1]"
+    ext2 = [c for c in res.changes if c.ext == ("SCI", 2)][0]
+    assert ext2.factor == 1.0  # primary is the reference: factor 1
+    res = photeq.photeq(files[0], search_primary=False, logfile=None)
+    assert res.ref_source == f"{files[0]}[SCI,1]"
+    assert not [c for c in res.changes if c.ext == ("SCI", 2)]
+
+
+def test_errors_leave_files_unchanged(files, tmp_path):
+    digests = [_digest(f) for f in files]
+    with pytest.raises(InputFileError, match="absent"):
+        photeq.photeq(files, phot_kwd="PHOTXXX", readonly=False, logfile=None)
+    with pytest.raises(MissingExtensionError):
+        photeq.photeq(files, sciext="SCIX", readonly=False, logfile=None)
+    with pytest.raises(MissingExtensionError):
+        photeq.photeq(files, ref_phot_ext=("sci", 7), readonly=False, logfile=None)
+    with pytest.raises(InputFileError, match="does not exist"):
+        photeq.photeq([*files, str(tmp_path / "missing_flt.fits")], readonly=False,
+                      logfile=None)
+    with pytest.raises(ConfigError):
+        photeq.photeq(files, aux_phot_kwd="PHOTFLAM", logfile=None)
+    with pytest.raises(ConfigError):
+        photeq.photeq(files, ref_phot=-1.0, logfile=None)
+    with pytest.raises(ConfigError):
+        photeq.photeq(files, aux_phot_kwd=3, logfile=None)
+    with fits.open(files[1], mode="update") as hdul:
+        hdul["SCI", 2].header["PHOTFLAM"] = "bad"
+    digests[1] = _digest(files[1])
+    with pytest.raises(InputFileError, match="not a number"):
+        photeq.photeq(files, readonly=False, logfile=None)
+    assert [_digest(f) for f in files] == digests
+
+
+def test_default_pattern_in_current_directory(files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputFileError, match="no file matches"):
+        photeq.photeq()
+    res = photeq.photeq("*_flc.fits")
+    assert len({c.filename for c in res.changes}) == 2
+    assert (tmp_path / "photeq.log").exists()
