@@ -246,3 +246,29 @@ def test_sky_close_to_truth(drizzled):
     for exp, s in zip(drizzled["result"].pipeline.exposures, drizzled["sim"], strict=True):
         for chip in exp.chips:
             assert chip.sky == pytest.approx(s.truth.sky, abs=1.0)
+
+
+@pytest.mark.slow
+def test_full_size_default_parameters(tmp_path):
+    """4 full-size ACS/WFC exposures (2 x 4096 x 2048 chips), default parameters."""
+    cat = simulate.sky_catalog(shape="full", seed=SEED, n_stars=400, n_galaxies=20,
+                               n_bright=4, rate_range=(5.0, 800.0))
+    kw = dict(shape="full", seed=SEED, dither="box", catalog=cat)
+    sim = simulate.simulate_exposures(4, output_dir=tmp_path, **kw)
+    clean = simulate.simulate_exposures(4, output_dir=None, cosmic_rays=False, **kw)
+    expected = simulate.simulate_exposures(4, output_dir=None, cosmic_rays=False, noise=False,
+                                           defects=False, **kw)
+    result = astrodrizzle.AstroDrizzle(str(tmp_path / "*_flc.fits"), output=str(tmp_path / "f"),
+                                       runfile="", build=True, preserve=False)
+    det, tot, false, nstar = cr_statistics(sim, clean, expected, result.pipeline)
+    assert det / tot >= 0.99, (det, tot)
+    assert false / nstar <= 0.001, (false, nstar)
+    res = result.pipeline
+    meas = star_measurements(res.sci, res.wcs, cat)
+    meas = meas[meas[:, 0] >= 80.0]
+    assert len(meas) >= 20
+    pam = np.array([area_ratio(res, ra, dec) for ra, dec in meas[:, 4:6]])
+    assert abs(np.median(meas[:, 1] / pam) - 1.0) <= 0.003
+    assert np.sqrt(np.mean(meas[:, 2] ** 2 + meas[:, 3] ** 2)) <= 0.02
+    with fits.open(result.product) as h:
+        assert len(h["HDRTAB"].data) == 8

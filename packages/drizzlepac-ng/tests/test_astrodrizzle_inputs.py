@@ -255,3 +255,19 @@ def test_cli(simset, tmp_path, capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "c_drc_sci.fits" in out and (tmp_path / "c_drc.png").exists()
+
+
+def test_wcskey_and_coeffs(simset):
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+
+    prim = load_exposures(simset[:1])[0].chips[0].wcs
+    opus = load_exposures(simset[:1], wcskey="O")[0].chips[0].wcs
+    byname = load_exposures(simset[:1], wcskey="OPUS")[0].chips[0].wcs
+    linear = load_exposures(simset[:1], coeffs=False)[0].chips[0].wcs
+    assert opus.sip is None and prim.sip is not None and linear.sip is None
+    np.testing.assert_allclose(opus.wcs.crval, byname.wcs.crval)
+    p0 = np.array(prim.pixel_to_world_values(10.0, 10.0))
+    p1 = np.array(linear.pixel_to_world_values(10.0, 10.0))
+    assert np.hypot(*(p0 - p1)) * 3600 > 0.01   # distortion at the corner is not zero
+    with pytest.raises(InputFileError, match="wcskey"):
+        load_exposures(simset[:1], wcskey="Q")

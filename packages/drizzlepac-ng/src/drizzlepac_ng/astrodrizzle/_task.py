@@ -116,6 +116,8 @@ def AstroDrizzle(input: Any = None, output: str | None = None,  # noqa: A002, N8
             overrides[name] = value if name != "input" or isinstance(value, (str, os.PathLike)) \
                 else ",".join(str(v) for v in value)
     cfg = AstroDrizzleConfig.resolve(configobj, overrides)
+    if cfg.sky.skymask_cat:
+        raise ConfigError("skymask_cat (user sky masks) is not supported yet")
     return _run(cfg, progress or no_progress)
 
 
@@ -150,7 +152,7 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
             updatewcs(files)
         exposures = load_exposures(
             files, icfg=cfg.instrument, resetbits=interpret_bits(g.resetbits, "resetbits"),
-            group=g.group, in_memory=g.in_memory)
+            group=g.group, in_memory=g.in_memory, wcskey=g.wcskey, coeffs=g.coeffs)
         names = prod.product_names(root, files[0], exposures[0].instrument)
         prod.check_output_folder(names)
         timings["load"] = time.perf_counter() - t0

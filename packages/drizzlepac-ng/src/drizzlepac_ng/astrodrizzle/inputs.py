@@ -322,7 +322,8 @@ def _open(path: str) -> fits.HDUList:
 
 def load_exposures(files: Sequence[str], *, icfg: InstrumentConfig | None = None,
                    resetbits: int | None = None, group: str = "",
-                   require_dq: bool = True, in_memory: bool = False) -> list[Exposure]:
+                   require_dq: bool = True, in_memory: bool = False, wcskey: str = "",
+                   coeffs: bool = True) -> list[Exposure]:
     """Read input files into :class:`Exposure` objects (files are not modified).
 
     Parameters
@@ -339,6 +340,10 @@ def load_exposures(files: Sequence[str], *, icfg: InstrumentConfig | None = None
         Raise when a chip has no DQ extension (default True).
     in_memory : bool, optional
         Keep each chip's arrays after their first read.
+    wcskey : str, optional
+        Alternate WCS (key letter or WCSNAME) to use instead of the primary.
+    coeffs : bool, optional
+        False ignores the distortion (SIP, lookup tables): linear WCS only.
 
     Returns
     -------
@@ -385,7 +390,7 @@ def load_exposures(files: Sequence[str], *, icfg: InstrumentConfig | None = None
                 if wanted and extver not in wanted:
                     continue
                 chip = _read_chip(hdul, hdu, path, extver, primary, icfg, exptime,
-                                  resetbits, require_dq)
+                                  resetbits, require_dq, wcskey, coeffs)
                 chip.keep_in_memory = in_memory
                 exp.chips.append(chip)
             if not exp.chips:
@@ -413,7 +418,26 @@ def _ext_shape(hdu) -> tuple[int, ...] | None:
     return tuple(int(hdr.get(f"NAXIS{k}", 0)) for k in range(naxis, 0, -1))
 
 
-def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, require_dq) -> Chip:
+def _resolve_wcskey(header: fits.Header, wcskey: str, path: str, extver: int) -> str:
+    """Alternate-WCS key from a key letter or a WCSNAME (blank: primary)."""
+    text = (wcskey or "").strip()
+    if not text:
+        return " "
+    if len(text) == 1 and text.upper().isalpha():
+        key = text.upper()
+        if f"CTYPE1{key}" not in header and f"CRVAL1{key}" not in header:
+            raise InputFileError(f"wcskey={text!r}: no alternate WCS with this key",
+                                 filename=path, extension=("sci", extver))
+        return key
+    for k in " ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        if str(header.get("WCSNAME" + k.strip(), "")).strip() == text:
+            return k
+    raise InputFileError(f"wcskey={text!r}: no WCS with this WCSNAME", filename=path,
+                         extension=("sci", extver))
+
+
+def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, require_dq,
+               wcskey="", coeffs=True) -> Chip:
     shape = _ext_shape(hdu)
     if shape is None or len(shape) != 2:
         raise MissingExtensionError("SCI extension has no 2-D image", filename=path,
@@ -440,7 +464,24 @@ def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, requi
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FITSFixedWarning)
-            wcs = WCS(hdu.header, hdul)
+            key = _resolve_wcskey(hdu.header, wcskey, path, extver)
+            alt_linear = key != " " and not str(hdu.header.get(f"CTYPE1{key}", "")).endswith(
+                "-SIP")
+            if coeffs and not alt_linear:
+                wcs = WCS(hdu.header, hdul, key=key)
+            else:  # linear WCS only: no SIP, no lookup tables (or a linear alternate WCS)
+                hdr = hdu.header.copy()
+                for card in ("CTYPE1", "CTYPE2"):
+                    if isinstance(hdr.get(card + key.strip()), str):
+                        hdr[card + key.strip()] = hdr[card + key.strip()].replace("-SIP", "")
+                for k in list(hdr.keys()):
+                    if re.match(r"^((A|B|AP|BP)_(\d+_\d+|ORDER|DMAX)|CPDIS\d|CPERR\d|DP\d|"
+                                r"D2IM(DIS|ERR|EXT)?\d?)", k):
+                        del hdr[k]
+                wcs = WCS(hdr, key=key)
+                wcs.sip = None
+    except InputFileError:
+        raise
     except Exception as exc:  # astropy raises many types for broken WCS headers
         raise InputFileError(f"cannot build the WCS ({exc})", filename=path,
                              extension=("sci", extver)) from None

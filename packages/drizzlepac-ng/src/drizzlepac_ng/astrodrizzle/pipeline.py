@@ -464,7 +464,9 @@ def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *
     # work in electrons/s so that the minmed noise model is in electrons
     images = [_Scaled(s, g) for (s, _), g in zip(singles, gains, strict=True)]
     weights = [w for _, w in singles]
-    sky_e = [float(np.mean([c.sky * c.effective_gain for c in e.chips])) for e in exposures]
+    # sky per pixel per exposure, in electrons
+    sky_e = [float(np.mean([c.sky * c.effective_gain * (e.exptime if c.is_rate else 1.0)
+                            for c in e.chips])) for e in exposures]
     rn = [float(np.mean([c.readnoise for c in e.chips])) for e in exposures]
     exptimes = [e.exptime for e in exposures]
     # the original converts the thresholds with the first chip's gain and exptime
@@ -474,7 +476,7 @@ def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *
         combine_lthresh=mcfg.combine_lthresh, combine_hthresh=mcfg.combine_hthresh,
         combine_grow=mcfg.combine_grow,
         combine_maskpt=mcfg.combine_maskpt if mcfg.median_newmasks else None,
-        sky=[s if e.chips[0].is_rate else s for s, e in zip(sky_e, exposures, strict=True)],
+        sky=sky_e,
         exptime=exptimes, readnoise=rn, memory_limit=memory_limit, progress=progress)
     g0 = gains[0]
     if g0 != 1.0:
