@@ -34,7 +34,6 @@ get_header
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 from collections.abc import Iterator
@@ -44,7 +43,7 @@ from typing import Any
 from astropy.io import fits
 
 from ..errors import FileUpdateError, InputFileError, MissingExtensionError
-from ..fileio import atomic_write, open_fits
+from ..fileio import atomic_write, open_fits, read_fits
 
 __all__ = [
     "ExtSpec",
@@ -319,25 +318,11 @@ def update_input(fobj: Any) -> Iterator[tuple[fits.HDUList, str | None, ExtSpec 
 
 
 def _read_for_update(name: str) -> fits.HDUList:
-    """Whole file in memory, writable, detached from the file.
-
-    Same contract as :func:`stwcs_ng.fileio.atomic_update` (which this
-    mirrors, writing through :func:`stwcs_ng.fileio.atomic_write`), but the
-    HDUs are read from an in-memory copy of the bytes instead of being
-    ``copy()``-ed: ``NonstandardExtHDU.copy()`` drops the data of HDRLET
-    extensions, which would silently destroy every headerlet of the file.
-    """
+    """Whole file in memory, writable, detached from the file (read-only files refused)."""
     path = Path(name)
-    with open_fits(path):  # validation: missing, unreadable, not FITS, truncated
-        pass
-    if not os.access(path, os.W_OK):
+    if path.is_file() and not os.access(path, os.W_OK):
         raise FileUpdateError("file is read-only; it was not changed", filename=str(path))
-    try:
-        hdul = fits.open(io.BytesIO(path.read_bytes()), memmap=False, lazy_load_hdus=False)
-        hdul.readall()
-    except (OSError, ValueError, TypeError) as exc:
-        raise InputFileError(f"cannot be read as FITS ({exc})", filename=str(path)) from exc
-    return hdul
+    return read_fits(path)
 
 
 def get_header(fobj: Any, ext: Any = None) -> fits.Header:
