@@ -62,7 +62,8 @@ intersphinx_timeout = 10
 html_theme = "sphinx_rtd_theme"
 html_title = f"drizzlepac-ng {release}"
 html_static_path = ["_static"]
-exclude_patterns = ["_build", "**/_build", "Thumbs.db", ".DS_Store", "_generated"]
+exclude_patterns = ["_build", "**/_build", "Thumbs.db", ".DS_Store", "_generated",
+                    "user_guide/*_table.rst"]  # included by other pages, not pages themselves
 nitpicky = False
 
 _versions = {
