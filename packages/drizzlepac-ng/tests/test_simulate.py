@@ -160,7 +160,10 @@ def test_counts_match_noise_free_model(clean_set):
             total = float(np.sum(chip.sources["COUNTS"]))
             assert sci.sum() == pytest.approx(total, rel=1e-6)
             inside = chip.sources[chip.sources["INSIDE"]]
-            assert np.allclose(inside["COUNTS"], inside["FLUX"], rtol=1e-9)
+            assert np.allclose(inside["COUNTS"], inside["FLUX"] * inside["PAMFAC"], rtol=1e-9)
+            # flat-fielded counts follow the inverse pixel area (a few percent over the chip)
+            assert np.all(np.abs(chip.sources["PAMFAC"] - 1.0) < 0.2)
+            assert np.ptp(chip.sources["PAMFAC"]) > 0.005
 
 
 # ----------------------------------------------------------------------------- detector

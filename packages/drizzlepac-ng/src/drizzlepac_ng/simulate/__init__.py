@@ -67,11 +67,16 @@ to a few pixels), chip separations shrink by ``k`` and the lookup tables use a
 Pixels
 ------
 Stars: pixel-integrated PSF (a mixture of three circular Gaussians, FWHM
-~2.1 px, stamps normalised to sum to 1, so a source inside the chip deposits
-exactly its flux), count rates from a power law (``dN/dF ~ F**-1.8``,
-0.4-6000 e-/s).  Galaxies: elliptical Sersic profiles (oversampled 5x5,
-shape defined on the sky and mapped through the local Jacobian of the full
-WCS; not PSF-convolved).  Sky: uniform, default ``sky_rate x exptime``.
+~2.1 px, stamps normalised to sum to 1), count rates from a power law
+(``dN/dF ~ F**-1.8``, 0.4-6000 e-/s) plus a few saturating stars.  Galaxies:
+elliptical Sersic profiles (oversampled 5x5, shape defined on the sky and
+mapped through the local Jacobian of the full WCS, convolved with the PSF).
+As in pipeline FLT/FLC files (flat-fielded, not pixel-area corrected), a
+source of true flux F deposits ``F * PAMFAC`` counts, with
+``PAMFAC = IDCSCALE**2 / local pixel area`` (0.9-1.15 for ACS/WFC), so
+that drizzling onto pixels of the nominal scale returns F everywhere in the
+field; the truth gives FLUX, PAMFAC and the COUNTS actually deposited on the
+chip.  Sky: uniform, default ``sky_rate x exptime``.
 Noise: Poisson on source + sky + hot-pixel charge, Gaussian read noise.
 Cosmic rays: ~2 % of pixels in 500 s, mostly 1-6 px, some long tracks, *not*
 flagged.  Hot pixels (DQ 16), bad columns (DQ 4, garbage values), full-well

@@ -374,14 +374,37 @@ def _local_jacobian(w: WCS, x: float, y: float) -> np.ndarray:
     return np.array([[dra[1] - dra[2], dra[3] - dra[4]], [ddec[1] - ddec[2], ddec[3] - ddec[4]]])
 
 
-def _render_chip(w: WCS, shape, catalog: Table, exptime: float, psf_radius: int
-                 ) -> tuple[np.ndarray, Table]:
-    """Noise-free source image (e-) of one chip and its SOURCES truth table."""
+def _pixel_areas(w: WCS, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Sky area (arcsec**2) of the pixels at ``(x, y)`` through the full WCS."""
+    if x.size == 0:
+        return np.zeros(0)
+    px = np.concatenate([x + 0.5, x - 0.5, x, x])
+    py = np.concatenate([y, y, y + 0.5, y - 0.5])
+    ra, dec = w.all_pix2world(px, py, 0)
+    n = x.size
+    cosd = np.cos(np.radians(dec[:n]))
+    dra = ((ra[:n] - ra[n:2 * n] + 180.0) % 360.0 - 180.0) * cosd * 3600.0
+    ddec = (dec[:n] - dec[n:2 * n]) * 3600.0
+    era = ((ra[2 * n:3 * n] - ra[3 * n:] + 180.0) % 360.0 - 180.0) * cosd * 3600.0
+    edec = (dec[2 * n:3 * n] - dec[3 * n:]) * 3600.0
+    return np.abs(dra * edec - era * ddec)
+
+
+def _render_chip(w: WCS, shape, catalog: Table, exptime: float, psf_radius: int,
+                 nominal_area: float) -> tuple[np.ndarray, Table]:
+    """Noise-free source image (e-) of one chip and its SOURCES truth table.
+
+    Counts are those of a flat-fielded (not pixel-area corrected) image: a
+    source of true flux F deposits ``F * nominal_area / pixel_area`` where the
+    pixel area is the local one through the full distortion (PAMFAC).
+    """
     ra = np.asarray(catalog["RA"], dtype=float)
     dec = np.asarray(catalog["DEC"], dtype=float)
     idx, x, y = _pixel_positions(w, ra, dec, shape)
     image = np.zeros(shape)
-    flux = np.asarray(catalog["RATE"], dtype=float)[idx] * exptime
+    true_flux = np.asarray(catalog["RATE"], dtype=float)[idx] * exptime
+    pamfac = nominal_area / _pixel_areas(w, x, y) if idx.size else np.zeros(0)
+    flux = true_flux * pamfac
     kind = np.asarray(catalog["TYPE"])[idx]
     counts = np.zeros(idx.size)
     inside = np.zeros(idx.size, dtype=bool)
@@ -407,8 +430,9 @@ def _render_chip(w: WCS, shape, catalog: Table, exptime: float, psf_radius: int
         inside[i] = gx0 >= 0 and gy0 >= 0 and gx0 + size <= nx and gy0 + size <= ny
     touched = counts > 0
     table = Table({"ID": np.asarray(catalog["ID"])[idx][touched], "X": x[touched],
-                   "Y": y[touched], "FLUX": flux[touched], "COUNTS": counts[touched],
-                   "INSIDE": inside[touched], "SATURATED": np.zeros(int(touched.sum()), bool)})
+                   "Y": y[touched], "FLUX": true_flux[touched], "PAMFAC": pamfac[touched],
+                   "COUNTS": counts[touched], "INSIDE": inside[touched],
+                   "SATURATED": np.zeros(int(touched.sum()), bool)})
     return image, table
 
 
@@ -676,7 +700,8 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
         chips_truth = []
         for chip in camera.chips:
             w = true_wcs.wcs(chip.extver)
-            model, sources = _render_chip(w, chip.shape, catalog, exptime, psf_radius)
+            model, sources = _render_chip(w, chip.shape, catalog, exptime, psf_radius,
+                                          chip.scale ** 2)
             charge = model + sky_level
             dq = np.zeros(chip.shape, dtype=np.int16)
             badcol = None

@@ -211,7 +211,7 @@ def point_sources(shape: tuple[int, int] = (64, 64), seed: int = 0, *, n: int | 
 
 def sersic_stamp(xc: float, yc: float, jac: np.ndarray, r_eff: float, n_sersic: float,
                  axis_ratio: float, pa_deg: float, *, oversample: int = 5,
-                 max_radius: int = 40) -> tuple[np.ndarray, int, int]:
+                 max_radius: int = 40, psf=PSF_COMPONENTS) -> tuple[np.ndarray, int, int]:
     """Unit-sum stamp of an elliptical Sersic galaxy seen through a local distortion.
 
     Parameters
@@ -233,6 +233,9 @@ def sersic_stamp(xc: float, yc: float, jac: np.ndarray, r_eff: float, n_sersic: 
         Sub-samples per pixel along each axis.
     max_radius : int
         Largest stamp half-size in pixels.
+    psf : sequence of (weight, sigma) or None
+        Gaussian-mixture PSF the pixelised profile is convolved with (None:
+        no convolution).  The stamp is renormalised afterwards.
 
     Returns
     -------
@@ -242,7 +245,7 @@ def sersic_stamp(xc: float, yc: float, jac: np.ndarray, r_eff: float, n_sersic: 
         Lower-left pixel of the stamp.
     """
     pscale = math.sqrt(abs(np.linalg.det(jac)))
-    radius = int(min(max_radius, max(4, math.ceil(5.0 * r_eff / pscale))))
+    radius = int(min(max_radius, max(8, math.ceil(5.0 * r_eff / pscale))))
     size = 2 * radius + 1
     x0 = int(math.floor(xc + 0.5)) - radius
     y0 = int(math.floor(yc + 0.5)) - radius
@@ -262,5 +265,10 @@ def sersic_stamp(xc: float, yc: float, jac: np.ndarray, r_eff: float, n_sersic: 
     r_min = 0.5 * pscale / oversample
     prof = np.minimum(prof, np.exp(-bn * ((r_min / r_eff) ** (1.0 / n_sersic) - 1.0)))
     stamp = prof.reshape(size, oversample, size, oversample).sum(axis=(1, 3))
+    if psf:
+        from scipy.ndimage import gaussian_filter
+
+        stamp = sum(w * gaussian_filter(stamp, s, mode="constant", truncate=4.0)
+                    for w, s in psf)
     stamp /= stamp.sum()
     return stamp, x0, y0

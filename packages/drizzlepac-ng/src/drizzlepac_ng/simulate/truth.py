@@ -14,9 +14,10 @@ HDU         EXTNAME/VER   content
                           (arcsec), SERSIC_N, AXIS_RATIO, PA (deg)
 ..          SOURCES, v    per chip (v = SCI EXTVER): ID, X, Y (0-based pixel
                           positions through the true WCS; pixel centres at
-                          integers), FLUX (e-), COUNTS (e- deposited inside
-                          the chip, before noise), INSIDE (stamp fully on the
-                          chip), SATURATED
+                          integers), FLUX (true e-), PAMFAC (nominal /
+                          local pixel area), COUNTS (e- deposited inside the
+                          chip before noise: FLUX x PAMFAC when INSIDE),
+                          INSIDE (stamp fully on the chip), SATURATED
 ..          CRMASK, v     uint8 image, 1 where a cosmic ray deposited charge
 ..          TRUEWCS, v    header only: the true WCS of the chip (SIP etc.),
                           CHIPNX/CHIPNY; lookup tables in the extensions below
@@ -58,7 +59,7 @@ class ChipTruth:
     extver, ccdchip : int
     shape : (ny, nx)
     sources : astropy.table.Table
-        ID, X, Y (0-based), FLUX, COUNTS, INSIDE, SATURATED.
+        ID, X, Y (0-based), FLUX, PAMFAC, COUNTS, INSIDE, SATURATED.
     crmask : ndarray
         uint8, 1 on cosmic-ray pixels.
     wcs_header : astropy.io.fits.Header
