@@ -361,3 +361,17 @@ def test_array_helpers():
     assert 1.0 < np.abs(moved - pm).max() < 10.0
     chip = simulate.wfc_chip(1, shape="small")
     assert chip.shape == (128, 256) and chip.dtype == np.float32
+
+
+@pytest.mark.slow
+def test_full_size_acs_exposure():
+    sim = simulate.simulate_exposures(1, seed=0)
+    hdul = sim[0].hdulist
+    assert [(h.name, h.data.shape) for h in hdul[1:4]] == [
+        ("SCI", (2048, 4096)), ("ERR", (2048, 4096)), ("DQ", (2048, 4096))]
+    for chip in sim[0].truth.chips:
+        assert 0.015 <= chip.crmask.mean() <= 0.025
+        assert len(chip.sources) > 500
+        dq = hdul["DQ", chip.extver].data
+        assert np.any(dq & 256) and np.any(dq & 16) and np.any(dq & 4)
+    assert hdul["WCSDVARR", 1].data.shape == (32, 64)
