@@ -206,3 +206,21 @@ def test_drizzle_returns_true_positions_and_fluxes():
         assert box.sum() == pytest.approx(r["FLUX"], rel=0.01)
         checked += 1
     assert checked >= 3
+
+
+@pytest.mark.parametrize("errors", [None, np.array([[0.8, -0.5, 0.04], [0.0, 0.0, 0.0]])])
+def test_updatewcs_ng_on_calibrated_files_changes_nothing(tmp_path, monkeypatch, errors):
+    """Calibrated files are already 'updated': running updatewcs again (it starts from the
+    archived OPUS WCS) must give the same WCS."""
+    mod = pytest.importorskip("stwcs_ng.updatewcs")
+    if not hasattr(mod, "updatewcs"):
+        pytest.skip("stwcs_ng.updatewcs.updatewcs not available yet")
+    cal = simulate.simulate_exposures(raw=False, output_dir=tmp_path / "cal", wcs_errors=errors,
+                                      **KW)
+    before = tmp_path / "before.fits"
+    before.write_bytes(cal[0].path.read_bytes())
+    _run_updatewcs(mod, cal[0].path, monkeypatch, tmp_path / "cal")
+    for v in (1, 2):
+        assert _max_pixel_difference(cal[0].path, before, v) < 1e-3
+    with fits.open(cal[0].path) as u:
+        assert u["SCI", 1].header["WCSNAMEO"] == "OPUS"

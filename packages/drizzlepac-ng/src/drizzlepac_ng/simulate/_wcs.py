@@ -214,6 +214,8 @@ def build_exposure_wcs(camera: CameraModel, crval_ref: Sequence[float], pa_v3: f
         if sip:
             _sip_cards(hdr, chip)
             _idc_cards(hdr, chip)
+            hdr["IDCTAB"] = (f"{camera.ref_env}${camera.ref_root}_idc.fits",
+                             "IDCTAB used to compute this WCS")
         if d2im_ref is not None:
             dx, dy = d2im_ref[chip.ccdchip]
             for j, tab in ((1, dx), (2, dy)):
