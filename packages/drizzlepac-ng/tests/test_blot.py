@@ -118,6 +118,15 @@ def test_sinc_constant_image_and_sinscl():
     assert_array_equal(blot_image(spike, pm, interp="lsinc", sinscl=0.5), wide)
 
 
+def test_sinc_continuous_across_the_last_half_pixel():
+    # positions just below and above x = nx - 0.5 use different centre pixels
+    # but must give (nearly) the same value
+    img = smooth_image((40, 40))
+    pm = np.array([[[39.4999, 20.3], [39.5001, 20.3]]])
+    out = blot_image(img, pm, interp="sinc")
+    assert abs(out[0, 0] - out[0, 1]) < 1e-3
+
+
 def test_out_of_bounds_and_nan_get_fillval():
     img = smooth_image((20, 20))
     pm = affine_pixmap((5, 5), dx=0.5, dy=0.5)

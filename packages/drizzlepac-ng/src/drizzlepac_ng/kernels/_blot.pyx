@@ -206,8 +206,9 @@ cdef inline float _poly5(const float* d, Py_ssize_t nx, Py_ssize_t ny,
 cdef inline float _lanczos(const float* d, Py_ssize_t nx, Py_ssize_t ny,
                            float x, float y, const double* lut, Py_ssize_t nlut,
                            int order) noexcept nogil:
+    cdef double wx[12]   # at most 2 * 5 + 1 taps per axis
     cdef Py_ssize_t ixs, ixe, iys, iye, i, j, xoff, yoff
-    cdef double luty, s = 0.0
+    cdef double luty, rowsum, s = 0.0
     cdef double xd = x, yd = y
     ixs = <Py_ssize_t>floor(xd - order) + 1
     ixe = <Py_ssize_t>floor(xd + order)
@@ -221,16 +222,17 @@ cdef inline float _lanczos(const float* d, Py_ssize_t nx, Py_ssize_t ny,
         ixe = nx - 1
     if iye > ny - 1:
         iye = ny - 1
+    # the table index is the truncated |offset| / spacing, as in drizzle 3.0
+    for i in range(ixs, ixe + 1):
+        xoff = <Py_ssize_t>(fabs(xd - <double>i) / LUT_DELTA)
+        wx[i - ixs] = lut[xoff] if xoff < nlut else 0.0
     for j in range(iys, iye + 1):
         yoff = <Py_ssize_t>(fabs(yd - <double>j) / LUT_DELTA)
         if yoff >= nlut:
             continue
         luty = lut[yoff]
         for i in range(ixs, ixe + 1):
-            xoff = <Py_ssize_t>(fabs(xd - <double>i) / LUT_DELTA)
-            if xoff >= nlut:
-                continue
-            s = s + <double>d[j * nx + i] * lut[xoff] * luty
+            s = s + <double>d[j * nx + i] * wx[i - ixs] * luty
     return <float>s
 
 
@@ -245,12 +247,9 @@ cdef inline float _sinc(const float* d, Py_ssize_t nx, Py_ssize_t ny,
     cdef double sumx = 0.0, sumy = 0.0, acc = 0.0, rowsum
     cdef int k, m
     cdef Py_ssize_t ii, jj
-    if ci > nx - 1:
-        ci = nx - 1
-    if cj > ny - 1:
-        cj = ny - 1
+    # ci (cj) may be one past the last pixel; the taps beyond the edge repeat it
     if fabs(dx) < 0.001 and fabs(dy) < 0.001:
-        return d[cj * nx + ci]
+        return d[_clampi(cj, ny - 1) * nx + _clampi(ci, nx - 1)]
     for k in range(NCONV):
         if dx == 0.0:
             wx[k] = 1.0 if k == NSINC else 0.0
