@@ -1,0 +1,436 @@
+"""Source catalogs for tweakreg: per-chip detection, user catalogs, reference plane.
+
+Conventions: positions inside this package are 0-based pixels; catalog
+files (written ``.coo`` files and user ``x y`` catalogs with
+``xyunits='pixels'``) use the 1-based FITS/IRAF convention, as the original.
+Sky positions come from each chip's full WCS (SIP + NPOL + D2IM) and are
+projected onto one reference tangent plane (:func:`reference_plane`) where
+matching and fitting happen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from stwcs_ng import fileio
+
+from ..errors import ConfigError, InputFileError
+from ..imagefindpars import ImageFindPars
+from .finder import SourceList, find_sources
+from .wcsupdate import chip_extensions
+
+__all__ = ["ChipCatalog", "image_catalogs", "read_columns", "read_xy_catalog", "read_sky_catalog",
+           "reference_plane", "apply_flux_limits", "exclusion_mask_filter", "chip_wcs"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChipCatalog:
+    """Sources of one chip.
+
+    Attributes
+    ----------
+    extver : int
+    x, y : numpy.ndarray
+        0-based chip pixels (NaN for sky-only catalogs).
+    flux : numpy.ndarray
+    ra, dec : numpy.ndarray
+        Degrees (full-distortion WCS).
+    shape : (ny, nx)
+    sources : SourceList or None
+        Finder output (with sharpness and roundness) when found here.
+    """
+
+    extver: int
+    x: np.ndarray
+    y: np.ndarray
+    flux: np.ndarray
+    ra: np.ndarray
+    dec: np.ndarray
+    shape: tuple[int, int] = (0, 0)
+    sources: SourceList | None = field(default=None, repr=False)
+
+
+def chip_wcs(hdul: fits.HDUList, index: int) -> WCS:
+    """Full-distortion WCS of HDU ``index`` (SIP and lookup tables included)."""
+    return WCS(hdul[index].header, hdul, relax=True)
+
+
+def _column(table_like: Any, spec: Any, ncols: int, filename: str) -> list[int]:
+    text = str(spec).strip()
+    out: list[int] = []
+    for part in re.split(r"[,\s]+", text):
+        if not part:
+            continue
+        part = part.lower().lstrip("c")
+        if "-" in part:
+            a, b = part.split("-", 1)
+            out.extend(range(int(a), int(b) + 1))
+        else:
+            out.append(int(part))
+    if not out or any(c < 1 or c > ncols for c in out):
+        raise InputFileError(f"column {spec!r} is not among the {ncols} columns", filename=filename)
+    return out
+
+
+def read_columns(path: str | os.PathLike, specs: list[Any]) -> list[np.ndarray]:
+    """Read columns from a whitespace text catalog or the first FITS table.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.fits``/``.fit`` files: first binary table, columns by name or
+        1-based number; text: ``#`` comments, lines with ``INDEF`` or too few
+        columns skipped, columns by 1-based number (``3``, ``c3``, ``1-3``).
+        Several columns in one spec are joined (sexagesimal RA/Dec parts).
+    specs : list
+        One column spec per wanted quantity; None gives None.
+
+    Returns
+    -------
+    list of numpy.ndarray (or None)
+        float64 arrays; a sexagesimal spec gives the joined strings.
+
+    Raises
+    ------
+    InputFileError
+        Missing file, no usable rows, unknown column or non-numeric values.
+    """
+    fname = os.fspath(path)
+    if not Path(fname).is_file():
+        raise InputFileError("catalog file does not exist", filename=fname)
+    if fname.lower().endswith((".fits", ".fit", ".fits.gz")):
+        try:
+            with fits.open(fname) as hdul:
+                tab = next((h for h in hdul if isinstance(h, fits.BinTableHDU)), None)
+                if tab is None:
+                    raise InputFileError("no binary table in the FITS catalog", filename=fname)
+                names = [n.upper() for n in tab.columns.names]
+                out = []
+                for spec in specs:
+                    if spec is None or str(spec).strip() == "":
+                        out.append(None)
+                        continue
+                    s = str(spec).strip()
+                    if s.upper() in names:
+                        col = tab.data[tab.columns.names[names.index(s.upper())]]
+                    else:
+                        idx = _column(None, s, len(names), fname)
+                        col = tab.data[tab.columns.names[idx[0] - 1]]
+                    out.append(np.asarray(col, dtype=np.float64))
+                return out
+        except (OSError, ValueError, TypeError) as exc:
+            if isinstance(exc, InputFileError):
+                raise
+            raise InputFileError(f"cannot read the FITS catalog: {exc}", filename=fname) from exc
+    rows = []
+    try:
+        with open(fname, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line or line.startswith("#") or "INDEF" in line.upper():
+                    continue
+                rows.append(line.split())
+    except OSError as exc:
+        raise InputFileError(f"cannot read the catalog: {exc}", filename=fname) from exc
+    if not rows:
+        raise InputFileError("the catalog has no data rows", filename=fname)
+    wanted = []
+    for spec in specs:
+        wanted.append(None if spec is None or str(spec).strip() == "" else
+                      _column(None, spec, max(len(r) for r in rows), fname))
+    need = max((max(w) for w in wanted if w), default=0)
+    rows = [r for r in rows if len(r) >= need]
+    if not rows:
+        raise InputFileError(f"no row has the {need} columns asked for", filename=fname)
+    out = []
+    for w in wanted:
+        if w is None:
+            out.append(None)
+            continue
+        try:
+            if len(w) == 1:
+                out.append(np.array([float(r[w[0] - 1]) for r in rows]))
+            else:
+                out.append(np.array([":".join(r[c - 1] for c in w) for r in rows]))
+        except ValueError:
+            raise InputFileError(f"column(s) {w} hold non-numeric values", filename=fname) from None
+    return out
+
+
+def _sexagesimal(values: np.ndarray, hours: bool) -> np.ndarray:
+    from astropy.coordinates import Angle
+    import astropy.units as u
+    return Angle(values, unit=u.hourangle if hours else u.deg).deg
+
+
+def apply_flux_limits(flux: np.ndarray | None, *, minflux=None, maxflux=None, nbright=None,
+                      fluxunits: str = "counts") -> np.ndarray:
+    """Indices kept by the flux limits and ``nbright`` (brightest first).
+
+    Parameters
+    ----------
+    flux : numpy.ndarray or None
+    minflux, maxflux : float, optional
+    nbright : int, optional
+    fluxunits : {"counts", "mag"}
+        For magnitudes smaller is brighter.
+
+    Returns
+    -------
+    numpy.ndarray of int
+    """
+    if flux is None:
+        return np.arange(0)
+    n = len(flux)
+    keep = np.ones(n, dtype=bool)
+    if minflux is not None:
+        keep &= flux >= float(minflux)
+    if maxflux is not None:
+        keep &= flux <= float(maxflux)
+    idx = np.nonzero(keep)[0]
+    bright = flux[idx] if fluxunits != "mag" else -flux[idx]
+    idx = idx[np.argsort(-bright, kind="stable")]
+    if nbright is not None and int(nbright) > 0:
+        idx = idx[: int(nbright)]
+    return idx
+
+
+def read_xy_catalog(path: str | os.PathLike, wcs: WCS | None, *, xcol=1, ycol=2, fluxcol="",
+                    xyunits: str = "pixels", minflux=None, maxflux=None, nbright=None,
+                    fluxunits: str = "counts", extver: int = 1) -> ChipCatalog:
+    """Read a user source catalog of one chip.
+
+    Parameters
+    ----------
+    path : str or path-like
+    wcs : astropy.wcs.WCS or None
+        The chip WCS (needed for ``xyunits='pixels'``).
+    xcol, ycol, fluxcol
+        Column specs (see :func:`read_columns`).
+    xyunits : {"pixels", "degrees"}
+        1-based chip pixels or RA/Dec degrees.
+    minflux, maxflux, nbright, fluxunits
+        Selection (see :func:`apply_flux_limits`).
+    extver : int
+
+    Returns
+    -------
+    ChipCatalog
+    """
+    a, b, f = read_columns(path, [xcol, ycol, fluxcol or None])
+    flux = f if f is not None else np.ones(len(a))
+    idx = apply_flux_limits(flux, minflux=minflux, maxflux=maxflux, nbright=nbright,
+                            fluxunits=fluxunits)
+    a, b, flux = a[idx], b[idx], flux[idx]
+    if str(xyunits).lower().startswith("deg"):
+        if a.dtype.kind in "US":
+            a, b = _sexagesimal(a, True), _sexagesimal(b, False)
+        ra, dec = a.astype(np.float64), b.astype(np.float64)
+        x = y = np.full(len(a), np.nan)
+    else:
+        if wcs is None:
+            raise ConfigError("xyunits='pixels' needs the image WCS", filename=os.fspath(path))
+        x, y = a.astype(np.float64) - 1.0, b.astype(np.float64) - 1.0
+        ra, dec = wcs.all_pix2world(x, y, 0) if len(x) else (np.zeros(0), np.zeros(0))
+    return ChipCatalog(extver, x, y, flux, np.asarray(ra), np.asarray(dec))
+
+
+def read_sky_catalog(path: str | os.PathLike, *, refxcol=1, refycol=2, rfluxcol="",
+                     refxyunits: str = "degrees", rminflux=None, rmaxflux=None, refnbright=None,
+                     rfluxunits: str = "mag", wcs: WCS | None = None) -> ChipCatalog:
+    """Read a reference catalog (RA/Dec in degrees or sexagesimal parts).
+
+    Parameters
+    ----------
+    path : str or path-like
+    refxcol, refycol, rfluxcol
+        Column specs; several columns per coordinate = sexagesimal parts
+        (RA in hours).
+    refxyunits : {"degrees", "pixels"}
+        Pixels need ``wcs`` (1-based).
+    rminflux, rmaxflux, refnbright, rfluxunits
+        Selection.
+    wcs : astropy.wcs.WCS, optional
+
+    Returns
+    -------
+    ChipCatalog
+
+    Raises
+    ------
+    InputFileError
+        Wrong format, out-of-range coordinates, no rows.
+    """
+    fname = os.fspath(path)
+    cat = read_xy_catalog(fname, wcs, xcol=refxcol, ycol=refycol, fluxcol=rfluxcol,
+                          xyunits="degrees" if str(refxyunits).lower().startswith("deg") else "pixels",
+                          minflux=rminflux, maxflux=rmaxflux, nbright=refnbright,
+                          fluxunits=rfluxunits)
+    if len(cat.ra) == 0:
+        raise InputFileError("the reference catalog has no sources within the limits",
+                             filename=fname)
+    if not (np.all(np.isfinite(cat.ra)) and np.all(np.abs(cat.dec) <= 90)
+            and np.all((cat.ra >= -360) & (cat.ra <= 360))):
+        raise InputFileError("the reference catalog columns are not RA/Dec in degrees "
+                             "(check refxcol/refycol/refxyunits)", filename=fname)
+    return cat
+
+
+def exclusion_mask_filter(x: np.ndarray, y: np.ndarray, region_file: str | os.PathLike,
+                          wcs: WCS | None = None) -> np.ndarray:
+    """True for sources *outside* every region of a DS9 region file.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        0-based chip pixels.
+    region_file : str or path-like
+        DS9 regions (image or sky coordinates; sky needs ``wcs``).
+    wcs : astropy.wcs.WCS, optional
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    fname = os.fspath(region_file)
+    try:
+        from regions import PixCoord, Regions
+        regs = Regions.read(fname, format="ds9")
+    except Exception as exc:  # regions raises many types on bad files
+        raise InputFileError(f"cannot read the DS9 region file: {exc}", filename=fname) from exc
+    keep = np.ones(len(x), dtype=bool)
+    pts = PixCoord(np.asarray(x), np.asarray(y))
+    for reg in regs:
+        if not hasattr(reg, "contains") or not hasattr(reg, "to_sky"):
+            if wcs is None:
+                raise ConfigError("sky regions need the chip WCS", filename=fname)
+            reg = reg.to_pixel(wcs.celestial)
+        inside = np.asarray(reg.contains(pts), dtype=bool)
+        include = getattr(reg, "meta", {}).get("include", True)
+        keep &= ~inside if include else np.ones(len(x), dtype=bool)
+    return keep
+
+
+def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
+                   exclusions: list[str | None] | None = None,
+                   chip_catalogs: list[str] | None = None, catalog_options: dict | None = None
+                   ) -> list[ChipCatalog]:
+    """Find (or read) the sources of every chip of an image and give their sky positions.
+
+    Parameters
+    ----------
+    filename : str or path-like
+    pars : ImageFindPars
+    exclusions : list of str or None, optional
+        One DS9 region file per chip (None/blank for none).
+    chip_catalogs : list of str, optional
+        User catalogs, one per chip; when given nothing is detected.
+    catalog_options : dict, optional
+        ``xcol``, ``ycol``, ``fluxcol``, ``xyunits``, ``minflux``, ``maxflux``,
+        ``nbright``, ``fluxunits`` for user catalogs.
+
+    Returns
+    -------
+    list of ChipCatalog
+
+    Raises
+    ------
+    InputFileError
+        Unreadable file or catalog.
+    """
+    fname = os.fspath(filename)
+    from ..astrodrizzle.config import good_pixel_mask, interpret_bits
+    bits = interpret_bits(pars.dqbits, "dqbits")
+    out = []
+    with fileio.open_fits(fname, memmap=True) as hdul:
+        chips = chip_extensions(hdul, fname)
+        for n, (ev, i) in enumerate(sorted(chips.items())):
+            hdr = hdul[i].header
+            w = chip_wcs(hdul, i)
+            shape = (int(hdr.get("NAXIS2", 0)), int(hdr.get("NAXIS1", 0)))
+            if chip_catalogs:
+                if n >= len(chip_catalogs) or not chip_catalogs[n]:
+                    continue
+                cat = read_xy_catalog(chip_catalogs[n], w, extver=ev, **(catalog_options or {}))
+                cat.shape = shape
+                out.append(cat)
+                continue
+            data = hdul[i].data
+            if data is None:
+                raise InputFileError("science extension has no data", filename=fname,
+                                     extension=("SCI", ev))
+            mask = None
+            if bits is not None:
+                dq_index = next((k for k, h in enumerate(hdul) if
+                                 str(h.header.get("EXTNAME", "")).upper() == "DQ"
+                                 and int(h.header.get("EXTVER", 1)) == ev), None)
+                if dq_index is not None:
+                    mask = ~good_pixel_mask(hdul[dq_index].data, bits)
+            src = find_sources(data, pars, mask=mask)
+            if exclusions and n < len(exclusions) and exclusions[n] and \
+                    str(exclusions[n]).strip().lower() not in ("none", "indef"):
+                src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w))
+            if len(src):
+                ra, dec = w.all_pix2world(src.x, src.y, 0)
+            else:
+                ra = dec = np.zeros(0)
+            out.append(ChipCatalog(ev, src.x, src.y, src.flux, np.asarray(ra), np.asarray(dec),
+                                   shape, src))
+            log.info("%s[SCI,%d]: %d sources", fname, ev, len(src))
+    return out
+
+
+def reference_plane(wcs_list: list[WCS], shapes: list[tuple[int, int]]) -> WCS:
+    """Tangent-plane WCS covering the given chips (scale and orientation of the first).
+
+    Parameters
+    ----------
+    wcs_list : list of astropy.wcs.WCS
+        Chip WCSs of the reference image.
+    shapes : list of (ny, nx)
+
+    Returns
+    -------
+    astropy.wcs.WCS
+        ``RA---TAN``/``DEC--TAN``, no distortion; CRVAL at the centre of the
+        chips' footprint, CRPIX so that the footprint starts near pixel 1.
+    """
+    pts = []
+    for w, (ny, nx) in zip(wcs_list, shapes, strict=True):
+        gx, gy = np.meshgrid(np.linspace(0, nx - 1, 5), np.linspace(0, ny - 1, 5))
+        pts.append(np.column_stack(w.all_pix2world(gx.ravel(), gy.ravel(), 0)))
+    sky = np.vstack(pts)
+    # mean direction on the sphere
+    ra, dec = np.radians(sky[:, 0]), np.radians(sky[:, 1])
+    v = np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)]).mean(0)
+    v /= np.linalg.norm(v)
+    crval = [float(np.degrees(np.arctan2(v[1], v[0])) % 360.0), float(np.degrees(np.arcsin(v[2])))]
+    w0 = wcs_list[0]
+    cd0 = w0.pixel_scale_matrix
+    scale = float(np.sqrt(abs(np.linalg.det(cd0))))
+    orient = np.arctan2(cd0[0, 1], cd0[1, 1])
+    c, s = np.cos(orient), np.sin(orient)
+    cd = scale * np.array([[-c, s], [s, c]])
+    ref = WCS(naxis=2)
+    ref.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    ref.wcs.crval = crval
+    ref.wcs.cd = cd
+    ref.wcs.crpix = [0.0, 0.0]
+    ref.wcs.set()
+    xy = ref.wcs_world2pix(sky, 0)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    ref.wcs.crpix = [float(np.ceil(-lo[0])) + 1.0, float(np.ceil(-lo[1])) + 1.0]
+    ref.wcs.set()
+    ref.pixel_shape = (int(np.ceil(hi[0] - lo[0])) + 2, int(np.ceil(hi[1] - lo[1])) + 2)
+    return ref

@@ -1,0 +1,706 @@
+"""``TweakReg``: align the WCSs of HST exposures to a reference image or catalog.
+
+Same entry point, parameter names and defaults as ``drizzlepac.tweakreg``
+(see the user guide page ``tweakreg``).  The work is done by the functions of
+:mod:`drizzlepac_ng.align` (finder, catalogs, matching, fitting, wcsupdate);
+this module only routes parameters, picks the reference, writes the optional
+files and assembles the report.
+
+Differences from the original (deliberate):
+
+* ``TweakReg`` returns a :class:`TweakRegReport` (the original returns None).
+* A refused fit (no sources, no overlap, fewer than ``minobj`` matches,
+  singular fit) leaves the image untouched even with ``updatehdr=True``
+  (the original writes the unchanged WCS under the new name); the report
+  says why.
+* Plots are always written as PNG files (``hist2d_<root>.png``,
+  ``residuals_<root>.png``, ``vector_<root>.png``); nothing is displayed and
+  ``interactive`` is accepted and ignored.
+* After the first fit the catalogs are matched once more through the fitted
+  transform and refitted (better matches for large rotations).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from stwcs_ng import fileio
+
+from .align.catalogs import (ChipCatalog, chip_wcs, image_catalogs, read_sky_catalog,
+                             reference_plane)
+from .align.fitting import FitResult, fit_linear
+from .align.matching import histogram_offset, match_xy
+from .align.wcsupdate import FitSummary, apply_linear_correction, chip_extensions, update_image_wcs
+from .errors import ConfigError, DrizzlepacError, InputFileError
+from .imagefindpars import ImageFindPars, find_parameter_names
+from .logutil import task_logging
+from .refimagefindpars import RefImageFindPars
+
+__all__ = ["TweakReg", "run", "TWEAKREG_DEFAULTS", "TweakRegReport", "ImageReport",
+           "DuplicateKeyError"]
+
+log = logging.getLogger(__name__)
+
+__taskname__ = "tweakreg"
+
+#: Top-level parameters of the original tweakreg.cfg with their defaults.
+TWEAKREG_DEFAULTS: dict[str, Any] = {
+    "input": "*flt.fits", "refimage": "", "expand_refcat": False, "enforce_user_order": True,
+    "exclusions": "", "updatewcs": False, "writecat": True, "clean": False, "interactive": True,
+    "verbose": False, "runfile": "tweakreg.log",
+    # UPDATE HEADER
+    "updatehdr": False, "wcsname": "TWEAK", "reusename": False,
+    # HEADERLET CREATION
+    "headerlet": False, "attach": True, "hdrfile": "", "clobber": False, "hdrname": "",
+    "author": "", "descrip": "", "catalog": "", "history": "",
+    # OPTIONAL SHIFTFILE OUTPUT
+    "shiftfile": False, "outshifts": "shifts.txt", "outwcs": "shifts_wcs.fits",
+    # COORDINATE FILE DESCRIPTION
+    "catfile": "", "xcol": 1, "ycol": 2, "fluxcol": "", "maxflux": None, "minflux": None,
+    "fluxunits": "counts", "xyunits": "pixels", "nbright": None,
+    # REFERENCE CATALOG DESCRIPTION
+    "refcat": "", "refxcol": 1, "refycol": 2, "refxyunits": "degrees", "rfluxcol": "",
+    "rmaxflux": None, "rminflux": None, "rfluxunits": "mag", "refnbright": None,
+    # OBJECT MATCHING PARAMETERS
+    "minobj": 15, "searchrad": 1.0, "searchunits": "arcseconds", "use2dhist": True,
+    "see2dplot": True, "separation": 0.5, "tolerance": 1.0, "xoffset": 0.0, "yoffset": 0.0,
+    # CATALOG FITTING PARAMETERS
+    "fitgeometry": "rscale", "residplot": "both", "ylimit": None, "labelsize": 8,
+    "nclip": 3, "sigma": 3.0,
+}
+
+
+class DuplicateKeyError(ConfigError):
+    """A find parameter was given both flat and in ``imagefindcfg``."""
+
+
+@dataclass
+class ImageReport:
+    """Outcome for one image.
+
+    Attributes
+    ----------
+    filename : str
+    role : str
+        ``"reference"``, ``"aligned"`` or ``"refused"``.
+    accepted : bool
+        The fit was accepted (always True for the reference image).
+    reason : str
+        Why the fit was refused (empty otherwise).
+    nsources, nmatch : int
+        Sources found, pairs used by the fit.
+    xshift, yshift : float
+        Shift at the reference point (reference-plane pixels).
+    rotation, scale, skew : float
+        Degrees, ratio, degrees.
+    rms_x, rms_y : float
+        Fit RMS (pixels); ``rms_arcsec`` the radial RMS in arcsec.
+    rms_ra, rms_dec : float
+        Fit RMS along RA / Dec (deg).
+    updated : bool
+        The header was updated.
+    fit : FitResult or None
+    """
+
+    filename: str
+    role: str = "aligned"
+    accepted: bool = False
+    reason: str = ""
+    nsources: int = 0
+    nmatch: int = 0
+    xshift: float = 0.0
+    yshift: float = 0.0
+    rotation: float = 0.0
+    scale: float = 1.0
+    skew: float = 0.0
+    rms_x: float = 0.0
+    rms_y: float = 0.0
+    rms_arcsec: float = 0.0
+    rms_ra: float = 0.0
+    rms_dec: float = 0.0
+    updated: bool = False
+    fit: FitResult | None = field(default=None, repr=False)
+
+    def line(self) -> str:
+        """One-line summary."""
+        verdict = "OK" if self.accepted else f"REFUSED: {self.reason}"
+        return (f"{os.path.basename(self.filename):30s} {self.role:9s} n={self.nmatch:5d} "
+                f"shift=({self.xshift:+.4f},{self.yshift:+.4f}) rot={self.rotation:+.6f} "
+                f"scale={self.scale:.7f} skew={self.skew:+.6f} "
+                f"rms=({self.rms_x:.4f},{self.rms_y:.4f}) px {self.rms_arcsec * 1000:.2f} mas "
+                f"{verdict}")
+
+
+@dataclass
+class TweakRegReport:
+    """Result of :func:`TweakReg`.
+
+    Attributes
+    ----------
+    images : list of ImageReport
+        In input order.
+    reference : str
+        Reference image or catalog.
+    refwcs : astropy.wcs.WCS
+        Reference tangent plane.
+    shiftfile : str or None
+    """
+
+    images: list[ImageReport]
+    reference: str
+    refwcs: WCS | None = field(default=None, repr=False)
+    shiftfile: str | None = None
+
+    def __getitem__(self, name: str | int) -> ImageReport:
+        if isinstance(name, int):
+            return self.images[name]
+        for r in self.images:
+            if r.filename == name or os.path.basename(r.filename) == os.path.basename(str(name)):
+                return r
+        raise KeyError(name)
+
+    @property
+    def all_accepted(self) -> bool:
+        """Every image was aligned (or is the reference)."""
+        return all(r.accepted for r in self.images)
+
+    def __str__(self) -> str:
+        return "\n".join([f"TweakReg reference: {self.reference}"] + [r.line() for r in self.images])
+
+
+# --------------------------------------------------------------------------- parameters
+
+def _flatten(cfg: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if cfg is None:
+        return out
+    if isinstance(cfg, (str, os.PathLike)):
+        raise ConfigError("configobj given as a file name is not supported; pass a dict")
+    for k, v in dict(cfg).items():
+        if isinstance(v, Mapping) and not str(k).startswith("_"):
+            out.update(_flatten(v))
+        elif not str(k).startswith("_"):
+            out[str(k)] = v
+    return out
+
+
+def _none(v: Any) -> Any:
+    if v is None or (isinstance(v, str) and v.strip().lower() in ("", "none", "indef")):
+        return None
+    return v
+
+
+def _resolve_parameters(files, configobj, imagefindcfg, refimagefindcfg, input_dict
+                        ) -> tuple[dict[str, Any], ImageFindPars, RefImageFindPars]:
+    pars = dict(TWEAKREG_DEFAULTS)
+    findnames = set(find_parameter_names())
+    cfg = dict(configobj) if configobj is not None else {}
+    ifind = dict(cfg.pop("_SOURCE FINDING PARS_", {}) or {})
+    rfind = dict(cfg.pop("_REF IMAGE SOURCE FINDING PARS_", {}) or {})
+    flat = _flatten(cfg)
+    flat.update(input_dict)
+    if files is not None:
+        flat["input"] = files
+    if imagefindcfg is not None:
+        ifind.update(ImageFindPars.from_dict(imagefindcfg).as_dict()
+                     if isinstance(imagefindcfg, ImageFindPars) else dict(imagefindcfg))
+    if refimagefindcfg is not None:
+        rfind.update(RefImageFindPars.from_dict(refimagefindcfg).as_dict()
+                     if isinstance(refimagefindcfg, ImageFindPars) else dict(refimagefindcfg))
+    for k in list(flat):
+        if k in findnames:
+            if imagefindcfg is not None and k in dict(ifind):
+                raise DuplicateKeyError(f"find parameter {k!r} given both directly and in "
+                                        "imagefindcfg")
+            ifind[k] = flat.pop(k)
+    unknown = sorted(set(flat) - set(pars) - {"editpars"})
+    if unknown:
+        raise ConfigError(f"unknown tweakreg parameter(s): {', '.join(unknown)}")
+    pars.update(flat)
+    return pars, ImageFindPars.from_dict(ifind), RefImageFindPars.from_dict(rfind,
+                                                                           section="refimagefindpars")
+
+
+def _expand_files(spec: Any) -> tuple[list[str], dict[str, list[str]]]:
+    """Images and, from an @file, per-chip catalog names."""
+    cats: dict[str, list[str]] = {}
+    if isinstance(spec, str) and spec.strip().startswith("@"):
+        listfile = spec.strip()[1:]
+        if not os.path.isfile(listfile):
+            raise InputFileError("list file does not exist", filename=listfile)
+        names = []
+        for line in Path(listfile).read_text().splitlines():
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            names.append(parts[0])
+            if len(parts) > 1:
+                cats[parts[0]] = parts[1:]
+        spec = names
+    from .astrodrizzle.inputs import expand_input
+    try:
+        files = expand_input(spec)
+    except DrizzlepacError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"cannot interpret the input {spec!r}: {exc}") from exc
+    return files, cats
+
+
+def _read_table_file(name: str) -> dict[str, list[str]]:
+    """``image entry1 entry2 ...`` lines (catfile, exclusions)."""
+    if not os.path.isfile(name):
+        raise InputFileError("file does not exist", filename=name)
+    out: dict[str, list[str]] = {}
+    for line in Path(name).read_text().splitlines():
+        parts = line.split()
+        if parts and not parts[0].startswith("#"):
+            out[os.path.basename(parts[0])] = parts[1:]
+    return out
+
+
+def _lookup(table: dict[str, list[str]], filename: str) -> list[str] | None:
+    return table.get(os.path.basename(filename)) or table.get(filename)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _rootname(filename: str) -> str:
+    base = os.path.basename(filename)
+    for suffix in (".fits.gz", ".fits", ".fit"):
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+    return base
+
+
+def _plane_catalog(cats: list[ChipCatalog], refwcs: WCS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not cats:
+        return np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=int)
+    ra = np.concatenate([c.ra for c in cats])
+    dec = np.concatenate([c.dec for c in cats])
+    flux = np.concatenate([c.flux for c in cats])
+    chip = np.concatenate([np.full(len(c.ra), c.extver) for c in cats])
+    xy = refwcs.wcs_world2pix(np.column_stack([ra, dec]), 0) if len(ra) else np.zeros((0, 2))
+    order = np.argsort(-flux, kind="stable")
+    return xy[order], flux[order], chip[order]
+
+
+def _footprint(filename: str, refwcs: WCS) -> np.ndarray:
+    """Bounding box (xmin, ymin, xmax, ymax) of an image in the reference plane."""
+    with fileio.open_fits(filename, memmap=True) as hdul:
+        pts = []
+        for _, i in chip_extensions(hdul, filename).items():
+            h = hdul[i].header
+            nx, ny = int(h.get("NAXIS1", 1)), int(h.get("NAXIS2", 1))
+            w = chip_wcs(hdul, i)
+            gx, gy = np.meshgrid(np.linspace(0, nx - 1, 5), np.linspace(0, ny - 1, 5))
+            sky = np.column_stack(w.all_pix2world(gx.ravel(), gy.ravel(), 0))
+            pts.append(refwcs.wcs_world2pix(sky, 0))
+    p = np.vstack(pts)
+    return np.concatenate([p.min(axis=0), p.max(axis=0)])
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, margin: float) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0]) + 2 * margin
+    h = min(a[3], b[3]) - max(a[1], b[1]) + 2 * margin
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _ref_scale_arcsec(refwcs: WCS) -> float:
+    return float(np.sqrt(abs(np.linalg.det(refwcs.pixel_scale_matrix)))) * 3600.0
+
+
+def _sky_rms(res: np.ndarray, refwcs: WCS) -> tuple[float, float]:
+    if len(res) == 0:
+        return 0.0, 0.0
+    d = res @ refwcs.pixel_scale_matrix.T
+    return float(np.sqrt(np.mean(d[:, 0] ** 2))), float(np.sqrt(np.mean(d[:, 1] ** 2)))
+
+
+# --------------------------------------------------------------------------- outputs
+
+def _write_xy_catalogs(root: str, cats: list[ChipCatalog], with_sr: bool) -> None:
+    for c in cats:
+        name = f"{root}_sci{c.extver}_xy_catalog.coo"
+        cols = "X Y Flux ID" + (" Sharp Round1 Round2" if with_sr and c.sources is not None else "")
+        with open(name, "w", encoding="utf-8") as fh:
+            fh.write(f"# Source catalog for {root}[SCI,{c.extver}] (1-based pixels)\n# {cols}\n")
+            for k in range(len(c.x)):
+                row = f"{c.x[k] + 1:.6f} {c.y[k] + 1:.6f} {c.flux[k]:.6g} {k + 1}"
+                if with_sr and c.sources is not None:
+                    s = c.sources
+                    row += f" {s.sharp[k]:.4f} {s.round1[k]:.4f} {s.round2[k]:.4f}"
+                fh.write(row + "\n")
+    with open(f"{root}_sky_catalog.coo", "w", encoding="utf-8") as fh:
+        fh.write("# RA Dec (deg)\n")
+        for c in cats:
+            for a, d in zip(c.ra, c.dec, strict=True):
+                fh.write(f"{a:0.12f} {d:0.12f}\n")
+
+
+def _write_fit_match(root: str, fit: FitResult, ref_xy: np.ndarray, in_xy: np.ndarray,
+                     iref: np.ndarray, iin: np.ndarray, chips: np.ndarray, refwcs: WCS,
+                     report: ImageReport) -> None:
+    name = f"{root}_catalog_fit.match"
+    fitted = in_xy[iin] @ fit.matrix.T + fit.offset
+    sky = refwcs.wcs_pix2world(fitted, 0)
+    with open(name, "w", encoding="utf-8") as fh:
+        fh.write(f"# Fit of {root}: geometry {fit.fitgeometry}, {fit.nmatch} pairs used\n")
+        fh.write(f"# RMS (pixels): {report.rms_x:.6f} {report.rms_y:.6f}; "
+                 f"(arcsec): {report.rms_arcsec:.6f}\n")
+        fh.write(f"# shift: {report.xshift:.6f} {report.yshift:.6f}  rotation: "
+                 f"{report.rotation:.8f}  scale: {report.scale:.9f}  skew: {report.skew:.8f}\n")
+        fh.write("# Columns: X ref, Y ref, X in, Y in, X fit, Y fit, X resid, Y resid, "
+                 "Ref ID, Input ID, Input EXTVER, RA fit, Dec fit, used\n")
+        for k in range(len(iin)):
+            xr, yr = ref_xy[iref[k]] + 1
+            xi, yi = in_xy[iin[k]] + 1
+            xf, yf = fitted[k] + 1
+            rx, ry = fit.residuals[k]
+            fh.write(f"{xr:.6f} {yr:.6f} {xi:.6f} {yi:.6f} {xf:.6f} {yf:.6f} {rx:.6f} {ry:.6f} "
+                     f"{iref[k] + 1} {iin[k] + 1} {chips[iin[k]]} {sky[k, 0]:.12f} "
+                     f"{sky[k, 1]:.12f} {int(fit.used[k])}\n")
+
+
+def _plots(root: str, pars: dict[str, Any], hist, fit: FitResult | None, in_xy: np.ndarray) -> None:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        log.warning("matplotlib is not installed; no plots written")
+        return
+    size = int(pars["labelsize"] or 8)
+    if pars["see2dplot"] and hist is not None and hist.npairs:
+        fig = Figure(figsize=(5, 4.5))
+        ax = fig.add_subplot()
+        e = hist.edges
+        im = ax.imshow(hist.hist.T, origin="lower", extent=[e[0], e[-1], e[0], e[-1]],
+                       cmap="viridis")
+        ax.plot(*hist.offset, "r+", ms=12)
+        ax.set_xlabel("X offset (pixels)", fontsize=size)
+        ax.set_ylabel("Y offset (pixels)", fontsize=size)
+        ax.set_title(f"{root}: 2-D histogram of offsets", fontsize=size)
+        fig.colorbar(im, ax=ax)
+        fig.savefig(f"hist2d_{root}.png", dpi=80)
+    mode = str(pars["residplot"]).strip().lower()
+    if fit is None or fit.nmatch == 0 or mode.startswith("no"):
+        return
+    u = fit.used
+    xy = in_xy[u]
+    r = fit.residuals[u]
+    if mode in ("both", "vector"):
+        fig = Figure(figsize=(6, 5))
+        ax = fig.add_subplot()
+        ax.quiver(xy[:, 0], xy[:, 1], r[:, 0], r[:, 1], angles="xy")
+        ax.set_title(f"{root}: fit residuals (rms {fit.rms_total:.4f} px)", fontsize=size)
+        ax.set_xlabel("X (pixels)", fontsize=size)
+        ax.set_ylabel("Y (pixels)", fontsize=size)
+        fig.savefig(f"vector_{root}.png", dpi=80)
+    if mode in ("both", "residuals"):
+        fig = Figure(figsize=(8, 6))
+        axes = fig.subplots(2, 2)
+        for (a, b), ax in np.ndenumerate(axes):
+            ax.plot(xy[:, b], r[:, a], ".", ms=2)
+            ax.set_xlabel("XY"[b] + " (pixels)", fontsize=size)
+            ax.set_ylabel("XY"[a] + " residual (pixels)", fontsize=size)
+            if pars["ylimit"]:
+                ax.set_ylim(-float(pars["ylimit"]), float(pars["ylimit"]))
+        fig.suptitle(f"{root}: residuals", fontsize=size)
+        fig.savefig(f"residuals_{root}.png", dpi=80)
+
+
+def _write_shiftfile(pars: dict[str, Any], reports: list[ImageReport], refwcs: WCS) -> str:
+    outwcs = str(pars["outwcs"] or "shifts_wcs.fits")
+    hdr = refwcs.to_header()
+    hdr["EXTNAME"] = "WCS"
+    hdr["EXTVER"] = 1
+    nx, ny = refwcs.pixel_shape or (0, 0)
+    hdr["NPIX1"], hdr["NPIX2"], hdr["PIXVALUE"] = int(nx), int(ny), 0.0
+    cd = refwcs.pixel_scale_matrix
+    hdr["ORIENTAT"] = float(math.degrees(math.atan2(cd[0, 1], cd[1, 1])))
+    fileio.atomic_write(fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(header=hdr)]), outwcs)
+    name = str(pars["outshifts"] or "shifts.txt")
+    lines = ["# frame: output", f"# refimage: {outwcs}[wcs]", "# form: delta", "# units: pixels"]
+    for r in reports:
+        if r.role == "reference":
+            lines.append(f"{os.path.basename(r.filename)}    0.0  0.0    0.0     1.0   0.0 0.0")
+        elif r.accepted:
+            lines.append(f"{os.path.basename(r.filename)}    {r.xshift:.6f}  {r.yshift:.6f}    "
+                         f"{r.rotation % 360.0:.8f}     {r.scale:.9f}   {r.rms_x:.6f} {r.rms_y:.6f}")
+    Path(name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return name
+
+
+# --------------------------------------------------------------------------- task
+
+def TweakReg(files: Any = None, editpars: bool = False, configobj: Any = None,  # noqa: N802
+             imagefindcfg: Any = None, refimagefindcfg: Any = None,
+             **input_dict: Any) -> TweakRegReport:
+    """Align the WCSs of images to a reference image or catalog.
+
+    Parameters
+    ----------
+    files : str or list of str, optional
+        Input images: names, comma-separated names, wildcards or ``@file``
+        (an @file line may list per-chip catalogs after the image name).
+        Default: the ``input`` parameter (``*flt.fits``).
+    editpars : bool, optional
+        Accepted for compatibility (no GUI).
+    configobj : dict, optional
+        Parameter values (nested sections are flattened; the find parameter
+        sections ``_SOURCE FINDING PARS_`` / ``_REF IMAGE SOURCE FINDING PARS_``
+        are honoured).
+    imagefindcfg, refimagefindcfg : dict or ImageFindPars, optional
+        Find parameters for the inputs and for the reference image.
+    **input_dict
+        Any parameter of ``TWEAKREG_DEFAULTS`` (the original names and
+        defaults) or of ``imagefindpars`` (routed to ``imagefindcfg``).
+
+    Returns
+    -------
+    TweakRegReport
+        Per image: role, matches, shift, rotation, scale, skew, RMS and the
+        verdict (accepted, or refused with the reason).
+
+    Raises
+    ------
+    ConfigError
+        Unknown or bad parameters (:class:`DuplicateKeyError` for a find
+        parameter given twice).
+    InputFileError
+        Missing inputs, an unreadable image, a reference catalog in the wrong format.
+    AlignmentError
+        The reference has no sources.
+    """
+    if editpars:
+        log.info("editpars=True: no parameter editor; running with the given values")
+    pars, ifind, rfind = _resolve_parameters(files, configobj, imagefindcfg, refimagefindcfg,
+                                             input_dict)
+    with task_logging(pars["runfile"] or None,
+                      logging.DEBUG if pars["verbose"] else logging.INFO):
+        return _run(pars, ifind, rfind)
+
+
+def run(configobj: Any) -> TweakRegReport:
+    """Run TweakReg from a configuration mapping (like ``tweakreg.run``).
+
+    Parameters
+    ----------
+    configobj : mapping
+
+    Returns
+    -------
+    TweakRegReport
+    """
+    return TweakReg(configobj=configobj)
+
+
+def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> TweakRegReport:
+    from .align.fitting import FIT_GEOMETRIES
+    from .align.matching import HistogramOffset  # noqa: F401  (type of hist)
+    if str(pars["fitgeometry"]).lower() not in FIT_GEOMETRIES:
+        raise ConfigError(f"fitgeometry must be one of {FIT_GEOMETRIES}, not {pars['fitgeometry']!r}")
+    files, atcats = _expand_files(pars["input"])
+    log.info("TweakReg on %d image(s): %s", len(files), ", ".join(files))
+    if pars["updatewcs"]:
+        from stwcs_ng import updatewcs as _uw
+        for f in files:
+            _uw.updatewcs(f)
+    catfile = _read_table_file(pars["catfile"]) if _none(pars["catfile"]) else {}
+    exclusions = _read_table_file(pars["exclusions"]) if _none(pars["exclusions"]) else {}
+    catopts = {"xcol": pars["xcol"], "ycol": pars["ycol"], "fluxcol": pars["fluxcol"],
+               "xyunits": pars["xyunits"], "minflux": _none(pars["minflux"]),
+               "maxflux": _none(pars["maxflux"]), "nbright": _none(pars["nbright"]),
+               "fluxunits": pars["fluxunits"]}
+    writecat = bool(pars["writecat"])
+
+    def catalogs_of(f: str, fp: ImageFindPars) -> list[ChipCatalog]:
+        user = atcats.get(f) or _lookup(catfile, f)
+        return image_catalogs(f, fp, exclusions=_lookup(exclusions, f), chip_catalogs=user,
+                              catalog_options=catopts if user else None)
+
+    cats = {f: catalogs_of(f, ifind) for f in files}
+    refimage = _none(pars["refimage"])
+    refcat = _none(pars["refcat"])
+    # reference image defining the tangent plane
+    if refimage:
+        refimage = str(refimage)
+        if not os.path.isfile(refimage.split("[")[0]):
+            raise InputFileError("reference image does not exist", filename=refimage)
+        refimage = refimage.split("[")[0]
+        plane_image = refimage
+    elif pars["enforce_user_order"] or len(files) < 3:
+        plane_image = files[0]
+    else:
+        # the input with the largest total overlap with the others
+        tmp_plane = _plane_for(files[0])
+        boxes = {f: _footprint(f, tmp_plane) for f in files}
+        plane_image = max(files, key=lambda f: sum(_overlap(boxes[f], boxes[g], 0.0)
+                                                   for g in files if g != f))
+    refwcs = _plane_for(plane_image)
+    scale_arcsec = _ref_scale_arcsec(refwcs)
+    # reference catalog
+    if refcat:
+        rc = read_sky_catalog(refcat, refxcol=pars["refxcol"], refycol=pars["refycol"],
+                              rfluxcol=pars["rfluxcol"], refxyunits=pars["refxyunits"],
+                              rminflux=_none(pars["rminflux"]), rmaxflux=_none(pars["rmaxflux"]),
+                              refnbright=_none(pars["refnbright"]), rfluxunits=pars["rfluxunits"],
+                              wcs=None)
+        flux = rc.flux if pars["rfluxunits"] != "mag" else -rc.flux
+        ref_cats = [ChipCatalog(0, rc.x, rc.y, flux, rc.ra, rc.dec)]
+        reference_name = str(refcat)
+        ref_in_inputs = None
+    else:
+        ref_in_inputs = plane_image if plane_image in files else None
+        ref_cats = cats[plane_image] if ref_in_inputs else catalogs_of(plane_image, rfind)
+        reference_name = plane_image
+    ref_xy, ref_flux, _ = _plane_catalog(ref_cats, refwcs)
+    if len(ref_xy) == 0:
+        from .errors import AlignmentError
+        raise AlignmentError("the reference has no sources; nothing can be aligned",
+                             filename=reference_name)
+    if writecat and not refcat:
+        _write_refxy(plane_image, ref_xy)
+
+    searchrad = float(pars["searchrad"])
+    if str(pars["searchunits"]).lower().startswith("arc"):
+        searchrad /= scale_arcsec
+    ref_box = np.concatenate([ref_xy.min(axis=0), ref_xy.max(axis=0)])
+    reports: list[ImageReport] = []
+    for f in files:
+        root = _rootname(f)
+        rep = ImageReport(f)
+        in_xy, in_flux, chips = _plane_catalog(cats[f], refwcs)
+        rep.nsources = len(in_xy)
+        if writecat:
+            _write_xy_catalogs(root, cats[f], ifind.use_sharp_round)
+        if f == ref_in_inputs:
+            rep.role, rep.accepted = "reference", True
+            reports.append(rep)
+            continue
+        hist = None
+        fit = None
+        try:
+            if len(in_xy) == 0:
+                raise _Refused("no sources found in the image")
+            box = _footprint(f, refwcs)
+            if _overlap(box, ref_box, searchrad) <= 0:
+                raise _Refused("no overlap with the reference")
+            offset = np.array([float(pars["xoffset"]), float(pars["yoffset"])])
+            if pars["use2dhist"]:
+                hist = histogram_offset(ref_xy, in_xy + offset, searchrad)
+                if hist.significant:
+                    offset = offset + hist.offset
+                else:
+                    log.warning("%s: the 2-D histogram shows no clear offset peak "
+                                "(%d pairs, peak %d)", f, hist.npairs, hist.peak)
+            iref, iin = match_xy(ref_xy, in_xy, float(pars["tolerance"]), offset=offset,
+                                 separation=float(pars["separation"]))
+            fitkw = dict(fitgeometry=pars["fitgeometry"], nclip=int(pars["nclip"]),
+                         sigma=float(pars["sigma"]), minobj=int(pars["minobj"]),
+                         ref_point=refwcs.wcs.crpix - 1.0)
+            fit = fit_linear(in_xy[iin], ref_xy[iref], **fitkw)
+            if fit.ok:
+                moved = in_xy @ fit.matrix.T + fit.offset
+                iref, iin = match_xy(ref_xy, moved, float(pars["tolerance"]),
+                                     separation=float(pars["separation"]))
+                fit2 = fit_linear(in_xy[iin], ref_xy[iref], **fitkw)
+                fit = fit2
+            rep.nmatch = fit.nmatch
+            if not fit.ok:
+                raise _Refused(fit.reason)
+            rep.accepted, rep.role, rep.fit = True, "aligned", fit
+            rep.xshift, rep.yshift = (float(v) for v in fit.shift)
+            rep.rotation, rep.scale, rep.skew = fit.rotation, fit.scale, fit.skew
+            rep.rms_x, rep.rms_y = (float(v) for v in fit.rms)
+            rep.rms_arcsec = fit.rms_total * scale_arcsec
+            rep.rms_ra, rep.rms_dec = _sky_rms(fit.residuals[fit.used], refwcs)
+            if writecat:
+                _write_fit_match(root, fit, ref_xy, in_xy, iref, iin, chips, refwcs, rep)
+            if pars["expand_refcat"]:
+                matched = np.zeros(len(in_xy), dtype=bool)
+                matched[iin] = True
+                extra = in_xy[~matched] @ fit.matrix.T + fit.offset
+                ref_xy = np.vstack([ref_xy, extra])
+                ref_box = np.concatenate([ref_xy.min(axis=0), ref_xy.max(axis=0)])
+        except _Refused as why:
+            rep.accepted, rep.role, rep.reason = False, "refused", str(why)
+            rep.fit = fit
+            log.warning("%s: fit refused (%s); the image is left unchanged", f, why)
+        if hist is not None or fit is not None:
+            try:
+                _plots(root, pars, hist, fit if rep.accepted else None, in_xy[iin] if rep.accepted
+                       else in_xy[:0])
+            except Exception as exc:  # a plot must never fail the alignment
+                log.warning("%s: plot not written (%s)", f, exc)
+        reports.append(rep)
+        log.info("%s", rep.line())
+
+    if pars["updatehdr"]:
+        for rep in reports:
+            if not rep.accepted:
+                continue
+            m = rep.fit.matrix if rep.fit is not None else np.eye(2)
+            t = rep.fit.offset if rep.fit is not None else np.zeros(2)
+            _update_file(rep, refwcs, m, t, pars)
+    report = TweakRegReport(reports, reference_name, refwcs)
+    if pars["shiftfile"]:
+        report.shiftfile = _write_shiftfile(pars, reports, refwcs)
+    log.info("%s", report)
+    return report
+
+
+class _Refused(Exception):
+    pass
+
+
+def _plane_for(filename: str) -> WCS:
+    with fileio.open_fits(filename, memmap=True) as hdul:
+        ws, shapes = [], []
+        for _, i in sorted(chip_extensions(hdul, filename).items()):
+            h = hdul[i].header
+            ws.append(chip_wcs(hdul, i))
+            shapes.append((int(h.get("NAXIS2", 1)), int(h.get("NAXIS1", 1))))
+    return reference_plane(ws, shapes)
+
+
+def _write_refxy(plane_image: str, ref_xy: np.ndarray) -> None:
+    with open(f"{_rootname(plane_image)}_refxy_catalog.coo", "w", encoding="utf-8") as fh:
+        fh.write("# Reference positions in the reference tangent plane (1-based pixels)\n")
+        for x, y in ref_xy:
+            fh.write(f"{x + 1:.6f} {y + 1:.6f}\n")
+
+
+def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,
+                 pars: dict[str, Any]) -> None:
+    f = rep.filename
+    try:
+        hdul = fileio.read_fits(f)
+        corrections = {}
+        for ev, i in chip_extensions(hdul, f).items():
+            h = hdul[i].header
+            shape = (int(h.get("NAXIS2", 2048)), int(h.get("NAXIS1", 4096)))
+            corrections[ev] = apply_linear_correction(chip_wcs(hdul, i), refwcs, m, t, shape=shape)
+        hdul.close()
+        update_image_wcs(
+            f, corrections, wcsname=pars["wcsname"], reusename=bool(pars["reusename"]),
+            fit=FitSummary(rep.rms_ra, rep.rms_dec, rep.nmatch), headerlet=bool(pars["headerlet"]),
+            attach=bool(pars["attach"]), hdrfile=str(pars["hdrfile"] or ""),
+            clobber=bool(pars["clobber"]), hdrname=str(pars["hdrname"] or ""),
+            author=str(pars["author"] or ""), descrip=str(pars["descrip"] or ""),
+            catalog=str(pars["catalog"] or ""), history=str(pars["history"] or ""))
+        rep.updated = True
+    except DrizzlepacError as exc:
+        rep.accepted, rep.role, rep.reason = False, "refused", f"header not updated: {exc}"
+        log.error("%s: header not updated (%s); the file is unchanged", f, exc)
+
+
