@@ -702,7 +702,9 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
             w = true_wcs.wcs(chip.extver)
             model, sources = _render_chip(w, chip.shape, catalog, exptime, psf_radius,
                                           chip.scale ** 2)
-            charge = model + sky_level
+            charge = model  # rendered in place: source + sky (+ dark) expected charge
+            charge += sky_level
+            del model
             dq = np.zeros(chip.shape, dtype=np.int16)
             badcol = None
             if defects:
@@ -710,6 +712,7 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
                 excess, dq_def, badcol = det.detector_defects(chip.shape, exptime, rng_d)
                 charge += excess
                 dq |= dq_def
+                del excess
             if saturation:
                 sat = det.saturate_and_bleed(charge, camera.full_well)
                 dq[sat] |= det.DQ_SATURATED
@@ -721,18 +724,22 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
                 rng_n = np.random.default_rng([seed, _S_NOISE, k, chip.extver])
                 sci = det.add_noise(charge, camera.readnoise, rng_n)
             else:
-                sci = charge.copy()
+                sci = charge.astype(np.float32)
             if cosmic_rays:
                 rng_c = np.random.default_rng([seed, _S_CR, k, chip.extver])
                 cr = det.cosmic_rays(chip.shape, exptime, rng_c)
                 sci += cr
                 crmask = (cr > 0).astype(np.uint8)
+                del cr
             else:
                 crmask = np.zeros(chip.shape, dtype=np.uint8)
             if badcol is not None and badcol.any():
                 rng_b = np.random.default_rng([seed, _S_BADVAL, k, chip.extver])
                 sci[badcol] += rng_b.normal(300.0, 80.0, int(badcol.sum()))
-            err = np.sqrt(charge + camera.readnoise ** 2).astype(np.float32)
+            charge += camera.readnoise ** 2
+            np.sqrt(charge, out=charge)
+            err = charge.astype(np.float32)
+            del charge
             cards = hdr_wcs.headers[chip.extver]
             sci_h = _ext_header(camera, chip, rootname, filt, cards, hdr_pa, "SCI", "ELECTRONS",
                                 False, hdr_crval)
@@ -747,7 +754,7 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
                 hdr["GOODMIN"] = (float(vals.min()), "minimum value of good pixels")
                 hdr["GOODMAX"] = (float(vals.max()), "maximum value of good pixels")
                 hdr["GOODMEAN"] = (float(vals.mean()), "mean value of good pixels")
-            hdus.append(fits.ImageHDU(sci.astype(np.float32), header=sci_h))
+            hdus.append(fits.ImageHDU(np.asarray(sci, dtype=np.float32), header=sci_h))
             hdus.append(fits.ImageHDU(err, header=err_h))
             hdus.append(fits.ImageHDU(dq, header=dq_h))
             chips_truth.append(ChipTruth(extver=chip.extver, ccdchip=chip.ccdchip,
