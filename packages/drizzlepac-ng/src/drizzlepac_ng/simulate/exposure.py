@@ -516,7 +516,8 @@ def _primary_header(camera: CameraModel, rootname: str, filt: str, exptime: floa
 
 
 def _ext_header(camera, chip, rootname, filt, wcs_cards: fits.Header, pa_v3, extname,
-                bunit, linear_only: bool, crval_ref) -> fits.Header:
+                bunit, crval_ref) -> fits.Header:
+    """Header of a SCI (full WCS) or ERR/DQ (linear WCS only) extension."""
     h = fits.Header()
     h["INHERIT"] = (True, "inherit the primary header")
     h["EXTNAME"] = (extname, "extension name")
@@ -562,7 +563,6 @@ def _ext_header(camera, chip, rootname, filt, wcs_cards: fits.Header, pa_v3, ext
                 if key.startswith("CTYPE"):
                     val = val.replace("-SIP", "")
                 h[key] = (val, wcs_cards.comments[key])
-    del linear_only
     return h
 
 
@@ -742,11 +742,11 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
             del charge
             cards = hdr_wcs.headers[chip.extver]
             sci_h = _ext_header(camera, chip, rootname, filt, cards, hdr_pa, "SCI", "ELECTRONS",
-                                False, hdr_crval)
+                                hdr_crval)
             err_h = _ext_header(camera, chip, rootname, filt, cards, hdr_pa, "ERR", "ELECTRONS",
-                                True, hdr_crval)
+                                hdr_crval)
             dq_h = _ext_header(camera, chip, rootname, filt, cards, hdr_pa, "DQ", "UNITLESS",
-                               True, hdr_crval)
+                               hdr_crval)
             good = dq == 0
             for hdr, arr in ((sci_h, sci), (err_h, err)):
                 vals = arr[good] if good.any() else arr.ravel()
