@@ -76,6 +76,7 @@ ctypedef struct Params:
     unsigned int* out_dq
     int* out_ctx
     int ctx_bit
+    int extra
     int kernel
     double pixfrac, pscale, dscale, dscale2, wtscale
     double dh, pfo, dover_scale, gauss_efac, gauss_es
@@ -351,7 +352,7 @@ cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
     pm = P.pixmap + 2 * (j * P.nx + i)
     cx = pm[0]
     cy = pm[1]
-    if not (isfinite(cx) and isfinite(cy)):
+    if not (cx > -BIG and cx < BIG and cy > -BIG and cy < BIG):
         return 1
     xo[0] = cx
     yo[0] = cy
@@ -491,38 +492,132 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
 
 cdef inline void _accumulate(const Params* P, Band* B, Py_ssize_t ii, Py_ssize_t jj,
                              double d, double dow, unsigned int dqv) noexcept nogil:
+    """Add one contribution (value d, weight dow) to output pixel (ii, jj)."""
     cdef Py_ssize_t a = (jj - B.y0) * B.w + (ii - B.x0)
     cdef double* acc = B.acc_d + 3 * a
-    cdef Py_ssize_t hw
-    cdef int k
-    if dow == 0.0:
-        return
     acc[0] += d * dow
     acc[1] += dow
     if dow > 0.0:
         acc[2] = 1.0          # context flag, applied when the band is merged
-    if P.n2 > 0:
-        hw = (B.y1 - B.y0) * B.w
-        for k in range(P.n2):
-            B.acc_2[k * hw + a] += B.d2v[k] * dow * dow
+    if P.extra:
+        _accumulate_extra(P, B, a, ii, jj, dow, dqv)
+
+
+cdef void _accumulate_extra(const Params* P, Band* B, Py_ssize_t a, Py_ssize_t ii,
+                            Py_ssize_t jj, double dow, unsigned int dqv) noexcept nogil:
+    """data2 (squared weights) and DQ part of a contribution."""
+    cdef Py_ssize_t hw = (B.y1 - B.y0) * B.w
+    cdef int k
+    if dow == 0.0:
+        return
+    for k in range(P.n2):
+        B.acc_2[k * hw + a] += B.d2v[k] * dow * dow
     if P.out_dq != NULL:
         P.out_dq[jj * P.onx + ii] |= dqv
 
 
-cdef inline double _ppos(double yu, double yv, double lo, double hi,
-                         double length, double b) noexcept nogil:
-    """Integral over a straight piece of length ``length`` (running from
-    height yu to yv) of max(y - b, 0); lo/hi are min/max of yu, yv."""
-    if b >= hi:
-        return 0.0
-    if b <= lo:
-        return length * (0.5 * (yu + yv) - b)
-    return length * (hi - b) * (hi - b) / (2.0 * (hi - lo))
+cdef inline double _ppos(double lo, double hi, double inv, double length,
+                         double b) noexcept nogil:
+    """Integral over a straight piece of length ``length``, whose height runs
+    linearly between lo < hi (inv = 1 / (hi - lo)), of max(y - b, 0).
+
+    Heights are uniformly spread over [lo, hi], so with c = clamp(b, lo, hi)
+    the integral is length * ((hi + c) / 2 - b) * (hi - c) / (hi - lo).
+    Written without branches (min/max), because b against lo/hi is data
+    dependent and mispredicts."""
+    cdef double c = b if b > lo else lo
+    c = c if c < hi else hi
+    return length * ((hi + c) * 0.5 - b) * ((hi - c) * inv)
+
+
+cdef inline double _ppos_flat(double y, double length, double b) noexcept nogil:
+    """The same for a piece at constant height y."""
+    cdef double t = y - b
+    return length * (t if t > 0.0 else 0.0)
+
+
+cdef inline double _p2(double ya, double s, double h, double xa, double u, double v,
+                       double b0, double b1, double* below) noexcept nogil:
+    """For the piece x in [u, v] of an edge y = ya + s (x - xa): return the
+    integral of max(y - b1, 0) and store in ``below`` the integral of
+    clamp(y - b0, 0, 1) - that is, of the part between b0 and b1 (b0 lies
+    below the edge, b1 = b0 + 1).  h = 1 / (2 |s|) (huge for flat pieces,
+    whose contribution then vanishes through a zero factor)."""
+    cdef double length = v - u
+    cdef double yu = ya + s * (u - xa)
+    cdef double yv = ya + s * (v - xa)
+    cdef double lo = yu if yu < yv else yv
+    cdef double hi = yv if yu < yv else yu
+    cdef double c = b1 if b1 > lo else lo
+    cdef double t, p1, e
+    c = c if c < hi else hi
+    t = hi - c
+    e = lo - b1
+    p1 = length * (e if e > 0.0 else 0.0) + t * t * h
+    below[0] = length * (0.5 * (yu + yv) - b0) - p1
+    return p1
+
+
+cdef void _square_2x2(const Params* P, Band* B, const double* xo, const double* yo,
+                      Py_ssize_t i0, Py_ssize_t j0, Py_ssize_t ilo, Py_ssize_t ihi,
+                      Py_ssize_t jlo, Py_ssize_t jhi, double d, double w, double jac,
+                      unsigned int dqv) noexcept nogil:
+    """Overlap of a drop whose bounding box lies within output cells
+    [i0, i0 + 1] x [j0, j0 + 1] (the common case), without data-dependent
+    branches: every edge is split at the middle column boundary and each
+    piece's area is shared between the two rows through _p2.  Only the cells
+    inside [ilo, ihi] x [jlo, jhi] (frame and band) are accumulated."""
+    cdef double c00 = 0.0, c01 = 0.0, c10 = 0.0, c11 = 0.0   # c<row><col>
+    cdef double xm = i0 + 0.5
+    cdef double b0 = j0 - 0.5
+    cdef double b1 = j0 + 0.5
+    cdef double x1, y1, x2, y2, dx, dy, sgn, xa, xb, ya, s, h, adx, ady, u, v, lo_part, hi_part
+    cdef double eps = 1e-12 * fabs(jac)
+    cdef int k, m
+    for k in range(4):
+        m = (k + 1) & 3
+        x1 = xo[k]
+        y1 = yo[k]
+        x2 = xo[m]
+        y2 = yo[m]
+        dx = x2 - x1
+        dy = y2 - y1
+        sgn = 1.0 if dx > 0.0 else -1.0
+        xa = x1 if dx > 0.0 else x2
+        xb = x2 if dx > 0.0 else x1
+        ya = y1 if dx > 0.0 else y2
+        adx = fabs(dx)
+        ady = fabs(dy)
+        s = (dy if dx > 0.0 else -dy) / (adx if adx > 1e-300 else 1e-300)
+        h = 0.5 * adx / (ady if ady > 1e-300 else 1e-300)
+        # left column piece [xa, min(xb, xm)]
+        v = xb if xb < xm else xm
+        v = v if v > xa else xa
+        hi_part = _p2(ya, s, h, xa, xa, v, b0, b1, &lo_part)
+        c00 += sgn * lo_part
+        c10 += sgn * hi_part
+        # right column piece [max(xa, xm), xb]
+        u = xa if xa > xm else xm
+        u = u if u < xb else xb
+        hi_part = _p2(ya, s, h, xa, u, xb, b0, b1, &lo_part)
+        c01 += sgn * lo_part
+        c11 += sgn * hi_part
+    if j0 >= jlo:
+        if i0 >= ilo and fabs(c00) > eps:
+            _accumulate(P, B, i0, j0, d, c00 * w, dqv)
+        if i0 + 1 <= ihi and fabs(c01) > eps:
+            _accumulate(P, B, i0 + 1, j0, d, c01 * w, dqv)
+    if j0 + 1 <= jhi:
+        if i0 >= ilo and fabs(c10) > eps:
+            _accumulate(P, B, i0, j0 + 1, d, c10 * w, dqv)
+        if i0 + 1 <= ihi and fabs(c11) > eps:
+            _accumulate(P, B, i0 + 1, j0 + 1, d, c11 * w, dqv)
 
 
 cdef void _square_cells(const Params* P, Band* B, const double* xo, const double* yo,
                         Py_ssize_t ilo, Py_ssize_t ihi, Py_ssize_t jlo, Py_ssize_t jhi,
-                        double d, double w, double jac, unsigned int dqv) noexcept nogil:
+                        double d, double w, double jac, unsigned int dqv,
+                        int full_rows) noexcept nogil:
     """Overlap areas of the drop quadrilateral with the output cells
     [ilo, ihi] x [jlo, jhi] (at most MAXCELLS), then accumulate them.
 
@@ -532,13 +627,15 @@ cdef void _square_cells(const Params* P, Band* B, const double* xo, const double
     closed quadrilateral it is the signed area inside the cell.  Each edge
     thus costs nrows + 1 evaluations of P per column.  Areas below 1e-12 of
     the drop area are rounding noise (from cells the drop does not reach)
-    and are dropped."""
+    and are dropped.  ``full_rows`` says that rows jlo..jhi hold the whole
+    drop (not clipped by the band), which saves two evaluations per piece."""
     cdef double cell[MAXCELLS]
     cdef Py_ssize_t nc = ihi - ilo + 1
     cdef Py_ssize_t nr = jhi - jlo + 1
     cdef Py_ssize_t k, m, c, ca, cb, rr
     cdef double x1, y1, x2, y2, sgn, xa, xb, ya, yb, slope, u, v, yu, yv, lo, hi, length
-    cdef double b0, prev, nxt, eps = 1e-12 * fabs(jac)
+    cdef double b0, prev, nxt, inv, bb, eps = 1e-12 * fabs(jac)
+    cdef int flat
     for k in range(nr * nc):
         cell[k] = 0.0
     b0 = jlo - 0.5
@@ -585,11 +682,20 @@ cdef void _square_cells(const Params* P, Band* B, const double* xo, const double
             else:
                 lo = yv
                 hi = yu
-            prev = _ppos(yu, yv, lo, hi, length, b0)
-            for rr in range(nr):
-                nxt = _ppos(yu, yv, lo, hi, length, b0 + (rr + 1))
+            flat = not (hi > lo)
+            inv = 0.0 if flat else 1.0 / (hi - lo)
+            if full_rows:
+                # b0 lies below the whole drop and b0 + nr above it
+                prev = length * (0.5 * (yu + yv) - b0)
+            else:
+                prev = _ppos_flat(lo, length, b0) if flat else _ppos(lo, hi, inv, length, b0)
+            for rr in range(nr - 1 if full_rows else nr):
+                bb = b0 + (rr + 1)
+                nxt = _ppos_flat(lo, length, bb) if flat else _ppos(lo, hi, inv, length, bb)
                 cell[rr * nc + (c - ilo)] += sgn * (prev - nxt)
                 prev = nxt
+            if full_rows:
+                cell[(nr - 1) * nc + (c - ilo)] += sgn * prev
     for rr in range(nr):
         for c in range(nc):
             if fabs(cell[rr * nc + c]) > eps:
@@ -623,8 +729,31 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     for k in range(P.n2):
         if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
             return
-    if _footprint(P, i, j, xo, yo, &jac, lim):
-        return
+    if kern == K_SQUARE:
+        if _footprint(P, i, j, xo, yo, &jac, lim):
+            return
+    else:
+        cx = P.pixmap[2 * o]
+        cy = P.pixmap[2 * o + 1]
+        if not (cx > -BIG and cx < BIG and cy > -BIG and cy < BIG):
+            return
+        xo[0] = cx
+        yo[0] = cy
+        if kern == K_POINT:
+            lim[0] = _nint(cx)
+            lim[1] = lim[0]
+            lim[2] = _nint(cy)
+            lim[3] = lim[2]
+        elif kern == K_LANCZOS2 or kern == K_LANCZOS3 or kern == K_LANCZOS5:
+            lim[0] = _floori(cx - P.pfo) + 1
+            lim[1] = _floori(cx + P.pfo)
+            lim[2] = _floori(cy - P.pfo) + 1
+            lim[3] = _floori(cy + P.pfo)
+        else:
+            lim[0] = _nint(cx - P.pfo)
+            lim[1] = _nint(cx + P.pfo)
+            lim[2] = _nint(cy - P.pfo)
+            lim[3] = _nint(cy + P.pfo)
     # clip to the frame
     ilo = lim[0] if lim[0] > 0 else 0
     ihi = lim[1] if lim[1] < P.onx - 1 else P.onx - 1
@@ -648,13 +777,14 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         return
 
     d = d * P.dscale
-    if P.dq != NULL:
-        dqv = P.dq[o]
-    for k in range(P.n2):
-        if P.data2[k] != NULL:
-            B.d2v[k] = P.data2[k][o] * P.dscale2
-        else:
-            B.d2v[k] = 0.0
+    if P.extra:
+        if P.dq != NULL:
+            dqv = P.dq[o]
+        for k in range(P.n2):
+            if P.data2[k] != NULL:
+                B.d2v[k] = P.data2[k][o] * P.dscale2
+            else:
+                B.d2v[k] = 0.0
 
     if kern == K_SQUARE:
         w = w / jac
@@ -662,8 +792,12 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
             # the whole drop falls inside one output pixel
             _accumulate(P, B, ilo, jlo, d, w * jac, dqv)
             return
+        if lim[1] - lim[0] <= 1 and lim[3] - lim[2] <= 1:
+            _square_2x2(P, B, xo, yo, lim[0], lim[2], ilo, ihi, jlo, jhi, d, w, jac, dqv)
+            return
         if (jhi - jlo + 1) * (ihi - ilo + 1) <= MAXCELLS:
-            _square_cells(P, B, xo, yo, ilo, ihi, jlo, jhi, d, w, jac, dqv)
+            _square_cells(P, B, xo, yo, ilo, ihi, jlo, jhi, d, w, jac, dqv,
+                          jlo == lim[2] and jhi == lim[3])
             return
         for jj in range(jlo, jhi + 1):
             for ii in range(ilo, ihi + 1):
@@ -872,6 +1006,7 @@ def drizzle_kernel(
     Py_ssize_t ymax=-1,
     Py_ssize_t band_height=64,
     int num_threads=1,
+    int _phases=3,
 ):
     """Low-level drizzle of one image.  Arguments must already be validated
     (see :func:`drizzlepac_ng.drizzle_kernels.drizzle_add`): C-contiguous
@@ -987,6 +1122,7 @@ def drizzle_kernel(
                 keep.append(out_img2[k])
                 P.out2[k] = &tmp_out[0, 0]
 
+    P.extra = 1 if (n2 > 0 or P.out_dq != NULL) else 0
     P.xmin = xmin
     P.xmax = xmax if xmax >= 0 else P.nx - 1
     P.ymin = ymin
@@ -1019,10 +1155,12 @@ def drizzle_kernel(
     cdef double[:, ::1] workv = work
     try:
         with nogil:
-            for j in prange(P.ymin, P.ymax + 1, num_threads=num_threads, schedule="static"):
-                _prepass_row(&P, j)
-            for b in prange(nb, num_threads=nthr, schedule="dynamic", chunksize=1):
-                _run_band(&P, b, &workv[threadid(), 0], kbuf)
+            if _phases & 1:
+                for j in prange(P.ymin, P.ymax + 1, num_threads=num_threads, schedule="static"):
+                    _prepass_row(&P, j)
+            if _phases & 2:
+                for b in prange(nb, num_threads=nthr, schedule="dynamic", chunksize=1):
+                    _run_band(&P, b, &workv[threadid(), 0], kbuf)
     finally:
         free(P.data2)
         free(P.out2)
