@@ -17,7 +17,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from drizzlepac_ng import simulate
 
-KW = dict(n_exposures=2, shape="small", seed=21, n_stars=5, n_galaxies=0, n_bright=0,
+KW = dict(n_exposures=1, shape="small", seed=21, n_stars=5, n_galaxies=0, n_bright=0,
           noise=False, cosmic_rays=False, defects=False)
 
 
@@ -130,7 +130,7 @@ def test_updatewcs_ng_keeps_injected_error(tmp_path, monkeypatch):
     mod = pytest.importorskip("stwcs_ng.updatewcs")
     if not hasattr(mod, "updatewcs"):
         pytest.skip("stwcs_ng.updatewcs.updatewcs not available yet")
-    errors = np.array([[1.5, -0.7, 0.05], [-0.4, 0.9, -0.03]])
+    errors = np.array([[1.5, -0.7, 0.05]])
     raw, cal = _sim_pair(tmp_path, "ACS/WFC", wcs_errors=errors)
     for r, c in zip(raw, cal, strict=True):
         _run_updatewcs(mod, r.path, monkeypatch, tmp_path / "raw")
@@ -208,7 +208,7 @@ def test_drizzle_returns_true_positions_and_fluxes():
     assert checked >= 3
 
 
-@pytest.mark.parametrize("errors", [None, np.array([[0.8, -0.5, 0.04], [0.0, 0.0, 0.0]])])
+@pytest.mark.parametrize("errors", [None, np.array([[0.8, -0.5, 0.04]])])
 def test_updatewcs_ng_on_calibrated_files_changes_nothing(tmp_path, monkeypatch, errors):
     """Calibrated files are already 'updated': running updatewcs again (it starts from the
     archived OPUS WCS) must give the same WCS."""
