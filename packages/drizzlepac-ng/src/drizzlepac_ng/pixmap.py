@@ -167,13 +167,22 @@ def _transform(wcs_from: Any, wcs_to: Any, x: np.ndarray, y: np.ndarray) -> tupl
     return np.broadcast_to(xo, np.shape(x)), np.broadcast_to(yo, np.shape(x))
 
 
+#: The exact map is evaluated in bands of about this many pixels, which bounds
+#: the temporary memory (the transform is pointwise, so results are the same).
+_EXACT_BAND_PIXELS = 1 << 20
+
+
 def _exact(wcs_from: Any, wcs_to: Any, shape: tuple[int, int]) -> np.ndarray:
     ny, nx = shape
-    y, x = np.indices(shape, dtype=np.float64)
-    xo, yo = _transform(wcs_from, wcs_to, x, y)
     pixmap = np.empty((ny, nx, 2), dtype=np.float64)
-    pixmap[..., 0] = xo
-    pixmap[..., 1] = yo
+    rows = max(1, _EXACT_BAND_PIXELS // nx)
+    x = np.arange(nx, dtype=np.float64)
+    for lo in range(0, ny, rows):
+        hi = min(ny, lo + rows)
+        gx, gy = np.meshgrid(x, np.arange(lo, hi, dtype=np.float64))
+        xo, yo = _transform(wcs_from, wcs_to, gx, gy)
+        pixmap[lo:hi, :, 0] = xo
+        pixmap[lo:hi, :, 1] = yo
     return pixmap
 
 
