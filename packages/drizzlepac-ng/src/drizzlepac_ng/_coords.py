@@ -47,6 +47,9 @@ __all__ = [
     "load_wcs",
     "write_coordinate_file",
     "emit_table",
+    "write_text_atomic",
+    "drizzlepac_errors",
+    "expand_files",
     "is_blank",
 ]
 
@@ -566,9 +569,31 @@ def write_coordinate_file(output: str | os.PathLike, source: str, col1: Sequence
     FileUpdateError
         If the file cannot be written.
     """
-    path = Path(output)
     text = f"# Coordinates converted from {source}\n" + "".join(
         f"{a}    {b}\n" for a, b in zip(col1, col2, strict=True))
+    path = write_text_atomic(output, text)
+    log.info("Wrote out results to: %s", path)
+    return path
+
+
+def write_text_atomic(output: str | os.PathLike, text: str) -> Path:
+    """Write a text file through a temporary file in the same folder and an atomic rename.
+
+    Parameters
+    ----------
+    output : str or path-like
+    text : str
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    FileUpdateError
+        If the file cannot be written (an existing file is then unchanged).
+    """
+    path = Path(output)
     folder = path.parent if str(path.parent) else Path(".")
     tmp = None
     try:
@@ -582,8 +607,7 @@ def write_coordinate_file(output: str | os.PathLike, source: str, col1: Sequence
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        raise FileUpdateError(f"cannot write the output file ({exc})", filename=str(path)) from exc
-    log.info("Wrote out results to: %s", path)
+        raise FileUpdateError(f"cannot write the file ({exc})", filename=str(path)) from exc
     return path
 
 
