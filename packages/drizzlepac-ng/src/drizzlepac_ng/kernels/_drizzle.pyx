@@ -159,7 +159,7 @@ cdef inline int _bilinear(const Params* P, double x, double y,
     p01 = p00 + rs
     ox[0] = gy * (gx * p00[0] + fx * p00[2]) + fy * (gx * p01[0] + fx * p01[2])
     oy[0] = gy * (gx * p00[1] + fx * p00[3]) + fy * (gx * p01[1] + fx * p01[3])
-    if isfinite(ox[0]) and isfinite(oy[0]):
+    if fabs(ox[0]) < BIG and fabs(oy[0]) < BIG:   # false for NaN
         return 0
     return 1
 
@@ -199,8 +199,9 @@ cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
         yo[2] = a * m[1] + b * (m[3] + t[1]) + c * t[3]
         xo[3] = a * m[0] + b * (ml[0] + t[0]) + c * tl[0]
         yo[3] = a * m[1] + b * (ml[1] + t[1]) + c * tl[1]
-        if (isfinite(xo[0] + xo[1] + xo[2] + xo[3]) and
-                isfinite(yo[0] + yo[1] + yo[2] + yo[3])):
+        a = fabs(xo[0]) + fabs(xo[1]) + fabs(xo[2]) + fabs(xo[3])
+        b = fabs(yo[0]) + fabs(yo[1]) + fabs(yo[2]) + fabs(yo[3])
+        if a < BIG and b < BIG:      # also false for NaN
             return 0
         return 1
     if _bilinear(P, i - dh, j + dh, &xo[0], &yo[0]):
@@ -344,10 +345,12 @@ cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
                 mny = yo[k]
             if yo[k] > mxy:
                 mxy = yo[k]
-        lim[0] = _nint(mnx)
-        lim[1] = _nint(mxx)
-        lim[2] = _nint(mny)
-        lim[3] = _nint(mxy)
+        # corners are within +-BIG: round half up (only the candidate cells
+        # depend on it; the areas decide the weights)
+        lim[0] = _ffloor(mnx + 0.5)
+        lim[1] = _ffloor(mxx + 0.5)
+        lim[2] = _ffloor(mny + 0.5)
+        lim[3] = _ffloor(mxy + 0.5)
         return 0
     pm = P.pixmap + 2 * (j * P.nx + i)
     cx = pm[0]
@@ -490,6 +493,13 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
             _union(rw, sg[0], sg[1], sg[2], sg[3], P.onx, P.ony)
 
 
+cdef inline void _acc3(double* acc, double d, double dow) noexcept nogil:
+    acc[0] += d * dow
+    acc[1] += dow
+    if dow > 0.0:
+        acc[2] = 1.0
+
+
 cdef inline void _accumulate(const Params* P, Band* B, Py_ssize_t ii, Py_ssize_t jj,
                              double d, double dow, unsigned int dqv) noexcept nogil:
     """Add one contribution (value d, weight dow) to output pixel (ii, jj)."""
@@ -573,6 +583,7 @@ cdef void _square_2x2(const Params* P, Band* B, const double* xo, const double* 
     cdef double b1 = j0 + 0.5
     cdef double x1, y1, x2, y2, dx, dy, sgn, xa, xb, ya, s, h, adx, ady, u, v, lo_part, hi_part
     cdef double eps = 1e-12 * fabs(jac)
+    cdef double* acc
     cdef int k, m
     for k in range(4):
         m = (k + 1) & 3
@@ -602,16 +613,30 @@ cdef void _square_2x2(const Params* P, Band* B, const double* xo, const double* 
         hi_part = _p2(ya, s, h, xa, u, xb, b0, b1, &lo_part)
         c01 += sgn * lo_part
         c11 += sgn * hi_part
+    if P.extra:
+        if j0 >= jlo:
+            if i0 >= ilo and fabs(c00) > eps:
+                _accumulate(P, B, i0, j0, d, c00 * w, dqv)
+            if i0 + 1 <= ihi and fabs(c01) > eps:
+                _accumulate(P, B, i0 + 1, j0, d, c01 * w, dqv)
+        if j0 + 1 <= jhi:
+            if i0 >= ilo and fabs(c10) > eps:
+                _accumulate(P, B, i0, j0 + 1, d, c10 * w, dqv)
+            if i0 + 1 <= ihi and fabs(c11) > eps:
+                _accumulate(P, B, i0 + 1, j0 + 1, d, c11 * w, dqv)
+        return
     if j0 >= jlo:
+        acc = B.acc_d + 3 * ((j0 - B.y0) * B.w + (i0 - B.x0))
         if i0 >= ilo and fabs(c00) > eps:
-            _accumulate(P, B, i0, j0, d, c00 * w, dqv)
+            _acc3(acc, d, c00 * w)
         if i0 + 1 <= ihi and fabs(c01) > eps:
-            _accumulate(P, B, i0 + 1, j0, d, c01 * w, dqv)
+            _acc3(acc + 3, d, c01 * w)
     if j0 + 1 <= jhi:
+        acc = B.acc_d + 3 * ((j0 + 1 - B.y0) * B.w + (i0 - B.x0))
         if i0 >= ilo and fabs(c10) > eps:
-            _accumulate(P, B, i0, j0 + 1, d, c10 * w, dqv)
+            _acc3(acc, d, c10 * w)
         if i0 + 1 <= ihi and fabs(c11) > eps:
-            _accumulate(P, B, i0 + 1, j0 + 1, d, c11 * w, dqv)
+            _acc3(acc + 3, d, c11 * w)
 
 
 cdef void _square_cells(const Params* P, Band* B, const double* xo, const double* yo,
