@@ -375,3 +375,15 @@ def test_full_size_acs_exposure():
         dq = hdul["DQ", chip.extver].data
         assert np.any(dq & 256) and np.any(dq & 16) and np.any(dq & 4)
     assert hdul["WCSDVARR", 1].data.shape == (32, 64)
+
+
+def test_association_table(small_set):
+    asn = small_set.association
+    assert asn is not None and asn.name.endswith("_asn.fits")
+    with fits.open(asn) as hdul:
+        t = hdul[1].data
+        assert list(t["MEMTYPE"]) == ["EXP-DTH"] * 3 + ["PROD-DTH"]
+        assert [m.lower() for m in t["MEMNAME"][:3]] == [e.rootname for e in small_set]
+    with fits.open(small_set[0].path) as hdul:
+        assert hdul[0].header["ASN_TAB"] == asn.name
+        assert hdul[0].header["ASN_ID"] == t["MEMNAME"][3]

@@ -83,6 +83,9 @@ class SimulatedSet:
     reference_files : dict
         Paths of the synthetic IDCTAB/NPOLFILE/D2IMFILE (empty in memory).
     output_dir : Path or None
+    association : Path or None
+        The association table ``<asn_id>_asn.fits`` listing the exposures
+        (MEMTYPE ``EXP-DTH``) and the product (``PROD-DTH``); None in memory.
     """
 
     exposures: list[SimulatedExposure]
@@ -90,6 +93,7 @@ class SimulatedSet:
     instrument: str
     reference_files: dict
     output_dir: Path | None
+    association: Path | None = None
 
     @property
     def paths(self) -> list[Path]:
@@ -782,9 +786,31 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
             exposures.append(SimulatedExposure(rootname, path, tpath, None, truth))
         else:
             exposures.append(SimulatedExposure(rootname, None, None, hdul, truth))
+    asn = None
+    if out_dir is not None:
+        asn = _write_association(out_dir, [e.rootname for e in exposures])
     log.info("simulated %d %s exposure(s) of %s chips in %.2f s", n, camera.name,
              "x".join(map(str, chip_shape)), time.perf_counter() - t0)
-    return SimulatedSet(exposures, catalog, camera.name, refs, out_dir)
+    return SimulatedSet(exposures, catalog, camera.name, refs, out_dir, asn)
+
+
+def _write_association(out_dir: Path, rootnames: list[str]) -> Path:
+    """Write the association table of a set (the ASN_ID/ASN_TAB of its exposures)."""
+    asn_id = f"{rootnames[0][:6]}010"
+    names = [r.upper() for r in rootnames] + [asn_id.upper()]
+    types = ["EXP-DTH"] * len(rootnames) + ["PROD-DTH"]
+    table = fits.BinTableHDU.from_columns([
+        fits.Column("MEMNAME", "14A", array=np.array(names)),
+        fits.Column("MEMTYPE", "14A", array=np.array(types)),
+        fits.Column("MEMPRSNT", "L", array=np.ones(len(names), dtype=bool)),
+    ], name="ASN")
+    prim = fits.PrimaryHDU()
+    prim.header["FILENAME"] = f"{asn_id}_asn.fits"
+    prim.header["ASN_ID"] = asn_id.upper()
+    prim.header["ASN_TAB"] = f"{asn_id}_asn.fits"
+    path = out_dir / f"{asn_id}_asn.fits"
+    fits.HDUList([prim, table]).writeto(path, overwrite=True)
+    return path
 
 
 __all__ += ["ExposureWCS", "evaluate_wcs", "wcsname_for"]
