@@ -15,10 +15,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import __version__
 from fitsblender_ng.errors import FitsblenderError
 from stwcs_ng.errors import StwcsError
 
+from . import __version__
 from .errors import DrizzlepacError
 
 #: Modules contributing verbs, in the order they appear in ``--help``.
@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "drizzlepac_ng._demo_cli",
     "drizzlepac_ng.simulate._cli",
     "drizzlepac_ng.astrodrizzle._cli",
+    "drizzlepac_ng._tasks_cli",
 ]
 
 
