@@ -24,7 +24,8 @@ PHOTBW, PHOTZPT, LTV1/2, VAFACTOR=1 and the WCS.
 with :func:`load_truth`.
 
 Synthetic reference files ``<root>_idc.fits``, ``_npl.fits``, ``_d2i.fits``
-are written beside the exposures (:func:`write_reference_files`).
+are written beside the exposures (:func:`write_reference_files`), and an
+association table ``<asn_id>_asn.fits`` (MEMNAME/MEMTYPE/MEMPRSNT).
 
 WCS and distortion
 ------------------
