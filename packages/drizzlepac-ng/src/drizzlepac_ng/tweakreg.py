@@ -283,16 +283,18 @@ def _rootname(filename: str) -> str:
     return base
 
 
-def _plane_catalog(cats: list[ChipCatalog], refwcs: WCS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _plane_catalog(cats: list[ChipCatalog], refwcs: WCS
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if not cats:
-        return np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=int)
+        return np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0)
     ra = np.concatenate([c.ra for c in cats])
+    err = np.concatenate([c.err for c in cats])
     dec = np.concatenate([c.dec for c in cats])
     flux = np.concatenate([c.flux for c in cats])
     chip = np.concatenate([np.full(len(c.ra), c.extver) for c in cats])
     xy = refwcs.wcs_world2pix(np.column_stack([ra, dec]), 0) if len(ra) else np.zeros((0, 2))
     order = np.argsort(-flux, kind="stable")
-    return xy[order], flux[order], chip[order]
+    return xy[order], flux[order], chip[order], err[order]
 
 
 def _footprint(filename: str, refwcs: WCS) -> np.ndarray:
@@ -563,7 +565,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         ref_in_inputs = plane_image if plane_image in files else None
         ref_cats = cats[plane_image] if ref_in_inputs else catalogs_of(plane_image, rfind)
         reference_name = plane_image
-    ref_xy, ref_flux, _ = _plane_catalog(ref_cats, refwcs)
+    ref_xy, ref_flux, _, ref_err = _plane_catalog(ref_cats, refwcs)
     if len(ref_xy) == 0:
         from .errors import AlignmentError
         raise AlignmentError("the reference has no sources; nothing can be aligned",
@@ -579,7 +581,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
     for f in files:
         root = _rootname(f)
         rep = ImageReport(f)
-        in_xy, in_flux, chips = _plane_catalog(cats[f], refwcs)
+        in_xy, in_flux, chips, in_err = _plane_catalog(cats[f], refwcs)
         rep.nsources = len(in_xy)
         if writecat:
             _write_xy_catalogs(root, cats[f], ifind.use_sharp_round)
@@ -608,12 +610,14 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
             fitkw = dict(fitgeometry=pars["fitgeometry"], nclip=int(pars["nclip"]),
                          sigma=float(pars["sigma"]), minobj=int(pars["minobj"]),
                          ref_point=refwcs.wcs.crpix - 1.0)
-            fit = fit_linear(in_xy[iin], ref_xy[iref], **fitkw)
+            fit = fit_linear(in_xy[iin], ref_xy[iref], **fitkw,
+                             errors=_pair_errors(in_err[iin], ref_err[iref]))
             if fit.ok:
                 moved = in_xy @ fit.matrix.T + fit.offset
                 iref, iin = match_xy(ref_xy, moved, float(pars["tolerance"]),
                                      separation=float(pars["separation"]))
-                fit2 = fit_linear(in_xy[iin], ref_xy[iref], **fitkw)
+                fit2 = fit_linear(in_xy[iin], ref_xy[iref], **fitkw,
+                                  errors=_pair_errors(in_err[iin], ref_err[iref]))
                 fit = fit2
             rep.nmatch = fit.nmatch
             if not fit.ok:
@@ -631,6 +635,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                 matched[iin] = True
                 extra = in_xy[~matched] @ fit.matrix.T + fit.offset
                 ref_xy = np.vstack([ref_xy, extra])
+                ref_err = np.concatenate([ref_err, in_err[~matched]])
                 ref_box = np.concatenate([ref_xy.min(axis=0), ref_xy.max(axis=0)])
         except _Refused as why:
             rep.accepted, rep.role, rep.reason = False, "refused", str(why)
@@ -661,6 +666,14 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
 
 class _Refused(Exception):
     pass
+
+
+def _pair_errors(e_in: np.ndarray, e_ref: np.ndarray) -> np.ndarray | None:
+    """Combined position errors of matched pairs (None when the input has none)."""
+    if len(e_in) == 0 or not np.all(np.isfinite(e_in)):
+        return None
+    e_ref = np.where(np.isfinite(e_ref), e_ref, 0.0)
+    return np.sqrt(e_in ** 2 + e_ref ** 2)
 
 
 def _plane_for(filename: str) -> WCS:

@@ -60,6 +60,13 @@ class ChipCatalog:
     shape: tuple[int, int] = (0, 0)
     sources: SourceList | None = field(default=None, repr=False)
 
+    @property
+    def err(self) -> np.ndarray:
+        """Expected centroid errors (pixels; NaN when unknown, e.g. user catalogs)."""
+        if self.sources is not None and self.sources.err is not None:
+            return self.sources.err
+        return np.full(len(self.ra), np.nan)
+
 
 def chip_wcs(hdul: fits.HDUList, index: int) -> WCS:
     """Full-distortion WCS of HDU ``index`` (SIP and lookup tables included)."""

@@ -51,6 +51,9 @@ class SourceList:
     ----------
     x, y, flux, peak, sharp, round1, round2 : numpy.ndarray
         One value per source (float64).
+    err : numpy.ndarray or None
+        Expected centroid error (pixels) from the flux and the background
+        noise; used to weight fits.
     sky, skysigma : float
         Background level and sigma used.
     """
@@ -62,6 +65,7 @@ class SourceList:
     sharp: np.ndarray
     round1: np.ndarray
     round2: np.ndarray
+    err: np.ndarray | None = None
     sky: float = 0.0
     skysigma: float = 0.0
 
@@ -72,13 +76,14 @@ class SourceList:
         """A new list with the sources where ``keep`` is True (or at those indices)."""
         return SourceList(self.x[keep], self.y[keep], self.flux[keep], self.peak[keep],
                           self.sharp[keep], self.round1[keep], self.round2[keep],
-                          self.sky, self.skysigma)
+                          None if self.err is None else self.err[keep], self.sky, self.skysigma)
 
     @classmethod
     def empty(cls, sky: float = 0.0, skysigma: float = 0.0) -> SourceList:
         """An empty list."""
         z = np.zeros(0)
-        return cls(z, z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), sky, skysigma)
+        return cls(z, z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), sky,
+                   skysigma)
 
 
 def sky_statistics(data: np.ndarray, good: np.ndarray | None = None, *, max_samples: int = 2_000_000
@@ -287,8 +292,12 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
         keep &= (sharp >= pars.sharplo) & (sharp <= pars.sharphi)
         keep &= (round1 >= pars.roundlo) & (round1 <= pars.roundhi)
         keep &= (round2 >= pars.roundlo) & (round2 <= pars.roundhi)
+    # expected centroid error (pixels): PSF sigma x noise / flux (image in electrons)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = sw * np.sqrt(np.clip(flux, 0, None) + 4 * np.pi * sw ** 2 * sigma ** 2) / flux
+    err = np.where(np.isfinite(err) & (err > 0), np.maximum(err, 0.002), 10.0)
     out = SourceList(x[keep], y[keep], flux[keep], peak[keep], sharp[keep], round1[keep],
-                     round2[keep], sky, sigma)
+                     round2[keep], err[keep], sky, sigma)
     order = np.argsort(-out.flux, kind="stable")
     out = out.select(order)
     log.debug("found %d sources (of %d peaks), sky=%.4g sigma=%.4g", len(out), iy.size, sky, sigma)

@@ -98,25 +98,29 @@ def decompose(matrix: np.ndarray) -> tuple[float, float, tuple[float, float], fl
     return rot, math.sqrt(sx * sy), (sx, sy), skew
 
 
-def _solve(inp: np.ndarray, ref: np.ndarray, geometry: str) -> tuple[np.ndarray, np.ndarray]:
-    ci, cr = inp.mean(axis=0), ref.mean(axis=0)
+def _solve(inp: np.ndarray, ref: np.ndarray, geometry: str, w: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    w = w / w.sum()
+    ci, cr = (inp * w[:, None]).sum(axis=0), (ref * w[:, None]).sum(axis=0)
     a, b = inp - ci, ref - cr
     if geometry == "shift":
         m = np.eye(2)
     elif geometry == "rscale":
-        den = (a ** 2).sum()
-        p = (a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]).sum() / den
-        q = (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum() / den
+        den = (w[:, None] * a ** 2).sum()
+        p = (w * (a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1])).sum() / den
+        q = (w * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])).sum() / den
         m = np.array([[p, -q], [q, p]])
     else:
-        sol, *_ = np.linalg.lstsq(a, b, rcond=None)
+        sq = np.sqrt(w)[:, None]
+        sol, *_ = np.linalg.lstsq(a * sq, b * sq, rcond=None)
         m = sol.T
     t = cr - m @ ci
     return m, t
 
 
 def fit_linear(inp: np.ndarray, ref: np.ndarray, *, fitgeometry: str = "rscale", nclip: int = 3,
-               sigma: float = 3.0, minobj: int = 15, ref_point=(0.0, 0.0)) -> FitResult:
+               sigma: float = 3.0, minobj: int = 15, ref_point=(0.0, 0.0),
+               errors: np.ndarray | None = None) -> FitResult:
     """Fit ``ref = M @ inp + t`` with iterative sigma clipping.
 
     Parameters
@@ -132,6 +136,10 @@ def fit_linear(inp: np.ndarray, ref: np.ndarray, *, fitgeometry: str = "rscale",
         Fewer pairs (before or after clipping) refuse the fit.
     ref_point : (float, float)
         Point where the reported shift is evaluated (e.g. the reference CRPIX, 0-based).
+    errors : numpy.ndarray, optional
+        Expected position error of each pair (pixels).  When given (all finite
+        and > 0) the fit is weighted by ``1/errors**2`` and clipping uses the
+        residuals in units of ``errors``; otherwise all pairs weigh the same.
 
     Returns
     -------
@@ -155,14 +163,20 @@ def fit_linear(inp: np.ndarray, ref: np.ndarray, *, fitgeometry: str = "rscale",
                          nmatch=n, used=np.ones(n, dtype=bool), residuals=np.zeros((n, 2)))
     used = np.ones(n, dtype=bool)
     m, t = np.eye(2), np.zeros(2)
+    if errors is not None:
+        errors = np.asarray(errors, dtype=np.float64).reshape(-1)
+        if errors.shape != (n,) or not np.all(np.isfinite(errors) & (errors > 0)):
+            errors = None
+    scale_r = np.ones(n) if errors is None else errors
+    wts = 1.0 / scale_r ** 2
     for it in range(int(nclip) + 1):
         try:
-            m, t = _solve(inp[used], ref[used], geometry)
+            m, t = _solve(inp[used], ref[used], geometry, wts[used])
         except np.linalg.LinAlgError:
             return FitResult(False, "degenerate source geometry: the fit is singular",
                              fitgeometry=geometry, nmatch=int(used.sum()), used=used)
         res = ref - (inp @ m.T + t)
-        r = np.hypot(res[:, 0], res[:, 1])
+        r = np.hypot(res[:, 0], res[:, 1]) / scale_r
         rms = float(np.sqrt(np.mean(r[used] ** 2)))
         if it == int(nclip) or rms == 0:
             break

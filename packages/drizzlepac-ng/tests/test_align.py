@@ -1,0 +1,165 @@
+"""Unit tests of the alignment building blocks: finder, matching, fitting, catalogs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from drizzlepac_ng.align import catalogs, finder, fitting, matching
+from drizzlepac_ng.errors import ConfigError, InputFileError
+from drizzlepac_ng.imagefindpars import ImageFindPars
+
+
+def _field(n=60, shape=(200, 300), seed=0, sigma_psf=1.0, noise=5.0, sky=50.0):
+    rng = np.random.default_rng(seed)
+    ny, nx = shape
+    x = rng.uniform(10, nx - 10, n)
+    y = rng.uniform(10, ny - 10, n)
+    flux = rng.uniform(3000, 20000, n)
+    yy, xx = np.mgrid[:ny, :nx]
+    img = np.full(shape, sky)
+    for xi, yi, fi in zip(x, y, flux, strict=True):
+        sl = (slice(int(yi) - 8, int(yi) + 9), slice(int(xi) - 8, int(xi) + 9))
+        img[sl] += fi / (2 * np.pi * sigma_psf ** 2) * np.exp(
+            -0.5 * ((xx[sl] - xi) ** 2 + (yy[sl] - yi) ** 2) / sigma_psf ** 2)
+    img += rng.normal(0, noise, shape)
+    return img, x, y, flux
+
+
+def _nearest(xs, ys, x, y):
+    d = np.hypot(xs[:, None] - x[None], ys[:, None] - y[None])
+    return d.min(axis=1), d.argmin(axis=1)
+
+
+def test_finder_recovers_positions():
+    img, x, y, _ = _field()
+    src = finder.find_sources(img, ImageFindPars())
+    d, k = _nearest(x, y, src.x, src.y)
+    found = d < 0.5
+    assert found.mean() > 0.9
+    assert np.median(d[found]) < 0.03
+    assert src.skysigma == pytest.approx(5.0, rel=0.1)
+    assert np.all(np.diff(src.flux) <= 0)  # brightest first
+
+
+def test_finder_dq_mask_and_hot_pixel_cut():
+    img, x, y, _ = _field(n=10, seed=1)
+    img[50, 50] += 5000.0  # single hot pixel
+    all_src = finder.find_sources(img)
+    d, _ = _nearest(np.array([50.0]), np.array([50.0]), all_src.x, all_src.y)
+    assert d[0] < 0.5
+    cut = finder.find_sources(img, ImageFindPars(use_sharp_round=True))
+    d, _ = _nearest(np.array([50.0]), np.array([50.0]), cut.x, cut.y)
+    assert d[0] > 1.0
+    assert len(cut) >= 9
+    mask = np.zeros(img.shape, dtype=bool)
+    mask[45:56, 45:56] = True
+    masked = finder.find_sources(img, mask=mask)
+    d, _ = _nearest(np.array([50.0]), np.array([50.0]), masked.x, masked.y)
+    assert d[0] > 1.0
+
+
+def test_finder_limits_and_empty():
+    img, *_ = _field(n=30, seed=2)
+    src = finder.find_sources(img)
+    lim = finder.find_sources(img, ImageFindPars(fluxmax=float(np.median(src.flux))))
+    assert 0 < len(lim) < len(src)
+    flat = np.random.default_rng(0).normal(100, 3, (100, 100))
+    assert len(finder.find_sources(flat)) < 3
+    with pytest.raises(ConfigError):
+        finder.find_sources(np.zeros(10))
+    with pytest.raises(ConfigError):
+        finder.find_sources(img, mask=np.zeros((3, 3), dtype=bool))
+
+
+def test_kernel_is_zero_sum():
+    k, fp = finder.gaussian_kernel(3.5, 0.6, 30.0, 1.5)
+    assert abs(k.sum()) < 1e-12 and fp.any()
+
+
+def test_histogram_offset_and_matching():
+    rng = np.random.default_rng(3)
+    ref = rng.uniform(0, 2000, (800, 2))
+    true = np.array([7.3, -4.1])
+    inp = ref[:600] - true + rng.normal(0, 0.05, (600, 2))
+    inp = np.vstack([inp, rng.uniform(0, 2000, (300, 2))])  # unmatched junk (cosmic rays)
+    h = matching.histogram_offset(ref, inp, 20.0)
+    assert h.significant
+    assert np.allclose(h.offset, true, atol=0.1)
+    # a tight pair cap still finds it (memory bound)
+    h2 = matching.histogram_offset(ref, inp, 20.0, max_pairs=2000)
+    assert np.allclose(h2.offset, true, atol=0.2)
+    iref, iin = matching.match_xy(ref, inp, 1.0, offset=h.offset)
+    assert len(iref) >= 590
+    assert np.all(iref == iin)  # by construction the first 600 pair up in order
+
+
+def test_separation_drops_close_pairs():
+    xy = np.array([[0.0, 0.0], [0.3, 0.0], [10.0, 10.0]])
+    assert list(matching.remove_close_pairs(xy, 0.5)) == [2]
+
+
+@pytest.mark.parametrize("geometry", ["shift", "rscale", "general"])
+def test_fit_recovers_transform(geometry):
+    rng = np.random.default_rng(4)
+    inp = rng.uniform(0, 4000, (300, 2))
+    th = np.radians(0.02)
+    if geometry == "shift":
+        m = np.eye(2)
+    elif geometry == "rscale":
+        m = 1.0001 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    else:
+        m = np.array([[1.0002, -0.0003], [0.0001, 0.9998]])
+    t = np.array([3.0, -2.0])
+    ref = inp @ m.T + t
+    ref[:10] += 5.0  # outliers
+    fit = fitting.fit_linear(inp, ref, fitgeometry=geometry, minobj=15)
+    assert fit.ok and fit.nmatch == 290
+    assert np.allclose(fit.matrix, m, atol=1e-10) and np.allclose(fit.offset, t, atol=1e-7)
+    if geometry == "rscale":
+        assert fit.rotation == pytest.approx(0.02, abs=1e-9)
+        assert fit.scale == pytest.approx(1.0001, abs=1e-12)
+        assert fit.skew == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fit_refuses_too_few():
+    fit = fitting.fit_linear(np.zeros((5, 2)), np.zeros((5, 2)), minobj=15)
+    assert not fit.ok and "too few" in fit.reason
+    with pytest.raises(ConfigError):
+        fitting.fit_linear(np.zeros((20, 2)), np.zeros((20, 2)), fitgeometry="affine")
+
+
+def test_read_text_and_fits_catalogs(tmp_path):
+    p = tmp_path / "cat.txt"
+    p.write_text("# x y flux\n1 2 30\n3 INDEF 5\n4 5 60 extra\n7 8\n")
+    x, y, f = catalogs.read_columns(p, ["c1", 2, 3])
+    assert list(x) == [1, 4] and list(f) == [30, 60]
+    t = Table({"RA": [10.0, 10.1], "DEC": [-5.0, -5.1], "MAG": [20.0, 19.0]})
+    fp = tmp_path / "cat.fits"
+    t.write(fp)
+    cat = catalogs.read_sky_catalog(fp, refxcol="RA", refycol="DEC", rfluxcol="MAG",
+                                    refnbright=1)
+    assert list(cat.ra) == [10.1]  # brightest magnitude first
+    sexa = tmp_path / "sexa.txt"
+    sexa.write_text("10 00 00.0 -05 00 00.0\n")
+    cat = catalogs.read_sky_catalog(sexa, refxcol="1-3", refycol="4-6")
+    assert cat.ra[0] == pytest.approx(150.0) and cat.dec[0] == pytest.approx(-5.0)
+
+
+def test_bad_catalogs(tmp_path):
+    with pytest.raises(InputFileError):
+        catalogs.read_columns(tmp_path / "none.txt", [1, 2])
+    p = tmp_path / "words.txt"
+    p.write_text("a b c\n")
+    with pytest.raises(InputFileError):
+        catalogs.read_sky_catalog(p)
+    p2 = tmp_path / "pix.txt"
+    p2.write_text("1500.0 3000.5\n")  # pixels given as if they were degrees
+    with pytest.raises(InputFileError):
+        catalogs.read_sky_catalog(p2)
+    f = tmp_path / "img.fits"
+    fits.PrimaryHDU(np.zeros((2, 2))).writeto(f)
+    with pytest.raises(InputFileError):
+        catalogs.read_sky_catalog(f)

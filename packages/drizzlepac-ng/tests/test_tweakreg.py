@@ -1,0 +1,197 @@
+"""TweakReg on simulated exposures: accuracy against the truth, outputs, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from drizzlepac_ng import simulate
+from drizzlepac_ng.errors import ConfigError, InputFileError
+from drizzlepac_ng.tweakreg import TWEAKREG_DEFAULTS, DuplicateKeyError, TweakReg
+
+QUIET = {"writecat": False, "residplot": "No plot", "see2dplot": False, "runfile": ""}
+
+
+def _errors(seed: int, n: int = 4, first_exact: bool = True) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    err = np.column_stack([rng.normal(0, 0.3, n), rng.normal(0, 0.3, n), rng.normal(0, 0.01, n)])
+    if first_exact:
+        err[0] = 0.0
+    return err
+
+
+@pytest.fixture(scope="module")
+def simset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("twsim")
+    sim = simulate.simulate_exposures(4, shape=(512, 1024), seed=11, output_dir=out,
+                                      wcs_errors=_errors(5), n_stars=400)
+    return sim
+
+
+@pytest.fixture
+def work(simset, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    paths = []
+    for e in simset:
+        dest = tmp_path / e.path.name
+        shutil.copy(e.path, dest)
+        paths.append(dest)
+    return paths
+
+
+def _digest(p) -> str:
+    return hashlib.sha256(Path(p).read_bytes()).hexdigest()
+
+
+def wcs_error_mas(path, truth) -> float:
+    """RMS over a grid of both chips of |WCS - true WCS| (mas)."""
+    errs = []
+    with fits.open(path) as h:
+        for ev in (1, 2):
+            w = WCS(h["SCI", ev].header, h)
+            tw = truth.true_wcs(ev)
+            ny, nx = h["SCI", ev].data.shape
+            gx, gy = np.meshgrid(np.linspace(0, nx - 1, 16), np.linspace(0, ny - 1, 8))
+            a = np.column_stack(w.all_pix2world(gx.ravel(), gy.ravel(), 0))
+            b = np.column_stack(tw.all_pix2world(gx.ravel(), gy.ravel(), 0))
+            d = a - b
+            d[:, 0] *= np.cos(np.radians(b[:, 1]))
+            errs.append(np.hypot(d[:, 0], d[:, 1]) * 3.6e6)
+    e = np.concatenate(errs)
+    return float(np.sqrt(np.mean(e ** 2)))
+
+
+def test_parameters_match_original_names():
+    for name in ("refimage", "expand_refcat", "enforce_user_order", "updatehdr", "wcsname",
+                 "headerlet", "attach", "shiftfile", "outshifts", "outwcs", "minobj", "searchrad",
+                 "use2dhist", "see2dplot", "separation", "tolerance", "fitgeometry", "residplot",
+                 "nclip", "sigma", "refcat", "catfile", "xyunits", "refnbright"):
+        assert name in TWEAKREG_DEFAULTS
+    assert TWEAKREG_DEFAULTS["wcsname"] == "TWEAK" and TWEAKREG_DEFAULTS["minobj"] == 15
+    assert TWEAKREG_DEFAULTS["fitgeometry"] == "rscale" and TWEAKREG_DEFAULTS["outshifts"] == "shifts.txt"
+
+
+def test_align_to_first_image_matches_truth(work, simset):
+    before = [wcs_error_mas(p, e.truth) for p, e in zip(work, simset, strict=True)]
+    rep = TweakReg([str(p) for p in work], updatehdr=True, dqbits=0, **QUIET)
+    assert rep.all_accepted
+    assert rep[0].role == "reference"
+    for r in rep.images[1:]:
+        assert r.nmatch >= 100 and r.rms_arcsec < 0.05
+    after = [wcs_error_mas(p, e.truth) for p, e in zip(work, simset, strict=True)]
+    assert max(before[1:]) > 50.0          # the injected errors were real
+    assert max(after) < 5.0                # small images: few stars, ~1-2 mas
+    with fits.open(work[1]) as h:
+        hdr = h["SCI", 1].header
+        assert hdr["WCSNAME"] == "TWEAK" and hdr["NMATCH"] == rep[1].nmatch
+        assert hdr["RMS_RA"] > 0 and "WCSCORR" in h
+        keys = [k for k in "ABCDEFGHIJKLMNPQRSTUVWXYZ" if f"WCSNAME{k}" in hdr]
+        assert keys and hdr[f"WCSNAME{keys[-1]}"].startswith("IDC_")
+
+
+def test_updatehdr_false_leaves_files(work):
+    digests = [_digest(p) for p in work]
+    rep = TweakReg([str(p) for p in work], dqbits=0, **QUIET)
+    assert rep.all_accepted and not any(r.updated for r in rep.images)
+    assert [_digest(p) for p in work] == digests
+
+
+def test_refcat_aligns_all_images(simset, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sim = simulate.simulate_exposures(2, shape=(512, 1024), seed=12, output_dir=tmp_path,
+                                      wcs_errors=_errors(6, 2, first_exact=False), n_stars=400)
+    cat = sim[0].truth.catalog
+    good = cat["TYPE"] == "star"
+    lines = [f"{r:.10f} {d:.10f} {-2.5 * np.log10(f):.3f}"
+             for r, d, f in zip(cat["RA"][good], cat["DEC"][good], cat["RATE"][good], strict=True)]
+    (tmp_path / "ref.txt").write_text("# ra dec mag\n" + "\n".join(lines) + "\n")
+    rep = TweakReg([str(e.path) for e in sim], refcat="ref.txt", rfluxcol=3, updatehdr=True,
+                   dqbits=0, **QUIET)
+    assert rep.all_accepted and all(r.role == "aligned" for r in rep.images)
+    for e in sim:
+        assert wcs_error_mas(e.path, e.truth) < 5.0
+
+
+def test_shiftfile_plots_and_catalogs(work):
+    rep = TweakReg([str(p) for p in work], dqbits=0, shiftfile=True, writecat=True, runfile="")
+    lines = Path("shifts.txt").read_text().splitlines()
+    assert lines[:4] == ["# frame: output", "# refimage: shifts_wcs.fits[wcs]", "# form: delta",
+                         "# units: pixels"]
+    assert len(lines) == 8
+    first = lines[4].split()
+    assert first[0] == work[0].name and [float(v) for v in first[1:]] == [0, 0, 0, 1, 0, 0]
+    row = lines[5].split()
+    assert float(row[1]) == pytest.approx(rep[1].xshift, abs=1e-5)
+    with fits.open("shifts_wcs.fits") as h:
+        assert h[1].header["EXTNAME"] == "WCS" and "NPIX1" in h[1].header
+    root = work[1].name.removesuffix(".fits")
+    for name in (f"hist2d_{root}.png", f"residuals_{root}.png", f"vector_{root}.png",
+                 f"{root}_sci1_xy_catalog.coo", f"{root}_sky_catalog.coo",
+                 f"{root}_catalog_fit.match"):
+        assert Path(name).is_file(), name
+
+
+def test_headerlet_option(work):
+    rep = TweakReg([str(p) for p in work[:2]], dqbits=0, updatehdr=True, headerlet=True,
+                   wcsname="FIT1", **QUIET)
+    assert rep.all_accepted
+    with fits.open(work[1]) as h:
+        assert h["SCI", 1].header["WCSNAME"] == "FIT1"
+        assert any(x.header.get("EXTNAME") == "HDRLET" for x in h[1:])
+
+
+def test_no_sources_refused_and_untouched(work):
+    with fits.open(work[2], mode="update") as h:
+        for ev in (1, 2):
+            h["SCI", ev].data[:] = 10.0
+    d = _digest(work[2])
+    rep = TweakReg([str(p) for p in work], dqbits=0, updatehdr=True, **QUIET)
+    r = rep[work[2].name]
+    assert not r.accepted and "no sources" in r.reason and not r.updated
+    assert _digest(work[2]) == d
+    assert rep[1].accepted and rep[1].updated
+
+
+def test_no_overlap_refused(work):
+    with fits.open(work[3], mode="update") as h:
+        for ev in (1, 2):
+            h["SCI", ev].header["CRVAL2"] += 0.5
+    d = _digest(work[3])
+    rep = TweakReg([str(p) for p in work], dqbits=0, updatehdr=True, **QUIET)
+    r = rep[work[3].name]
+    assert not r.accepted and "overlap" in r.reason
+    assert _digest(work[3]) == d
+
+
+def test_too_few_matches_refused(work):
+    digests = [_digest(p) for p in work]
+    rep = TweakReg([str(p) for p in work], dqbits=0, updatehdr=True, minobj=100000, **QUIET)
+    for r in rep.images[1:]:
+        assert not r.accepted and "too few matches" in r.reason
+    # the reference alone is "updated" with an identity fit, the refused images are not
+    assert [_digest(p) for p in work[1:]] == digests[1:]
+
+
+def test_wrong_refcat_format_leaves_everything(work):
+    Path("bad.txt").write_text("1024.5 512.3 18.0\n900.1 100.0 19.0\n")
+    digests = [_digest(p) for p in work]
+    with pytest.raises(InputFileError):
+        TweakReg([str(p) for p in work], refcat="bad.txt", updatehdr=True, **QUIET)
+    assert [_digest(p) for p in work] == digests
+
+
+def test_parameter_errors(work):
+    with pytest.raises(ConfigError):
+        TweakReg([str(work[0])], nosuchpar=1, **QUIET)
+    with pytest.raises(DuplicateKeyError):
+        TweakReg([str(work[0])], imagefindcfg={"threshold": 5.0}, threshold=6.0, **QUIET)
+    with pytest.raises(ConfigError):
+        TweakReg([str(work[0])], fitgeometry="affine", **QUIET)
+    with pytest.raises(InputFileError):
+        TweakReg(["missing_flc.fits"], **QUIET)
