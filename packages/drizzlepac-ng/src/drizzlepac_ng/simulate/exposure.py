@@ -272,9 +272,11 @@ def sky_catalog(instrument: str = "ACS/WFC", *, shape=None, seed: int = 0,
     seed : int
         Random seed.
     n_stars, n_galaxies : int, optional
-        Defaults: 2000 / 40 on full-size chips, 40 / 2 on small ones.
+        Defaults: 2000 / 40 on full-size chips, the same density on smaller
+        ones but at least 40 / 2 (so 40 / 2 on 128 x 256 chips).
     n_bright : int, optional
-        Extra very bright stars (default 12 on full-size chips, 2 on small ones).
+        Extra very bright stars (default 12 on full-size chips, scaled with
+        the area, at least 2).
     target : (ra, dec)
         Field centre (deg).
     pa_v3 : float
@@ -296,12 +298,13 @@ def sky_catalog(instrument: str = "ACS/WFC", *, shape=None, seed: int = 0,
     full = camera.full_size
     if margin_arcsec is None:
         margin_arcsec = 3.0 if full else 1.0
+    area = camera.shrink ** -2  # field area relative to the real camera
     if n_stars is None:
-        n_stars = 2000 if full else 40
+        n_stars = max(40, round(2000 * area))
     if n_galaxies is None:
-        n_galaxies = 40 if full else 2
+        n_galaxies = max(2, round(40 * area))
     if n_bright is None:
-        n_bright = 12 if full else 2
+        n_bright = max(2, round(12 * area))
     if n_stars < 0 or n_galaxies < 0 or n_bright < 0:
         raise ConfigError("n_stars, n_galaxies and n_bright must be >= 0")
     n_stars += n_bright
