@@ -8,6 +8,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from drizzlepac_ng import simulate
 from drizzlepac_ng.errors import ConfigError, InputFileError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import least_squares
 
 
@@ -387,3 +389,14 @@ def test_association_table(small_set):
     with fits.open(small_set[0].path) as hdul:
         assert hdul[0].header["ASN_TAB"] == asn.name
         assert hdul[0].header["ASN_ID"] == t["MEMNAME"][3]
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=st.floats(8.0, 23.0), y=st.floats(8.0, 23.0), flux=st.floats(1.0, 1e6))
+def test_psf_stamp_conserves_flux_and_centre(x, y, flux):
+    img = simulate.render_psf((32, 32), [x], [y], [flux], radius=7)
+    assert img.sum() == pytest.approx(flux, rel=1e-12)
+    yy, xx = np.mgrid[0:32, 0:32]
+    # first moments of a stamp truncated at +-7.5 px are unbiased to ~0.01 px
+    assert (img * xx).sum() / img.sum() == pytest.approx(x, abs=0.02)
+    assert (img * yy).sum() / img.sum() == pytest.approx(y, abs=0.02)
