@@ -37,6 +37,7 @@ def _run(args: argparse.Namespace) -> int:
         output_dir=args.output_dir, dither=dither, wcs_errors=args.wcs_errors,
         cosmic_rays=not args.no_cosmic_rays, distortion=distortion, raw=args.raw,
         n_stars=args.n_stars, n_galaxies=args.n_galaxies, exptime=args.exptime,
+        filter=args.filter, noise=not args.no_noise,
     )
     for exp in sim:
         print(f"{exp.path}\t{exp.truth_path}")
@@ -72,4 +73,6 @@ def register(subparsers) -> None:
     p.add_argument("--n-stars", type=int, default=None, help="number of stars")
     p.add_argument("--n-galaxies", type=int, default=None, help="number of galaxies")
     p.add_argument("--exptime", type=float, default=None, help="exposure time (s)")
+    p.add_argument("--filter", default=None, help="filter (default F814W ACS, F606W WFC3)")
+    p.add_argument("--no-noise", action="store_true", help="noise-free expected charge")
     p.set_defaults(func=_run)
