@@ -292,7 +292,7 @@ def test_load_truth_errors(tmp_path):
     {"instrument": "NICMOS"}, {"shape": "huge"}, {"shape": (10, 10)}, {"dither": "spiral"},
     {"wcs_errors": (1.0, 2.0, 3.0)}, {"distortion": ("npol",)}, {"n_exposures": 0},
     {"exptime": -1.0}, {"filter": "F999W"}, {"psf_radius": 1}, {"sky": -5.0},
-    {"dither": np.zeros((3, 2))},
+    {"dither": np.zeros((3, 2))}, {"seed": -1}, {"seed": 1.5},
 ])
 def test_bad_options_raise_config_error(kwargs):
     args = {"n_exposures": 1, "shape": "small"} | kwargs

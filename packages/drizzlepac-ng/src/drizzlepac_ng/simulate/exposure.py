@@ -295,6 +295,8 @@ def sky_catalog(instrument: str = "ACS/WFC", *, shape=None, seed: int = 0,
         Columns ID, RA, DEC, RATE, TYPE, R_EFF, SERSIC_N, AXIS_RATIO, PA.
     """
     camera = camera_model(instrument, shape)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, not {seed!r}")
     full = camera.full_size
     if margin_arcsec is None:
         margin_arcsec = 3.0 if full else 1.0
@@ -653,6 +655,8 @@ def simulate_exposures(n_exposures: int = 4, *, instrument: str = "ACS/WFC", sha
     if int(n_exposures) < 1:
         raise ConfigError(f"n_exposures must be >= 1, not {n_exposures}")
     n = int(n_exposures)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, not {seed!r}")
     camera = camera_model(instrument, shape)
     chip_shape = camera.chips[0].shape
     parts = normalize_distortion(distortion)
