@@ -391,7 +391,7 @@ def test_association_table(small_set):
         assert hdul[0].header["ASN_ID"] == t["MEMNAME"][3]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(x=st.floats(8.0, 23.0), y=st.floats(8.0, 23.0), flux=st.floats(1.0, 1e6))
 def test_psf_stamp_conserves_flux_and_centre(x, y, flux):
     img = simulate.render_psf((32, 32), [x], [y], [flux], radius=7)
