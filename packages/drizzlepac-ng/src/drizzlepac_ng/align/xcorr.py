@@ -144,8 +144,9 @@ def _lsq_terms(a0, b0, valid, w, dx, dy):
 
 
 def _lsq_sigma(a, b, valid, w, dx, dy, smooth) -> tuple[float, float]:
-    a0, b0 = _prep(a, valid, smooth), _prep(b, valid, smooth)
-    h, _, var = _lsq_terms(a0, b0, valid, w, dx, dy)
+    """1-sigma shift errors: raw residual variance over the (smoothed) gradient energy."""
+    h, _, _ = _lsq_terms(_prep(a, valid, smooth), _prep(b, valid, smooth), valid, w, dx, dy)
+    _, _, var = _lsq_terms(_prep(a, valid), _prep(b, valid), valid, w, dx, dy)
     try:
         cov = var * np.linalg.inv(h)
     except np.linalg.LinAlgError:
@@ -166,12 +167,7 @@ def _lsq_refine(a, b, valid, w, dx, dy, smooth, maxiter: int = 50, tol: float = 
         dx, dy = dx + float(step[0]), dy + float(step[1])
         if np.max(np.abs(step)) < tol:
             break
-    h, _, var = _lsq_terms(a0, b0, valid, w, dx, dy)
-    try:
-        cov = var * np.linalg.inv(h)
-        sx, sy = math.sqrt(max(cov[0, 0], 0.0)), math.sqrt(max(cov[1, 1], 0.0))
-    except np.linalg.LinAlgError:
-        sx = sy = float("inf")
+    sx, sy = _lsq_sigma(a, b, valid, w, dx, dy, smooth)
     return dx, dy, sx, sy
 
 
