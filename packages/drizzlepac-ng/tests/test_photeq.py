@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +138,40 @@ def test_default_pattern_in_current_directory(files, tmp_path, monkeypatch):
     res = photeq.photeq("*_flc.fits")
     assert len({c.filename for c in res.changes}) == 2
     assert (tmp_path / "photeq.log").exists()
+
+
+ROOT = Path(__file__).resolve().parents[3]
+HST = ROOT.parent / "shared" / "data" / "hst"
+
+
+@pytest.mark.hstdata
+@pytest.mark.oracle
+def test_matches_drizzlepac_on_real_flc(tmp_path, capsys):
+    original = pytest.importorskip("drizzlepac.photeq")
+    src = HST / "sample_ipppssoot_flc.fits"
+    if not src.exists():
+        pytest.skip("real HST samples not available")
+    for who in ("o", "n"):
+        for tag, factor in (("a", 1.0), ("b", 1.3)):
+            path = tmp_path / f"{who}_{tag}_flc.fits"
+            shutil.copy(src, path)
+            with fits.open(path, mode="update") as hdul:
+                hdul["SCI", 1].header["PHOTFLAM"] *= factor
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        original.photeq(f"{tmp_path / 'o_a_flc.fits'},{tmp_path / 'o_b_flc.fits'}",
+                        readonly=False, logfile=None)
+        gc.collect()
+    photeq.photeq([str(tmp_path / "n_a_flc.fits"), str(tmp_path / "n_b_flc.fits")],
+                  readonly=False, logfile=None)
+    for tag in "ab":
+        with fits.open(tmp_path / f"o_{tag}_flc.fits") as o, \
+                fits.open(tmp_path / f"n_{tag}_flc.fits") as n:
+            assert len(o) == len(n)
+            for ho, hn in zip(o, n, strict=True):
+                if ho.is_image and ho.data is not None:
+                    np.testing.assert_array_equal(hn.data, ho.data)
+                for k in ("PHOTFLAM", "PHOTFNU"):
+                    if k in ho.header:
+                        assert hn.header[k] == pytest.approx(ho.header[k], rel=1e-12)
+    capsys.readouterr()

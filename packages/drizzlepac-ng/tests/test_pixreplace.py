@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +86,32 @@ def test_errors_leave_files_unchanged(image, tmp_path):
     with pytest.raises(ConfigError, match="unknown"):
         pixreplace.replace(image, pixval=3)
     assert _digest(image) == digest
+
+
+ROOT = Path(__file__).resolve().parents[3]
+HST = ROOT.parent / "shared" / "data" / "hst"
+
+
+@pytest.mark.hstdata
+@pytest.mark.oracle
+def test_matches_drizzlepac_on_real_flt(tmp_path, capsys):
+    original = pytest.importorskip("drizzlepac.pixreplace")
+    src = HST / "sample_ipppssoot_flt.fits"
+    if not src.exists():
+        pytest.skip("real HST samples not available")
+    ours, theirs = tmp_path / "n_flt.fits", tmp_path / "o_flt.fits"
+    for p in (ours, theirs):
+        shutil.copy(src, p)
+        with fits.open(p, mode="update") as hdul:
+            hdul["SCI", 1].data[2:4, 5] = np.nan
+            hdul["ERR", 1].data[0, 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        original.replace(str(theirs), newvalue=-9.0)
+        gc.collect()
+    pixreplace.replace(str(ours), newvalue=-9.0)
+    with fits.open(ours) as n, fits.open(theirs) as o:
+        for hn, ho in zip(n, o, strict=True):
+            if ho.is_image and ho.data is not None:
+                np.testing.assert_array_equal(hn.data, ho.data)
+    capsys.readouterr()

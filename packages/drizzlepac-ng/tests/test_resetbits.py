@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +19,10 @@ SIM = dict(shape="small", seed=8, n_stars=5, n_galaxies=0, n_bright=0, cosmic_ra
            noise=False)
 
 
-@pytest.fixture
-def files(tmp_path):
-    sims = simulate.simulate_exposures(2, output_dir=tmp_path, **SIM)
-    paths = [str(s.path) for s in sims]
+@pytest.fixture(scope="module")
+def masters(tmp_path_factory):
+    out = tmp_path_factory.mktemp("resetbits_master")
+    paths = [str(s.path) for s in simulate.simulate_exposures(2, output_dir=out, **SIM)]
     rng = np.random.default_rng(1)
     for p in paths:  # mark random pixels with CR (4096), 8 and 16
         with fits.open(p, mode="update") as hdul:
@@ -29,6 +32,15 @@ def files(tmp_path):
                                    size=dq.shape)
                 hdul["DQ", v].data = dq | flags
     return paths
+
+
+@pytest.fixture
+def files(masters, tmp_path):
+    out = []
+    for p in masters:
+        shutil.copy(p, tmp_path / Path(p).name)
+        out.append(str(tmp_path / Path(p).name))
+    return out
 
 
 def _digest(path):
@@ -124,3 +136,28 @@ def test_read_only_file(files):
         assert _digest(files[0]) == digest
     finally:
         os.chmod(files[0], 0o644)
+
+
+ROOT = Path(__file__).resolve().parents[3]
+HST = ROOT.parent / "shared" / "data" / "hst"
+
+
+@pytest.mark.hstdata
+@pytest.mark.oracle
+@pytest.mark.parametrize("bits", [4096, "4096,16", "~4"])
+def test_matches_drizzlepac_on_real_flt(bits, tmp_path):
+    original = pytest.importorskip("drizzlepac.resetbits")
+    src = HST / "sample_ipppssoot_flt.fits"
+    if not src.exists():
+        pytest.skip("real HST samples not available")
+    ours, theirs = tmp_path / "n_flt.fits", tmp_path / "o_flt.fits"
+    for p in (ours, theirs):
+        shutil.copy(src, p)
+        with fits.open(p, mode="update") as hdul:
+            hdul["DQ", 1].data = (np.arange(100).reshape(10, 10) * 97).astype(np.int16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        original.reset_dq_bits(str(theirs), bits)
+        gc.collect()
+    resetbits.reset_dq_bits(str(ours), bits)
+    np.testing.assert_array_equal(fits.getdata(ours, ("DQ", 1)), fits.getdata(theirs, ("DQ", 1)))
