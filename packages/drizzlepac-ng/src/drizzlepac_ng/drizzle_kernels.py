@@ -413,24 +413,11 @@ def drizzle_add(
     nthreads = resolve_num_threads(num_threads)
     oy = oshape[0]
     band_h = int(min(64, max(16, -(-oy // (4 * nthreads)))))
-    hit = drizzle_kernel(
+    nmiss, nskip = drizzle_kernel(
         data, pm, out_img, out_wht, weights, mk, dqa, out_dq, out_ctx, bitval,
         tuple(d2conv), tuple(out2),
         kernel=KERNEL_CODES[name], pixfrac=pixfrac, pscale_ratio=pscale,
         dscale=iscale / expscale, wtscale=wht_scale,
         xmin=x0, xmax=x1, ymin=y0, ymax=y1, band_height=band_h, num_threads=nthreads,
     )
-    hb = hit[y0 : y1 + 1, x0 : x1 + 1].view(bool)
-    # masked and zero-weight pixels are excluded on purpose, not missed
-    excluded = None
-    if wht_scale == 0.0:
-        excluded = np.ones(hb.shape, bool)
-    elif weights is not None:
-        excluded = weights[y0 : y1 + 1, x0 : x1 + 1] == 0
-    if mk is not None:
-        m = mk[y0 : y1 + 1, x0 : x1 + 1].view(bool)
-        excluded = m if excluded is None else (excluded | m)
-    missed = ~hb if excluded is None else ~(hb | excluded)
-    nmiss = int(np.count_nonzero(missed))
-    nskip = int(hb.shape[0] - np.count_nonzero(hb.any(axis=1)))
     return DrizzleCounts(nmiss, nskip)

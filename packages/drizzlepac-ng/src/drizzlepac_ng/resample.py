@@ -166,6 +166,7 @@ class Drizzle:
     ) -> None:
         self._ncoadds = 0
         self._num_threads = num_threads
+        self._prefilled: set[int] = set()  # id() of arrays allocated here with the fill value
         self._disable_ctx = bool(disable_ctx)
         if self._disable_ctx:
             self._ctx_id = None
@@ -268,9 +269,8 @@ class Drizzle:
                     self._out_shape = arr.shape
                     self._alloc_output_arrays(None, None, None)
                 conv.append(arr)
-            fv = _init_value(self._fillval2)
             if self._out_shape is not None:
-                conv = [np.full(self._out_shape, fv, np.float32) if a is None else a for a in conv]
+                conv = [self._new_filled(self._out_shape, self._fillval2) if a is None else a for a in conv]
             self._out_img2 = conv
 
     # ------------------------------------------------------------------ setup
@@ -292,9 +292,14 @@ class Drizzle:
                         "must have positive weight and vice versa"
                     )
         if out_img is None:
-            self._out_img = np.full(shape, _init_value(self._fillval), np.float32)
+            self._out_img = self._new_filled(shape, self._fillval)
         else:
             self._out_img = out_img
+
+    def _new_filled(self, shape, fillval: str) -> np.ndarray:
+        arr = np.full(shape, _init_value(fillval), np.float32)
+        self._prefilled.add(id(arr))
+        return arr
 
     # -------------------------------------------------------------- properties
     @property
@@ -480,7 +485,6 @@ class Drizzle:
             log.debug("output shape %s derived from the pixel map", self._out_shape)
 
         # squared-weight outputs
-        fv2 = _init_value(self._fillval2)
         if self._out_img2 is None:
             if n2:
                 if self._ncoadds > 0:
@@ -488,10 +492,11 @@ class Drizzle:
                         "mismatch between the number of 'out_img2' images and the number of "
                         "'data2' inputs (data2 given after images without it)"
                     )
-                self._out_img2 = [np.full(self._out_shape, fv2, np.float32) for _ in range(n2)]
+                self._out_img2 = [self._new_filled(self._out_shape, self._fillval2) for _ in range(n2)]
         else:
             self._out_img2 = [
-                np.full(self._out_shape, fv2, np.float32) if a is None else a for a in self._out_img2
+                self._new_filled(self._out_shape, self._fillval2) if a is None else a
+                for a in self._out_img2
             ]
             if (n2 or 0) != len(self._out_img2):
                 raise ConfigError(
@@ -551,17 +556,20 @@ class Drizzle:
         self._texptime += exptime
         self._ncoadds += 1
 
-        uncovered = None
+        # Pixels that never received weight are never written by the kernels,
+        # so arrays this class allocated already hold the fill value there.
         fill = _fill_number(self._fillval)
-        if fill is not None:
-            uncovered = self._out_wht == 0
-            self._out_img[uncovered] = fill
+        if fill is not None and id(self._out_img) not in self._prefilled:
+            np.copyto(self._out_img, np.float32(fill), where=self._out_wht == 0)
         fill2 = _fill_number(self._fillval2)
         if fill2 is not None and self._out_img2:
-            if uncovered is None:
-                uncovered = self._out_wht == 0
+            uncovered = None
             for arr in self._out_img2:
-                arr[uncovered] = fill2
+                if id(arr) in self._prefilled:
+                    continue
+                if uncovered is None:
+                    uncovered = self._out_wht == 0
+                np.copyto(arr, np.float32(fill2), where=uncovered)
         return nmiss, nskip
 
 

@@ -493,6 +493,15 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
             _union(rw, sg[0], sg[1], sg[2], sg[3], P.onx, P.ony)
 
 
+cdef inline int _excluded(const Params* P, Py_ssize_t o) noexcept nogil:
+    """True for a pixel left out on purpose: masked, or zero (finite) weight."""
+    cdef double w
+    if P.mask != NULL and P.mask[o] != 0:
+        return 1
+    w = P.weights[o] * P.wtscale if P.weights != NULL else P.wtscale
+    return w == 0.0
+
+
 cdef inline void _acc3(double* acc, double d, double dow) noexcept nogil:
     acc[0] += d * dow
     acc[1] += dow
@@ -735,6 +744,7 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     cdef double xo[4]
     cdef double yo[4]
     cdef double jac, d, w, dow, a, cx, cy, dx, dy, wy
+    cdef double* acc
     cdef unsigned int dqv = 0
     cdef Py_ssize_t ix
     cdef int k, kern = P.kernel
@@ -830,7 +840,10 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
                 if fabs(a) > 1e-12 * fabs(jac):
                     _accumulate(P, B, ii, jj, d, a * w, dqv)
     elif kern == K_POINT:
-        _accumulate(P, B, ilo, jlo, d, w, dqv)
+        if P.extra:
+            _accumulate(P, B, ilo, jlo, d, w, dqv)
+        else:
+            _acc3(B.acc_d + 3 * ((jlo - B.y0) * B.w + (ilo - B.x0)), d, w)
     elif kern == K_TURBO:
         cx = xo[0]
         cy = yo[0]
@@ -844,9 +857,13 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
             if dy <= 0.0:
                 continue
             wy = dy * P.dover_scale * w
+            acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ilo - B.x0))
             for ii in range(ilo, ihi + 1):
                 if B.kx[ii - ilo] > 0.0:
-                    _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+                    if P.extra:
+                        _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+                    else:
+                        _acc3(acc + 3 * (ii - ilo), d, B.kx[ii - ilo] * wy)
     elif kern == K_GAUSSIAN:
         cx = xo[0]
         cy = yo[0]
@@ -856,8 +873,12 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         for jj in range(jlo, jhi + 1):
             dy = cy - jj
             wy = P.gauss_es * exp(-dy * dy * P.gauss_efac) * w
+            acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ilo - B.x0))
             for ii in range(ilo, ihi + 1):
-                _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+                if P.extra:
+                    _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+                else:
+                    _acc3(acc + 3 * (ii - ilo), d, B.kx[ii - ilo] * wy)
     elif kern == K_TOPHAT:
         cx = xo[0]
         cy = yo[0]
@@ -878,9 +899,13 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
             if ix >= P.nlut:
                 continue
             wy = P.lut[ix] * w
+            acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ilo - B.x0))
             for ii in range(ilo, ihi + 1):
                 if B.kx[ii - ilo] != 0.0:
-                    _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+                    if P.extra:
+                        _accumulate(P, B, ii, jj, d, B.kx[ii - ilo] * wy, dqv)
+                    else:
+                        _acc3(acc + 3 * (ii - ilo), d, B.kx[ii - ilo] * wy)
 
 
 cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
@@ -1037,9 +1062,10 @@ def drizzle_kernel(
     (see :func:`drizzlepac_ng.drizzle_kernels.drizzle_add`): C-contiguous
     arrays of the right dtypes and shapes, 0 <= xmin <= xmax < nx, etc.
 
-    Returns ``hit``: uint8 flags, 1 for every usable input pixel (finite
-    data, weight, data2 and map; not masked; non-zero weight) whose footprint
-    reaches the output frame.
+    Returns ``(nmiss, nskip)``: pixels of the sub-region that are neither
+    excluded on purpose (masked, zero weight) nor reached the output frame
+    (usable = finite data, weight, data2 and map), and rows of the
+    sub-region with no pixel reaching the frame.
     """
     cdef Params P
     cdef const float[:, ::1] wv
@@ -1189,4 +1215,21 @@ def drizzle_kernel(
     finally:
         free(P.data2)
         free(P.out2)
-    return hit
+    # count, per input row (one writer per row, so deterministic)
+    rowstat = np.zeros((nrows, 2), dtype=np.int64)
+    cdef long long[:, ::1] rs = rowstat
+    cdef Py_ssize_t i, o
+    cdef long long nh, nmiss_row
+    with nogil:
+        for j in prange(P.ymin, P.ymax + 1, num_threads=num_threads, schedule="static"):
+            nh = 0
+            nmiss_row = 0
+            for i in range(P.xmin, P.xmax + 1):
+                o = j * P.nx + i
+                if P.hit[o]:
+                    nh = nh + 1
+                elif not _excluded(&P, o):
+                    nmiss_row = nmiss_row + 1
+            rs[j - P.ymin, 0] = nh
+            rs[j - P.ymin, 1] = nmiss_row
+    return int(rowstat[:, 1].sum()), int(np.count_nonzero(rowstat[:, 0] == 0))
