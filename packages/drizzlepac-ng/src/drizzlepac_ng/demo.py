@@ -118,7 +118,7 @@ def run_demo(output_dir: str | Path = "demo_output", *, n_exposures: int = 4,
 
 
 def compare_with_truth(product: str | Path, sim, *, radius: float = 6.0,
-                       isolation: float = 15.0, min_rate: float = 200.0) -> dict[str, float]:
+                       isolation: float = 15.0, min_rate: float = 20.0) -> dict[str, float]:
     """Measure isolated bright stars in a drizzled product against the truth.
 
     Parameters
@@ -132,7 +132,8 @@ def compare_with_truth(product: str | Path, sim, *, radius: float = 6.0,
     isolation : float, optional
         Minimum distance (output pixels) to any other catalogued source.
     min_rate : float, optional
-        Minimum true count rate (electrons/s) of the stars measured.
+        Minimum true count rate (electrons/s) of the stars measured; stars
+        saturated in any exposure are left out.
 
     Returns
     -------
@@ -150,6 +151,12 @@ def compare_with_truth(product: str | Path, sim, *, radius: float = 6.0,
     x, y = wcs.all_world2pix(np.asarray(catalog["RA"]), np.asarray(catalog["DEC"]), 0)
     rate = np.asarray(catalog["RATE"], dtype=float)
     is_star = np.asarray(catalog["TYPE"]) == "star"
+    saturated: set[int] = set()
+    for exp in sim:
+        for chip in exp.truth.chips:
+            src = chip.sources
+            saturated.update(np.asarray(src["ID"])[np.asarray(src["SATURATED"], bool)].tolist())
+    is_star &= ~np.isin(np.asarray(catalog["ID"]), sorted(saturated))
     ny, nx = sci.shape
     pos = np.column_stack([x, y])
     ratios, offsets = [], []
