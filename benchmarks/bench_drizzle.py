@@ -26,7 +26,6 @@ import time
 import warnings
 
 import numpy as np
-
 from drizzlepac_ng.resample import SUPPORTED_KERNELS, Drizzle
 
 TARGETS = {"square": (1.5, 2.7)}
@@ -53,7 +52,7 @@ def wfc_like_pixmap(ny: int = 2048, nx: int = 4096) -> tuple[np.ndarray, tuple[i
 
 def _load() -> str:
     try:
-        return "load average %.2f %.2f %.2f" % os.getloadavg()
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         return "load average n/a"
 
@@ -77,8 +76,8 @@ def main(argv=None) -> int:
     threads = [int(t) for t in args.threads.split(",")]
 
     try:
-        from drizzle.resample import Drizzle as OrigDrizzle
         import drizzle
+        from drizzle.resample import Drizzle as OrigDrizzle
 
         orig_version = drizzle.__version__
     except ImportError:
@@ -92,9 +91,15 @@ def main(argv=None) -> int:
     npix = data.size / 1e6
     ratio = 0.05 / 0.0495
 
-    print(f"# drizzlepac-ng drizzle kernels: {data.shape[1]}x{data.shape[0]} chip -> {oshape[1]}x{oshape[0]} grid")
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
-          f"numpy {np.__version__}, drizzle {orig_version or 'not installed'}")
+    print(
+        f"# drizzlepac-ng drizzle kernels: {data.shape[1]}x{data.shape[0]} chip"
+        f" -> {oshape[1]}x{oshape[0]} grid"
+    )
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, "
+        f"numpy {np.__version__}, drizzle {orig_version or 'not installed'}"
+    )
     print(f"# {_load()} at start; best of {args.repeat}")
     head = f"{'kernel':10s}" + "".join(f"{'ours ' + str(t) + 't':>12s}" for t in threads)
     if OrigDrizzle:
@@ -107,9 +112,11 @@ def main(argv=None) -> int:
         load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         ours = {}
         for t in threads:
+
             def run(t=t):
-                d = Drizzle(kernel=kern, out_shape=oshape, num_threads=t)
+                d = Drizzle(kernel=kern, out_shape=oshape, num_threads=t)  # noqa: B023
                 d.add_image(data, 1.0, pixmap, weight_map=wht, pixel_scale_ratio=ratio)
+
             run()  # warm-up
             ours[t] = npix / _time(run, args.repeat)
         line = f"{kern:10s}" + "".join(f"{ours[t]:12.2f}" for t in threads)
@@ -117,24 +124,34 @@ def main(argv=None) -> int:
             if kern in ("lanczos5", "tophat"):
                 line += f"{'n/a':>12s}" + "".join(f"{'':>10s}" for _ in threads)
             else:
+
                 def run_orig():
-                    d = OrigDrizzle(kernel=kern, out_shape=oshape)
+                    d = OrigDrizzle(kernel=kern, out_shape=oshape)  # noqa: B023
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         d.add_image(data, 1.0, pixmap, weight_map=wht, pixel_scale_ratio=ratio)
+
                 orig = npix / _time(run_orig, args.repeat)
                 ratios = {t: ours[t] / orig for t in threads}
                 tgt = TARGETS.get(kern, DEFAULT_TARGET)
-                met = all(ratios.get(t, np.inf) >= g for t, g in zip((1, 2), tgt) if t in ratios)
+                met = all(
+                    ratios.get(t, np.inf) >= g
+                    for t, g in zip((1, 2), tgt, strict=False)
+                    if t in ratios
+                )
                 all_met &= met
                 line += f"{orig:12.2f}" + "".join(f"{ratios[t]:10.2f}" for t in threads)
-                line += f"{'>=%.1f / >=%.1f' % tgt:>14s}  {'yes' if met else 'NO':5s}"
+                line += f"{'>={:.1f} / >={:.1f}'.format(*tgt):>14s}  {'yes' if met else 'NO':5s}"
         load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         line += f"  {load_before:.2f}->{load_after:.2f}"
         print(line)
     print(f"# {_load()} at end")
     if OrigDrizzle:
-        print("# all targets met" if all_met else "# some targets NOT met (check the load column: the 2 cores are shared)")
+        print(
+            "# all targets met"
+            if all_met
+            else "# some targets NOT met (check the load column: the 2 cores are shared)"
+        )
     return 0
 
 

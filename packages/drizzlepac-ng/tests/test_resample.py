@@ -9,13 +9,12 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from numpy.testing import assert_allclose, assert_array_equal
-
 from drizzlepac_ng import resample
 from drizzlepac_ng.errors import DrizzlepacError
 from drizzlepac_ng.resample import SUPPORTED_KERNELS, Drizzle, decode_context
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
 
 
 def ident(ny, nx, dx=0.0, dy=0.0):
@@ -24,10 +23,18 @@ def ident(ny, nx, dx=0.0, dy=0.0):
 
 
 def test_public_names():
-    for name in ("Drizzle", "blot_image", "calc_pixmap", "decode_context",
-                 "estimate_pixel_scale_ratio", "SUPPORTED_KERNELS"):
+    for name in (
+        "Drizzle",
+        "blot_image",
+        "calc_pixmap",
+        "decode_context",
+        "estimate_pixel_scale_ratio",
+        "SUPPORTED_KERNELS",
+    ):
         assert hasattr(resample, name)
-    assert {"square", "point", "turbo", "gaussian", "lanczos2", "lanczos3"} <= set(SUPPORTED_KERNELS)
+    assert {"square", "point", "turbo", "gaussian", "lanczos2", "lanczos3"} <= set(
+        SUPPORTED_KERNELS
+    )
     assert {"lanczos5", "tophat"} <= set(SUPPORTED_KERNELS)
 
 
@@ -196,7 +203,7 @@ def test_threads_bit_identical_through_class(kernel):
             d.add_image(data[::-1], 1.0, pm, pixfrac=0.9, data2=data)
         outs.append((d.out_img, d.out_wht, d.out_ctx, d.out_img2[0]))
     for o in outs[1:]:
-        for a, b in zip(outs[0], o):
+        for a, b in zip(outs[0], o, strict=False):
             assert_array_equal(a, b)
 
 
@@ -217,20 +224,33 @@ _arrays = st.one_of(
     st.just("text"),
     st.just(np.ones((4, 5), np.int64)),
 )
-_scalars = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
-                     st.integers(-5, 5), st.just("x"), st.just([1.0]))
+_scalars = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-5, 5),
+    st.just("x"),
+    st.just([1.0]),
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    data=_arrays, pixmap=_arrays, weight=_arrays, dq=_arrays, data2=_arrays,
-    exptime=_scalars, pixfrac=_scalars, iscale=_scalars, psr=_scalars,
+    data=_arrays,
+    pixmap=_arrays,
+    weight=_arrays,
+    dq=_arrays,
+    data2=_arrays,
+    exptime=_scalars,
+    pixfrac=_scalars,
+    iscale=_scalars,
+    psr=_scalars,
     kernel=st.sampled_from(SUPPORTED_KERNELS + ["nope", 3]),
     lims=st.tuples(_scalars, _scalars, _scalars, _scalars),
     units=st.sampled_from(["cps", "counts", "bad"]),
 )
-def test_fuzz_add_image_raises_clean_errors(data, pixmap, weight, dq, data2, exptime, pixfrac,
-                                           iscale, psr, kernel, lims, units):
+def test_fuzz_add_image_raises_clean_errors(
+    data, pixmap, weight, dq, data2, exptime, pixfrac, iscale, psr, kernel, lims, units
+):
     try:
         d = Drizzle(kernel=kernel, out_shape=(6, 6), num_threads=2)
     except DrizzlepacError:
@@ -238,9 +258,22 @@ def test_fuzz_add_image_raises_clean_errors(data, pixmap, weight, dq, data2, exp
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d.add_image(data, exptime, pixmap, data2=data2, dq=dq, weight_map=weight,
-                        pixfrac=pixfrac, iscale=iscale, pixel_scale_ratio=psr, in_units=units,
-                        xmin=lims[0], xmax=lims[1], ymin=lims[2], ymax=lims[3])
+            d.add_image(
+                data,
+                exptime,
+                pixmap,
+                data2=data2,
+                dq=dq,
+                weight_map=weight,
+                pixfrac=pixfrac,
+                iscale=iscale,
+                pixel_scale_ratio=psr,
+                in_units=units,
+                xmin=lims[0],
+                xmax=lims[1],
+                ymin=lims[2],
+                ymax=lims[3],
+            )
     except DrizzlepacError as exc:
         assert str(exc)
     else:
@@ -249,8 +282,11 @@ def test_fuzz_add_image_raises_clean_errors(data, pixmap, weight, dq, data2, exp
 
 @settings(max_examples=60, deadline=None)
 @given(
-    ny=st.integers(1, 6), nx=st.integers(1, 6),
-    vals=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=72, max_size=72),
+    ny=st.integers(1, 6),
+    nx=st.integers(1, 6),
+    vals=st.lists(
+        st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=72, max_size=72
+    ),
     kernel=st.sampled_from(SUPPORTED_KERNELS),
 )
 def test_fuzz_pixmap_values_never_crash(ny, nx, vals, kernel):
@@ -264,8 +300,19 @@ def test_fuzz_pixmap_values_never_crash(ny, nx, vals, kernel):
     assert np.isfinite(d.out_img[d.out_wht > 0]).all()
 
 
-@pytest.mark.parametrize("bad", [None, [[1, 2], [3]], "text", np.ones((4, 5), complex),
-                                 np.zeros((0, 5)), np.ones(5), np.array([["a"] * 5] * 4), object()])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        [[1, 2], [3]],
+        "text",
+        np.ones((4, 5), complex),
+        np.zeros((0, 5)),
+        np.ones(5),
+        np.array([["a"] * 5] * 4),
+        object(),
+    ],
+)
 @pytest.mark.parametrize("which", ["data", "pixmap", "weight_map", "dq", "data2"])
 def test_each_bad_array_gives_a_clear_error(bad, which):
     args = dict(data=np.ones((4, 5)), pixmap=ident(4, 5), weight_map=None, dq=None, data2=None)

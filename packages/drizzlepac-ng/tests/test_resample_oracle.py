@@ -14,9 +14,8 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
-
 from drizzlepac_ng.resample import Drizzle
+from numpy.testing import assert_allclose, assert_array_equal
 
 pytestmark = pytest.mark.oracle
 drizzle_resample = pytest.importorskip("drizzle.resample")
@@ -51,8 +50,17 @@ def test_matches_drizzle_per_pixel(kernel, pixfrac):
     ny, nx = 120, 150
     data = (rng.random((ny, nx)) + 1).astype(np.float32)
     wmap = rng.uniform(0.5, 1.5, (ny, nx)).astype(np.float32)
-    ours, orig = _both(kernel, data, _pixmap(ny, nx), (220, 280), weight_map=wmap, pixfrac=pixfrac,
-                       pixel_scale_ratio=1 / 0.8, iscale=1.3, wht_scale=0.7)
+    ours, orig = _both(
+        kernel,
+        data,
+        _pixmap(ny, nx),
+        (220, 280),
+        weight_map=wmap,
+        pixfrac=pixfrac,
+        pixel_scale_ratio=1 / 0.8,
+        iscale=1.3,
+        wht_scale=0.7,
+    )
     both = (ours.out_wht != 0) & (orig.out_wht != 0)
     assert both.sum() > 10000
     assert_array_equal(ours.out_wht != 0, orig.out_wht != 0)
@@ -71,11 +79,19 @@ def test_data2_dq_and_counts_units_match_drizzle(kernel):
     var = rng.uniform(1, 3, (ny, nx)).astype(np.float32)
     dq = (1 << rng.integers(0, 12, (ny, nx))).astype(np.uint32)
     pm = _pixmap(ny, nx, angle=-35, scale=1.3, offset=(60, 90))
-    ours, orig = _both(kernel, data, pm, (200, 200), data2=[var, var * 2], dq=dq,
-                       in_units="counts", pixel_scale_ratio=1 / 1.3)
+    ours, orig = _both(
+        kernel,
+        data,
+        pm,
+        (200, 200),
+        data2=[var, var * 2],
+        dq=dq,
+        in_units="counts",
+        pixel_scale_ratio=1 / 1.3,
+    )
     both = (ours.out_wht != 0) & (orig.out_wht != 0)
     assert_allclose(ours.out_img[both], orig.out_img[both], rtol=1e-5)
-    for a, b in zip(ours.out_img2, orig.out_img2):
+    for a, b in zip(ours.out_img2, orig.out_img2, strict=False):
         assert_allclose(a[both], b[both], rtol=1e-5)
     assert_array_equal(ours.out_dq, orig.out_dq)
     assert_array_equal(ours.out_ctx, orig.out_ctx)
@@ -160,7 +176,12 @@ def test_deliberate_difference_edge_pixels():
     assert extra.any() and not ((orig.out_wht != 0) & (ours.out_wht == 0)).any()
     nearest = np.floor(pm + 0.5).astype(int)
     hits = np.zeros((180, 160), int)
-    ok = (nearest[..., 0] >= 0) & (nearest[..., 0] < 160) & (nearest[..., 1] >= 0) & (nearest[..., 1] < 180)
+    ok = (
+        (nearest[..., 0] >= 0)
+        & (nearest[..., 0] < 160)
+        & (nearest[..., 1] >= 0)
+        & (nearest[..., 1] < 180)
+    )
     np.add.at(hits, (nearest[ok][:, 1], nearest[ok][:, 0]), 1)
     assert_array_equal(ours.out_wht, hits)
     assert np.all(hits[extra] > 0)

@@ -54,7 +54,13 @@ from .kernels._drizzle import drizzle_kernel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KERNEL_CODES", "SUPPORTED_KERNELS", "DrizzleCounts", "drizzle_add", "estimate_pixmap_scale_ratio"]
+__all__ = [
+    "KERNEL_CODES",
+    "SUPPORTED_KERNELS",
+    "DrizzleCounts",
+    "drizzle_add",
+    "estimate_pixmap_scale_ratio",
+]
 
 #: Kernel names accepted by :func:`drizzle_add` and their codes in the compiled module.
 KERNEL_CODES: dict[str, int] = {
@@ -96,7 +102,7 @@ def _real_array(name: str, value, ndim: int | None = None) -> np.ndarray:
         raise KernelArgumentError(f"'{name}' is required")
     try:
         arr = np.asarray(value)
-    except Exception as exc:  # noqa: BLE001 - anything numpy cannot convert
+    except Exception as exc:
         raise KernelArgumentError(f"'{name}' cannot be converted to an array: {exc}") from exc
     if arr.dtype.kind not in "biuf":
         raise KernelArgumentError(f"'{name}' must hold real numbers (got dtype {arr.dtype})")
@@ -120,7 +126,9 @@ def _output(name: str, value, shape: tuple[int, ...] | None, dtype) -> np.ndarra
     if not isinstance(value, np.ndarray):
         raise KernelArgumentError(f"'{name}' must be a numpy array updated in place")
     if value.ndim != 2 or value.size == 0:
-        raise KernelArgumentError(f"'{name}' must be a non-empty 2-D array (got shape {value.shape})")
+        raise KernelArgumentError(
+            f"'{name}' must be a non-empty 2-D array (got shape {value.shape})"
+        )
     if shape is not None and value.shape != shape:
         raise KernelArgumentError(
             f"'{name}' has shape {value.shape}, which is not the output shape {shape}"
@@ -172,8 +180,13 @@ def _limit(name: str, value, default: int, size: int, low: bool) -> int:
     return max(v, 0) if low else min(v, size - 1)
 
 
-def estimate_pixmap_scale_ratio(pixmap: np.ndarray, xmin: int = 0, xmax: int | None = None,
-                                ymin: int = 0, ymax: int | None = None) -> float:
+def estimate_pixmap_scale_ratio(
+    pixmap: np.ndarray,
+    xmin: int = 0,
+    xmax: int | None = None,
+    ymin: int = 0,
+    ymax: int | None = None,
+) -> float:
     """Estimate the output/input linear pixel-size ratio from a pixel map.
 
     The Jacobian of the map is taken by finite differences at the valid
@@ -203,7 +216,9 @@ def estimate_pixmap_scale_ratio(pixmap: np.ndarray, xmin: int = 0, xmax: int | N
     xmax = nx - 1 if xmax is None else xmax
     ymax = ny - 1 if ymax is None else ymax
     if nx < 2 or ny < 2:
-        raise KernelArgumentError("cannot estimate the pixel scale ratio from a map narrower than 2 pixels")
+        raise KernelArgumentError(
+            "cannot estimate the pixel scale ratio from a map narrower than 2 pixels"
+        )
     dxx = np.diff(pm[..., 0], axis=1)
     dxy = np.diff(pm[..., 1], axis=1)
     dyx = np.diff(pm[..., 0], axis=0)
@@ -213,7 +228,9 @@ def estimate_pixmap_scale_ratio(pixmap: np.ndarray, xmin: int = 0, xmax: int | N
     jx = det[min(ymin, ny - 2) : min(ymax, ny - 2) + 1, min(xmin, nx - 2) : min(xmax, nx - 2) + 1]
     good = np.isfinite(jx) & (jx > 0)
     if not good.any():
-        raise KernelArgumentError("cannot estimate the pixel scale ratio: the pixel map has no valid region")
+        raise KernelArgumentError(
+            "cannot estimate the pixel scale ratio: the pixel map has no valid region"
+        )
     yy, xx = np.nonzero(good)
     cy, cx = (jx.shape[0] - 1) / 2.0, (jx.shape[1] - 1) / 2.0
     k = int(np.argmin((yy - cy) ** 2 + (xx - cx) ** 2))
@@ -331,12 +348,16 @@ def drizzle_add(
             f"(got shape {shape})"
         )
 
-    weights = None if weight_map is None else _input_like("weight_map", weight_map, shape, np.float32)
+    weights = (
+        None if weight_map is None else _input_like("weight_map", weight_map, shape, np.float32)
+    )
     mk = None
     if mask is not None:
         mk = _real_array("mask", mask, 2)
         if mk.shape != shape:
-            raise KernelArgumentError(f"'mask' has shape {mk.shape}, which is not the shape of 'data' {shape}")
+            raise KernelArgumentError(
+                f"'mask' has shape {mk.shape}, which is not the shape of 'data' {shape}"
+            )
         mk = np.ascontiguousarray(mk != 0, dtype=np.uint8)
 
     dqa = None
@@ -365,7 +386,9 @@ def drizzle_add(
     elif isinstance(data2, (list, tuple)):
         d2list = list(data2)
     else:
-        raise KernelArgumentError(f"'data2' must be an array, a list of arrays or None (got {type(data2).__name__})")
+        raise KernelArgumentError(
+            f"'data2' must be an array, a list of arrays or None (got {type(data2).__name__})"
+        )
     d2conv = []
     for k, d2 in enumerate(d2list):
         if d2 is None or (isinstance(d2, np.ndarray) and d2.size == 0):
@@ -396,7 +419,8 @@ def drizzle_add(
     y1 = _limit("ymax", ymax, ny - 1, ny, False)
     if x0 > x1 or y0 > y1:
         raise KernelArgumentError(
-            f"empty input sub-region: xmin={x0}, xmax={x1}, ymin={y0}, ymax={y1} for 'data' of shape {shape}"
+            f"empty input sub-region: xmin={x0}, xmax={x1}, ymin={y0}, ymax={y1} "
+            f"for 'data' of shape {shape}"
         )
 
     if pixel_scale_ratio is None:
@@ -414,10 +438,28 @@ def drizzle_add(
     oy = oshape[0]
     band_h = int(min(64, max(16, -(-oy // (4 * nthreads)))))
     nmiss, nskip = drizzle_kernel(
-        data, pm, out_img, out_wht, weights, mk, dqa, out_dq, out_ctx, bitval,
-        tuple(d2conv), tuple(out2),
-        kernel=KERNEL_CODES[name], pixfrac=pixfrac, pscale_ratio=pscale,
-        dscale=iscale / expscale, wtscale=wht_scale,
-        xmin=x0, xmax=x1, ymin=y0, ymax=y1, band_height=band_h, num_threads=nthreads,
+        data,
+        pm,
+        out_img,
+        out_wht,
+        weights,
+        mk,
+        dqa,
+        out_dq,
+        out_ctx,
+        bitval,
+        tuple(d2conv),
+        tuple(out2),
+        kernel=KERNEL_CODES[name],
+        pixfrac=pixfrac,
+        pscale_ratio=pscale,
+        dscale=iscale / expscale,
+        wtscale=wht_scale,
+        xmin=x0,
+        xmax=x1,
+        ymin=y0,
+        ymax=y1,
+        band_height=band_h,
+        num_threads=nthreads,
     )
     return DrizzleCounts(nmiss, nskip)

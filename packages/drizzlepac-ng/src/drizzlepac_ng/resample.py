@@ -49,7 +49,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from .blot import blot_image
-from .drizzle_kernels import SUPPORTED_KERNELS, _real_array, drizzle_add, estimate_pixmap_scale_ratio
+from .drizzle_kernels import (
+    SUPPORTED_KERNELS,
+    _real_array,
+    drizzle_add,
+    estimate_pixmap_scale_ratio,
+)
 from .errors import ConfigError, KernelArgumentError
 from .pixmap import calc_pixmap, estimate_pixel_scale_ratio
 
@@ -84,7 +89,9 @@ def _process_fillval(out_img, fillval) -> str:
             try:
                 float(fv)
             except ValueError as exc:
-                raise ConfigError(f"fill value {fillval!r} is neither a number nor 'INDEF'") from exc
+                raise ConfigError(
+                    f"fill value {fillval!r} is neither a number nor 'INDEF'"
+                ) from exc
     else:
         try:
             fv = str(float(fillval))
@@ -173,13 +180,16 @@ class Drizzle:
             self._max_ctx_id = None
         else:
             if int(begin_ctx_id) < 0:
-                raise ConfigError(f"invalid context image id begin_ctx_id={begin_ctx_id} (must be >= 0)")
+                raise ConfigError(
+                    f"invalid context image id begin_ctx_id={begin_ctx_id} (must be >= 0)"
+                )
             self._ctx_id = int(begin_ctx_id)
             if max_ctx_id is None:
                 max_ctx_id = self._ctx_id
             elif int(max_ctx_id) < self._ctx_id:
                 raise ConfigError(
-                    f"'max_ctx_id' ({max_ctx_id}) cannot be smaller than 'begin_ctx_id' ({begin_ctx_id})"
+                    f"'max_ctx_id' ({max_ctx_id}) cannot be smaller than "
+                    f"'begin_ctx_id' ({begin_ctx_id})"
                 )
             self._max_ctx_id = int(max_ctx_id)
 
@@ -202,7 +212,9 @@ class Drizzle:
         self._texptime = exptime
 
         if not isinstance(kernel, str) or kernel.strip().lower() not in SUPPORTED_KERNELS:
-            raise ConfigError(f"kernel {kernel!r} is not supported; choose one of {', '.join(SUPPORTED_KERNELS)}")
+            raise ConfigError(
+                f"kernel {kernel!r} is not supported; choose one of {', '.join(SUPPORTED_KERNELS)}"
+            )
         self._kernel = kernel
 
         self._fillval = _process_fillval(out_img, fillval)
@@ -220,14 +232,17 @@ class Drizzle:
             if out_ctx.ndim == 2:
                 out_ctx = out_ctx[None, :, :].copy()
             elif out_ctx.ndim != 3:
-                raise KernelArgumentError(f"'out_ctx' must be a 2-D or 3-D array (got shape {out_ctx.shape})")
+                raise KernelArgumentError(
+                    f"'out_ctx' must be a 2-D or 3-D array (got shape {out_ctx.shape})"
+                )
             shapes.add(out_ctx.shape[1:])
         self._out_dq = None
         if out_dq is not None:
             dqa = np.asarray(out_dq)
             if dqa.dtype.kind not in "biu" or dqa.dtype.itemsize > 4:
                 raise KernelArgumentError(
-                    f"'out_dq' must be an integer array with items of at most 4 bytes (got {dqa.dtype})"
+                    "'out_dq' must be an integer array with items of at most 4 bytes "
+                    f"(got {dqa.dtype})"
                 )
             self._out_dq = np.ascontiguousarray(dqa, dtype=np.uint32)
             shapes.add(self._out_dq.shape)
@@ -235,7 +250,9 @@ class Drizzle:
             try:
                 shapes.add(tuple(int(n) for n in out_shape))
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"'out_shape' must be a pair of integers (got {out_shape!r})") from exc
+                raise ConfigError(
+                    f"'out_shape' must be a pair of integers (got {out_shape!r})"
+                ) from exc
         for shp in shapes:
             if len(shp) != 2 or min(shp) < 1:
                 raise KernelArgumentError(f"output shape {shp} is not a non-empty 2-D shape")
@@ -263,14 +280,18 @@ class Drizzle:
                 arr = np.ascontiguousarray(img, dtype=np.float32)
                 if self._out_shape is not None and arr.shape != self._out_shape:
                     raise KernelArgumentError(
-                        f"'out_img2[{k}]' has shape {arr.shape}, not the output shape {self._out_shape}"
+                        f"'out_img2[{k}]' has shape {arr.shape}, "
+                        f"not the output shape {self._out_shape}"
                     )
                 if self._out_shape is None:
                     self._out_shape = arr.shape
                     self._alloc_output_arrays(None, None, None)
                 conv.append(arr)
             if self._out_shape is not None:
-                conv = [self._new_filled(self._out_shape, self._fillval2) if a is None else a for a in conv]
+                conv = [
+                    self._new_filled(self._out_shape, self._fillval2) if a is None else a
+                    for a in conv
+                ]
             self._out_img2 = conv
 
     # ------------------------------------------------------------------ setup
@@ -448,7 +469,8 @@ class Drizzle:
         pm = _real_array("pixmap", pixmap, 3)
         if pm.shape != data_arr.shape + (2,):
             raise KernelArgumentError(
-                f"'pixmap' has shape {pm.shape}; expected {data_arr.shape + (2,)} (the shape of 'data' plus 2)"
+                f"'pixmap' has shape {pm.shape}; expected {data_arr.shape + (2,)} "
+                "(the shape of 'data' plus 2)"
             )
 
         # data2 as a list (None entries allowed)
@@ -492,7 +514,9 @@ class Drizzle:
                         "mismatch between the number of 'out_img2' images and the number of "
                         "'data2' inputs (data2 given after images without it)"
                     )
-                self._out_img2 = [self._new_filled(self._out_shape, self._fillval2) for _ in range(n2)]
+                self._out_img2 = [
+                    self._new_filled(self._out_shape, self._fillval2) for _ in range(n2)
+                ]
         else:
             self._out_img2 = [
                 self._new_filled(self._out_shape, self._fillval2) if a is None else a
@@ -605,12 +629,16 @@ def decode_context(context, x, y) -> list[np.ndarray]:
     if x.ndim != 1 or y.ndim != 1:
         raise KernelArgumentError("coordinates must be scalars or 1-D arrays")
     if x.size != y.size:
-        raise KernelArgumentError(f"coordinate arrays must have equal length (got {x.size} and {y.size})")
+        raise KernelArgumentError(
+            f"coordinate arrays must have equal length (got {x.size} and {y.size})"
+        )
     if x.size and not (x.dtype.kind in "iu" and y.dtype.kind in "iu"):
         raise KernelArgumentError("pixel coordinates must be integer values")
     ny, nx = context.shape[1:]
     if x.size and (x.min() < 0 or x.max() >= nx or y.min() < 0 or y.max() >= ny):
-        raise KernelArgumentError(f"pixel coordinates outside the context image of shape {(ny, nx)}")
+        raise KernelArgumentError(
+            f"pixel coordinates outside the context image of shape {(ny, nx)}"
+        )
     nbits = 8 * context.dtype.itemsize
     unsigned = context.view(np.dtype(f"u{context.dtype.itemsize}"))
     shifts = np.arange(nbits, dtype=unsigned.dtype)
