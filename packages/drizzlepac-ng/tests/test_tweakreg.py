@@ -29,8 +29,8 @@ def _errors(seed: int, n: int = 4, first_exact: bool = True) -> np.ndarray:
 @pytest.fixture(scope="module")
 def simset(tmp_path_factory):
     out = tmp_path_factory.mktemp("twsim")
-    sim = simulate.simulate_exposures(4, shape=(512, 1024), seed=11, output_dir=out,
-                                      wcs_errors=_errors(5), n_stars=400)
+    sim = simulate.simulate_exposures(3, shape=(384, 768), seed=11, output_dir=out,
+                                      wcs_errors=_errors(5, 3), n_stars=300)
     return sim
 
 
@@ -83,7 +83,7 @@ def test_align_to_first_image_matches_truth(work, simset):
     assert rep.all_accepted
     assert rep[0].role == "reference"
     for r in rep.images[1:]:
-        assert r.nmatch >= 100 and r.rms_arcsec < 0.05
+        assert r.nmatch >= 80 and r.rms_arcsec < 0.05
     after = [wcs_error_mas(p, e.truth) for p, e in zip(work, simset, strict=True)]
     assert max(before[1:]) > 50.0          # the injected errors were real
     assert max(after) < 5.0                # small images: few stars, ~1-2 mas
@@ -104,8 +104,8 @@ def test_updatehdr_false_leaves_files(work):
 
 def test_refcat_aligns_all_images(simset, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    sim = simulate.simulate_exposures(2, shape=(512, 1024), seed=12, output_dir=tmp_path,
-                                      wcs_errors=_errors(6, 2, first_exact=False), n_stars=400)
+    sim = simulate.simulate_exposures(2, shape=(384, 768), seed=12, output_dir=tmp_path,
+                                      wcs_errors=_errors(6, 2, first_exact=False), n_stars=300)
     cat = sim[0].truth.catalog
     good = cat["TYPE"] == "star"
     lines = [f"{r:.10f} {d:.10f} {-2.5 * np.log10(f):.3f}"
@@ -123,7 +123,7 @@ def test_shiftfile_plots_and_catalogs(work):
     lines = Path("shifts.txt").read_text().splitlines()
     assert lines[:4] == ["# frame: output", "# refimage: shifts_wcs.fits[wcs]", "# form: delta",
                          "# units: pixels"]
-    assert len(lines) == 8
+    assert len(lines) == 7
     first = lines[4].split()
     assert first[0] == work[0].name and [float(v) for v in first[1:]] == [0, 0, 0, 1, 0, 0]
     row = lines[5].split()
@@ -159,14 +159,14 @@ def test_no_sources_refused_and_untouched(work):
 
 
 def test_no_overlap_refused(work):
-    with fits.open(work[3], mode="update") as h:
+    with fits.open(work[2], mode="update") as h:
         for ev in (1, 2):
             h["SCI", ev].header["CRVAL2"] += 0.5
-    d = _digest(work[3])
+    d = _digest(work[2])
     rep = TweakReg([str(p) for p in work], dqbits=0, updatehdr=True, **QUIET)
-    r = rep[work[3].name]
+    r = rep[work[2].name]
     assert not r.accepted and "overlap" in r.reason
-    assert _digest(work[3]) == d
+    assert _digest(work[2]) == d
 
 
 def test_too_few_matches_refused(work):
