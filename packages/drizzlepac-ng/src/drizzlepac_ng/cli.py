@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "drizzlepac_ng.simulate._cli",
     "drizzlepac_ng.astrodrizzle._cli",
     "drizzlepac_ng._tasks_cli",
+    "drizzlepac_ng.align._cli",
 ]
 
 
