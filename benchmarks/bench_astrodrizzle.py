@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from pathlib import Path
 
 OURS = textwrap.dedent("""
@@ -101,14 +102,59 @@ def _fresh_copies(files: list[Path], dest: Path) -> list[str]:
     return out
 
 
+def _tree_rss(root: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            pass
+    return total
+
+
 def _run(script: str, files: list[str], output: str, params: dict) -> dict:
+    """Run ``script`` in a subprocess; peak = max over time of the whole process tree's RSS
+    (the original runs worker processes), sampled every 0.2 s (also >= its own ru_maxrss)."""
     args = json.dumps({"files": files, "output": output, "runfile": output + ".log",
                        "params": params})
-    proc = subprocess.run([sys.executable, "-c", script, args], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.Popen([sys.executable, "-c", script, args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            if os.path.isdir("/proc"):
+                peak[0] = max(peak[0], _tree_rss(proc.pid))
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    out, err = proc.communicate()
+    stop.set()
+    thread.join()
     if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(err[-3000:])
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak"] = max(result["peak"], peak[0])
+    return result
 
 
 def main(argv=None) -> int:

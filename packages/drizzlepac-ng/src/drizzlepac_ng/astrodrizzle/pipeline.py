@@ -337,9 +337,12 @@ def output_frame(exposures: list[Exposure], wcs_cfg) -> object:
     if getattr(wcs_cfg, f"{prefix}_wcs"):
         ref = getattr(wcs_cfg, f"{prefix}_refimage")
         refwcs = _read_refimage(ref) if ref else None
-        return outwcs.custom_output_wcs(wcs_list, shapes, refimage_wcs=refwcs,
-                                        **wcs_cfg.overrides())
-    return outwcs.default_output_wcs(wcs_list, shapes)
+        over = wcs_cfg.overrides()
+        if refwcs is None and over["scale"] is None:
+            over["scale"] = nominal_scale(chips[0])
+        return outwcs.custom_output_wcs(wcs_list, shapes, refimage_wcs=refwcs, **over)
+    # the original's default frame has the first chip's nominal (IDCSCALE) pixel scale
+    return outwcs.default_output_wcs(wcs_list, shapes, scale=nominal_scale(chips[0]))
 
 
 def check_overlaps(exposures: list[Exposure], out_wcs) -> None:
@@ -367,7 +370,11 @@ def check_overlaps(exposures: list[Exposure], out_wcs) -> None:
 
 
 class PixmapCache:
-    """Pixel maps chip -> output frame, kept while they fit ``budget`` bytes."""
+    """Pixel maps chip -> output frame, kept while they fit ``budget`` bytes.
+
+    Cached maps are stored as float32 (8 bytes per chip pixel, a resolution
+    better than 0.0005 px for frames up to 8000 px) and handed out as float64.
+    """
 
     def __init__(self, out_wcs, *, budget: int | None, stepsize: int = 10,
                  num_threads: int | None = None) -> None:
@@ -384,18 +391,32 @@ class PixmapCache:
 
         key = (chip.filename, chip.extver)
         if key in self._maps:
-            return self._maps[key]
+            return self._maps[key].astype(np.float64)
         pm = calc_pixmap(chip.wcs, self.out_wcs, chip.shape, mode=self.mode,
                          num_threads=self.num_threads)
-        if self.budget is None or self._used + pm.nbytes <= self.budget:
-            self._maps[key] = pm
-            self._used += pm.nbytes
+        size = pm.nbytes // 2
+        if self.budget is None or self._used + size <= self.budget:
+            self._maps[key] = pm.astype(np.float32)
+            self._used += size
         return pm
 
     def clear(self) -> None:
         """Drop every cached map."""
         self._maps.clear()
         self._used = 0
+
+
+def nominal_scale(chip: Chip) -> float:
+    """Nominal pixel scale of a chip (arcsec): IDCSCALE, else the linear scale at its centre."""
+    idcscale = chip.header.get("IDCSCALE")
+    if isinstance(idcscale, (int, float)) and not isinstance(idcscale, bool) and idcscale > 0:
+        return float(idcscale)
+    cd, _, _ = outwcs.linear_cd(chip.wcs, chip.shape)
+    return outwcs.cd_scale_orient(cd)[0]
+
+
+def _out_scale(out_wcs) -> float:
+    return outwcs.cd_scale_orient(out_wcs.wcs.cd)[0]
 
 
 def _wt_scale(text: str, exptime: float) -> float:
@@ -407,12 +428,37 @@ def _wt_scale(text: str, exptime: float) -> float:
     return float(t)
 
 
-def _alloc(shape, dtype, folder: Path | None, name: str, fill=0.0):
-    if folder is None:
-        return np.full(shape, fill, dtype=dtype)
-    arr = np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
-    arr[...] = fill
-    return arr
+class BandFile:
+    """A 2-D float32 array on disk, read back by rows with plain file reads.
+
+    Unlike a memory map, reading a band does not keep the file's pages in the
+    process's resident memory, so the median's memory stays within its band.
+    """
+
+    def __init__(self, path: Path, array: np.ndarray) -> None:
+        self.path = Path(path)
+        self.shape = array.shape
+        self.dtype = np.dtype(np.float32)
+        np.ascontiguousarray(array, dtype=np.float32).tofile(self.path)
+
+    def __getitem__(self, item) -> np.ndarray:
+        if not isinstance(item, slice) or item.step not in (None, 1):
+            return self.read()[item]
+        start, stop, _ = item.indices(self.shape[0])
+        nx = self.shape[1]
+        count = max(0, stop - start) * nx
+        with open(self.path, "rb") as fh:
+            fh.seek(start * nx * 4)
+            data = np.fromfile(fh, dtype=np.float32, count=count)
+        return data.reshape(-1, nx)
+
+    def read(self) -> np.ndarray:
+        """The whole array."""
+        return np.fromfile(self.path, dtype=np.float32).reshape(self.shape)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.read()
+        return arr if dtype is None else arr.astype(dtype)
 
 
 def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
@@ -428,10 +474,10 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
     fill = np.nan if dcfg.driz_sep_fillval is None else dcfg.driz_sep_fillval
     singles = []
     for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=len(exposures))):
-        sci = _alloc((ny, nx), np.float32, tmpdir, f"single{k}_sci", 0.0)
-        wht = _alloc((ny, nx), np.float32, tmpdir, f"single{k}_wht", 0.0)
-        drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=np.asarray(sci),
-                      out_wht=np.asarray(wht), disable_ctx=True, num_threads=num_threads)
+        drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None,
+                      out_img=np.zeros((ny, nx), np.float32),
+                      out_wht=np.zeros((ny, nx), np.float32), disable_ctx=True,
+                      num_threads=num_threads)
         scale = _wt_scale(dcfg.driz_sep_wt_scl, exp.exptime)
         for chip in exp.chips:
             arr = chip.arrays()
@@ -440,18 +486,19 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
             if st is not None:
                 mask &= st
             data = arr.data - np.float32(chip.sky)
+            iscale = (_out_scale(pixmaps.out_wcs) / nominal_scale(chip)) ** 2
             drz.add_image(data, exptime=exp.exptime, pixmap=pixmaps.get(chip),
                           weight_map=mask.astype(np.float32), wht_scale=scale,
-                          pixfrac=dcfg.driz_sep_pixfrac,
+                          pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
                           in_units="cps" if chip.is_rate else "counts",
                           pixel_scale_ratio=None)
-        out_sci, out_wht = drz.out_img, drz.out_wht
-        if not np.shares_memory(out_sci, sci):
-            sci[...] = out_sci
-            wht[...] = out_wht
-        del drz, out_sci, out_wht
+        sci, wht = drz.out_img, drz.out_wht
+        del drz
         if dcfg.driz_sep_fillval is not None:
-            sci[...] = np.where(wht[...] > 0, sci[...], fill)
+            sci[wht <= 0] = fill
+        if tmpdir is not None:
+            sci = BandFile(tmpdir / f"single{k}_sci.f32", sci)
+            wht = BandFile(tmpdir / f"single{k}_wht.f32", wht)
         singles.append((sci, wht))
     return singles
 
@@ -497,12 +544,15 @@ class _Scaled:
 
 
 def blot_chip(median: np.ndarray, chip: Chip, pixmap: np.ndarray, cfg: AstroDrizzleConfig,
-              *, num_threads: int | None = None) -> np.ndarray:
+              *, num_threads: int | None = None, median_wcs=None) -> np.ndarray:
     """Step 5: the median (cps) resampled onto ``chip``, in its native units, sky added."""
     from ..blot import blot_image
 
     bcfg = cfg.blot
     iscale = 1.0 if chip.is_rate else chip.exptime
+    # the median is per output pixel; back to the chip's nominal pixel
+    iscale *= (nominal_scale(chip) / _out_scale(median_wcs)) ** 2 if median_wcs is not None \
+        else 1.0
     out = blot_image(median, pixmap, fillval=0.0, iscale=iscale, interp=bcfg.blot_interp,
                      sinscl=bcfg.blot_sinscl, num_threads=num_threads)
     out += np.float32(chip.sky if bcfg.blot_addsky else bcfg.blot_skyval)
@@ -531,7 +581,8 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
     pairs = [(e, c) for e in exposures for c in e.chips]
     for exp, chip in progress(pairs, desc="blot + driz_cr", total=len(pairs)):
         pm = pixmaps.get(chip)
-        blot = blot_chip(median, chip, pm, cfg, num_threads=num_threads)
+        blot = blot_chip(median, chip, pm, cfg, num_threads=num_threads,
+                         median_wcs=pixmaps.out_wcs)
         if keep_blots:
             blots[chip.label] = blot
         if not ccfg.driz_cr:
@@ -610,8 +661,10 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
             var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
             weight = mask.astype(np.float32) / np.float32(var_rate)
             wht_scale = 1.0
+        in_scale = nominal_scale(chip)
         drz.add_image(data, exptime=exp.exptime, pixmap=pixmaps.get(chip), weight_map=weight,
                       wht_scale=wht_scale, pixfrac=fcfg.final_pixfrac,
+                      iscale=(out_scale / in_scale) ** 2,
                       in_units="cps" if chip.is_rate else "counts", pixel_scale_ratio=None)
         records.append(ChipRecord(
             label=chip.label, exptime=exp.exptime, wt_scl=float(wht_scale),
@@ -619,7 +672,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
             fillval="INDEF" if fcfg.final_fillval is None else str(fcfg.final_fillval),
             mask_name=f"{Path(chip.filename).name.split('.')[0].rsplit('_', 1)[0]}"
                       f"_{chip.tag}_final_mask.fits",
-            idcscale=chip.header.get("IDCSCALE"),))
+            idcscale=in_scale))
         del arr, data, weight, mask
     sci, wht = drz.out_img, drz.out_wht
     if fcfg.final_units == "counts":
@@ -638,21 +691,22 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
                     cfg: AstroDrizzleConfig) -> dict[str, int]:
     """Estimated peak bytes of each step (arrays held plus working arrays).
 
-    The estimate counts: one chip's SCI/DQ/ERR and temporaries (~48 bytes per
+    The estimate counts: one chip's SCI/DQ/ERR and temporaries (~60 bytes per
     chip pixel) plus its pixel map (16 bytes per pixel); for the separate
     drizzle, one exposure's output image and weight in memory (8 bytes per
     output pixel); for the median, one band (see
     :func:`.median.plan_rows`) of at least 16 rows; for the final drizzle the
     output SCI, WHT and context (4 + 4 + 4 per 32 chips bytes per output pixel)
-    plus the median image kept for blotting.  Temporaries of numpy and
-    Python objects add ~50 MB.
+    plus the median image kept for blotting.  Python, numpy and astropy add
+    ~80 MB.  The pixel-map cache comes on top (see :func:`run_pipeline`).
     """
     ny, nx = out_shape
     out_px = nx * ny
     chip_px = max(c.shape[0] * c.shape[1] for e in exposures for c in e.chips)
     n_chips = sum(len(e.chips) for e in exposures)
     n_exp = len(exposures)
-    base = 50_000_000 + chip_px * (48 + 16)
+    # one chip's arrays and driz_cr temporaries (~60 B/px) and its float64 pixel map
+    base = 80_000_000 + chip_px * (60 + 16)
     in_mem = cfg.general.in_memory
     singles = out_px * 8 * n_exp if in_mem else 0
     steps = {"separate drizzle": base + out_px * 8 + singles}
@@ -714,9 +768,11 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             f"the {worst} step needs about {peak / 1e6:.0f} MB but memory_limit is "
             f"{limit / 1e6:.0f} MB; raise memory_limit, or reduce the output frame "
             "(final_outnx/final_outny, final_scale) or the number of inputs")
-    budget = None if limit is None else max(0, (limit - peak) // 2)
-    if budget is None:
-        budget = 1_500_000_000
+    # pixel maps are cached (float32) in what the budget leaves
+    budget = 600_000_000 if limit is None else max(0, (limit - peak) * 2 // 3)
+    chip_px_total = sum(c.shape[0] * c.shape[1] for e in exposures for c in e.chips)
+    budget = min(budget, chip_px_total * 8)
+    log.info("pixel-map cache up to %.0f MB", budget / 1e6)
     pixmaps_final = PixmapCache(out_wcs, budget=budget, stepsize=cfg.general.stepsize,
                                 num_threads=num_threads)
     pixmaps_sep = pixmaps_final if sep_wcs is out_wcs else PixmapCache(
