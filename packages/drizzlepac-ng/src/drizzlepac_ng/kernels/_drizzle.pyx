@@ -17,7 +17,9 @@ once, at the end of the band:
     wht  = W + sum(dw)
 
 which equals drizzle's pixel-by-pixel weighted-mean update, with less
-rounding.  DQ (bitwise OR) and context bits are written directly: they are
+rounding.  The point kernel (one contribution per input pixel) applies that
+update directly to the outputs instead; the band still owns its rows, so the
+order is fixed all the same.  DQ (bitwise OR) and context bits are written directly: they are
 order independent.  Results are therefore bit-identical for any thread count.
 
 Before the bands run, a pre-pass (parallel over input rows) records, for
@@ -736,6 +738,33 @@ cdef void _square_cells(const Params* P, Band* B, const double* xo, const double
                 _accumulate(P, B, ilo + c, jlo + rr, d, cell[rr * nc + c] * w, dqv)
 
 
+cdef inline void _update_direct(const Params* P, Band* B, Py_ssize_t o, double d, double dow,
+                                unsigned int dqv) noexcept nogil:
+    """Weighted-mean update of output pixel o by one contribution (as drizzle
+    does it, with float64 intermediates).  Used by the point kernel."""
+    cdef double W0, Wn
+    cdef int k
+    if dow == 0.0:
+        return
+    W0 = P.out_wht[o]
+    Wn = W0 + dow
+    if W0 == 0.0:
+        P.out_img[o] = <float>d
+        for k in range(P.n2):
+            if P.out2[k] != NULL:
+                P.out2[k][o] = <float>(B.d2v[k] * dow * dow / (Wn * Wn))
+    elif Wn != 0.0:
+        P.out_img[o] = <float>((P.out_img[o] * W0 + d * dow) / Wn)
+        for k in range(P.n2):
+            if P.out2[k] != NULL:
+                P.out2[k][o] = <float>((P.out2[k][o] * W0 * W0 + B.d2v[k] * dow * dow) / (Wn * Wn))
+    P.out_wht[o] = <float>Wn
+    if P.out_dq != NULL:
+        P.out_dq[o] |= dqv
+    if dow > 0.0 and P.out_ctx != NULL:
+        P.out_ctx[o] |= P.ctx_bit
+
+
 cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
     """Add the part of input pixel (i, j) that falls inside band B."""
     cdef Py_ssize_t o = j * P.nx + i
@@ -840,10 +869,9 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
                 if fabs(a) > 1e-12 * fabs(jac):
                     _accumulate(P, B, ii, jj, d, a * w, dqv)
     elif kern == K_POINT:
-        if P.extra:
-            _accumulate(P, B, ilo, jlo, d, w, dqv)
-        else:
-            _acc3(B.acc_d + 3 * ((jlo - B.y0) * B.w + (ilo - B.x0)), d, w)
+        # one contribution per input pixel: update the outputs directly with
+        # the weighted mean (no band accumulators, no merge pass)
+        _update_direct(P, B, jlo * P.onx + ilo, d, w, dqv)
     elif kern == K_TURBO:
         cx = xo[0]
         cy = yo[0]
@@ -967,6 +995,8 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
             for i in range(i0, i1):
                 _do_pixel(P, &B, i, j)
 
+    if P.kernel == K_POINT:
+        return 0          # the point kernel updated the outputs directly
     # merge the band sums into the outputs, clearing the workspace
     for y in range(B.y0, B.y1):
         for x in range(B.x0, B.x1 + 1):
