@@ -74,7 +74,9 @@ def test_photeq_readonly_and_update(flc, tmp_path, capsys):
     log = tmp_path / "p.log"
     assert main(["photeq", flc, "--logfile", str(log)]) == 0
     assert hashlib.sha256(Path(flc).read_bytes()).hexdigest() == digest
-    assert "READONLY" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 extension(s) would be rescaled" in out and "[SCI,1]" in out
+    assert "READONLY" in log.read_text()
     assert main(["photeq", flc, "--update", "--logfile", ""]) == 0
     assert fits.getval(flc, "PHOTFLAM", ("SCI", 2)) == fits.getval(flc, "PHOTFLAM", ("SCI", 1))
 

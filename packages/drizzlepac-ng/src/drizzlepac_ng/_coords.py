@@ -241,6 +241,8 @@ def read_coordfile(coordfile: str | os.PathLike, colnames: Any = None,
     ConfigError
         If ``colnames`` is invalid.
     """
+    if not isinstance(coordfile, (str, os.PathLike)):
+        raise ConfigError(f"the coordinate file must be a file name, not {coordfile!r}")
     path = Path(coordfile)
     if not path.is_file():
         raise InputFileError("coordinate file does not exist", filename=str(path))

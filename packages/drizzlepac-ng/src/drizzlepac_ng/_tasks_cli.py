@@ -99,8 +99,11 @@ def _run_photeq(args: argparse.Namespace) -> int:
                  phot_kwd=args.phot_kwd, aux_phot_kwd=aux,
                  search_primary=not args.no_search_primary, readonly=not args.update,
                  logfile=args.logfile or None)
-    for line in res.lines:
-        print(line)
+    # the report itself goes to the log (stderr) and the log file; stdout gets the summary
+    scaled = [c for c in res.changes if c.factor not in (None, 1.0)]
+    verb = "would be rescaled (readonly; use --update)" if res.readonly else "rescaled"
+    print(f"reference {args.phot_kwd.upper()} = {res.ref_phot!r} ({res.ref_source}); "
+          f"{len(scaled)} extension(s) {verb}")
     return 0
 
 

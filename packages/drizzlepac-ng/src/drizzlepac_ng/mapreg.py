@@ -42,6 +42,8 @@ def _regions_module():
 
 def _read_regions(path: str | os.PathLike):
     regions = _regions_module()
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"a region file must be given by its name, not {path!r}")
     p = Path(path)
     if not p.is_file():
         raise InputFileError("region file does not exist", filename=str(p))

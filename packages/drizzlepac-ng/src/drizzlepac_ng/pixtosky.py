@@ -83,7 +83,7 @@ def xy2rd(input: Any, x: Any = None, y: Any = None, coords: Any = None,
     ...                 hms=False, output="radec.dat")  # doctest: +SKIP
     """
     if not _coords.is_blank(coords) and not _coords.is_blank(coordfile) \
-            and os.fspath(coords) != os.fspath(coordfile):
+            and str(coords) != str(coordfile):
         raise ConfigError(f"give the coordinate file once: coords={coords!r} and "
                           f"coordfile={coordfile!r} differ")
     cfile = coordfile if not _coords.is_blank(coordfile) else coords
