@@ -54,6 +54,10 @@ class FitResult:
         RMS residual along x and y (kept pairs, pixels).
     shift, rotation, scale, skew
         Shift at the reference point (pixels), rotation (deg), scale, skew (deg).
+    scale_xy : tuple of float
+        Scales along x and y.
+    positions : numpy.ndarray, shape (n, 2)
+        The input positions of the pairs (for residual plots).
     """
 
     ok: bool
@@ -70,6 +74,7 @@ class FitResult:
     scale: float = 1.0
     scale_xy: tuple[float, float] = (1.0, 1.0)
     skew: float = 0.0
+    positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     @property
     def rms_total(self) -> float:
@@ -194,7 +199,7 @@ def fit_linear(inp: np.ndarray, ref: np.ndarray, *, fitgeometry: str = "rscale",
     rot, scale, sxy, skew = decompose(m)
     p = np.asarray(ref_point, dtype=np.float64)
     out = FitResult(True, "", m, t, geometry, int(used.sum()), used, res, rmsxy,
-                    m @ p + t - p, rot, scale, sxy, skew)
+                    m @ p + t - p, rot, scale, sxy, skew, inp.copy())
     if out.nmatch < need:
         out.ok = False
         out.reason = f"too few matches after clipping: {out.nmatch} < minobj={need}"

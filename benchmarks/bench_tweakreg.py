@@ -1,0 +1,161 @@
+"""Benchmark: TweakReg on 4 simulated full-size ACS/WFC exposures (time, peak memory, accuracy).
+
+Usage::
+
+    python benchmarks/bench_tweakreg.py [--keep DIR] [--small]
+
+The exposures (wcs_errors: first exact, others 0.3 arcsec / 0.01 deg, cosmic
+rays on) are simulated once into a temporary folder; each run happens in a
+child process on a fresh copy so that its peak resident memory
+(``ru_maxrss`` of the child) excludes the simulation.  The original
+``drizzlepac.tweakreg`` is run the same way when it is importable.
+Targets (issue 10): >= 5x faster than the original, peak memory <= 1 GB,
+WCS within 0.2 mas rms of the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHILD_NG = r"""
+import json, sys, time
+from drizzlepac_ng.tweakreg import TweakReg
+files = sys.argv[1].split(",")
+t = time.perf_counter()
+rep = TweakReg(files, updatehdr=True, dqbits=0, use_sharp_round=(sys.argv[2] == "1"),
+               writecat=False, residplot="No plot", see2dplot=False, runfile="")
+print(json.dumps({"seconds": time.perf_counter() - t, "ok": rep.all_accepted,
+                  "nmatch": [r.nmatch for r in rep.images]}))
+"""
+
+CHILD_ORIG = r"""
+import json, sys, time
+from drizzlepac import tweakreg
+files = sys.argv[1].split(",")
+t = time.perf_counter()
+tweakreg.TweakReg(files, updatehdr=True, interactive=False, see2dplot=False, residplot="No plot",
+                  writecat=False, imagefindcfg={"dqbits": 0, "threshold": 4.0, "conv_width": 3.5},
+                  wcsname="TWEAKORIG", runfile="")
+print(json.dumps({"seconds": time.perf_counter() - t, "ok": True}))
+"""
+
+
+def _simulate(folder: Path, shape) -> list[Path]:
+    from drizzlepac_ng import simulate
+
+    rng = np.random.default_rng(5)
+    err = np.column_stack([rng.normal(0, 0.3, 4), rng.normal(0, 0.3, 4), rng.normal(0, 0.01, 4)])
+    err[0] = 0.0
+    sim = simulate.simulate_exposures(4, shape=shape, seed=11, output_dir=folder, wcs_errors=err)
+    return [e.path for e in sim]
+
+
+def _truth_error_mas(path: Path) -> float:
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from drizzlepac_ng.simulate import load_truth
+
+    truth = load_truth(str(path).replace("_flc.fits", "_truth.fits"))
+    errs = []
+    with fits.open(path) as h:
+        for ev in (1, 2):
+            w = WCS(h["SCI", ev].header, h)
+            tw = truth.true_wcs(ev)
+            ny, nx = h["SCI", ev].data.shape
+            gx, gy = np.meshgrid(np.linspace(0, nx - 1, 20), np.linspace(0, ny - 1, 10))
+            a = np.column_stack(w.all_pix2world(gx.ravel(), gy.ravel(), 0))
+            b = np.column_stack(tw.all_pix2world(gx.ravel(), gy.ravel(), 0))
+            d = a - b
+            d[:, 0] *= np.cos(np.radians(b[:, 1]))
+            errs.append(np.hypot(d[:, 0], d[:, 1]) * 3.6e6)
+    e = np.concatenate(errs)
+    return float(np.sqrt(np.mean(e ** 2)))
+
+
+def _run_child(code: str, files: list[Path], *args: str) -> tuple[dict, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run([sys.executable, "-c", code, ",".join(map(str, files)), *args],
+                         capture_output=True, text=True, cwd=files[0].parent)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")][-1]
+    # ru_maxrss of children is the max over all children so far: run order matters (ng first)
+    return json.loads(line), max(peak_kb, before) / 1024.0
+
+
+def _fresh(src: list[Path], dest: Path) -> list[Path]:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for f in src[0].parent.iterdir():
+        shutil.copy(f, dest / f.name)
+    return [dest / p.name for p in src]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", default=None, help="folder to keep the simulated set in")
+    ap.add_argument("--small", action="store_true", help="(512, 1024) chips (quick check)")
+    args = ap.parse_args(argv)
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_tweakreg_"))
+    simdir = base / "sim"
+    shape = (512, 1024) if args.small else "full"
+    if not (simdir.exists() and len(list(simdir.glob("*_flc.fits"))) == 4):
+        simdir.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        files = _simulate(simdir, shape)
+        print(f"simulated 4 exposures in {time.perf_counter() - t:.1f} s ({simdir})")
+    files = sorted(simdir.glob("*_flc.fits"))
+    rows = []
+    for sr in ("0", "1"):
+        work = _fresh(files, base / f"ng_sr{sr}")
+        res, peak = _run_child(CHILD_NG, work, sr)
+        errs = [_truth_error_mas(p) for p in work]
+        rows.append((f"drizzlepac-ng (sharp/round={'on' if sr == '1' else 'off'})",
+                     res["seconds"], peak, errs))
+    orig = None
+    try:
+        import drizzlepac  # noqa: F401
+        work = _fresh(files, base / "orig")
+        res, peak = _run_child(CHILD_ORIG, work)
+        errs = [_truth_error_mas(p) for p in work]
+        orig = (res["seconds"], peak)
+        rows.append(("drizzlepac (original)", res["seconds"], peak, errs))
+    except ImportError:
+        pass
+    except RuntimeError as exc:
+        print(f"original drizzlepac failed: {exc}")
+    print()
+    print(f"{'implementation':42s} {'time (s)':>9s} {'peak RSS (MB)':>14s}  WCS error vs truth (mas rms)")
+    for name, sec, peak, errs in rows:
+        print(f"{name:42s} {sec:9.1f} {peak:14.0f}  " + " ".join(f"{e:.3f}" for e in errs))
+    ng_time, ng_peak = rows[0][1], max(r[2] for r in rows[:2])
+    worst = max(max(r[3]) for r in rows[:2])
+    print()
+    print("targets:")
+    if orig:
+        print(f"  speed-up vs original >= 5x : {orig[0] / ng_time:.1f}x")
+    else:
+        print("  speed-up vs original >= 5x : original drizzlepac not importable (not measured)")
+    print(f"  peak memory <= 1024 MB    : {ng_peak:.0f} MB ({'met' if ng_peak <= 1024 else 'NOT met'})")
+    print(f"  WCS error <= 0.2 mas rms  : worst {worst:.3f} mas "
+          f"({'met' if worst <= 0.2 else 'NOT met'})")
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
