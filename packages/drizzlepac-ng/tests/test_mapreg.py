@@ -119,6 +119,8 @@ def test_errors(flc, regfile, tmp_path):
         mapreg.MapReg(regfile, flc, outpath=str(tmp_path), filter="slow")
     with pytest.raises(ConfigError):
         mapreg.MapReg("", flc, outpath=str(tmp_path))
+    with pytest.raises(ConfigError, match="by its name"):
+        mapreg.MapReg([5], flc, outpath=str(tmp_path))
     bad = tmp_path / "bad.reg"
     bad.write_text("fk5\ncircle(a,b,c)\n")
     with pytest.raises(InputFileError, match="cannot parse"):

@@ -117,6 +117,7 @@ def test_fits_table_coordfile(flc, tmp_path):
     (dict(x=1.0, y=1.0, precision=-1), ConfigError, "precision"),
     (dict(x=1.0, y=1.0, hms=False, precision="x"), ConfigError, "precision"),
     (dict(coordfile="missing_xy.dat"), InputFileError, "does not exist"),
+    (dict(coordfile=5), ConfigError, "file name"),
 ])
 def test_parameter_errors(flc, kwargs, error, match):
     with pytest.raises(error, match=match):
