@@ -175,3 +175,20 @@ def test_matches_drizzlepac_on_real_flc(tmp_path, capsys):
                     if k in ho.header:
                         assert hn.header[k] == pytest.approx(ho.header[k], rel=1e-12)
     capsys.readouterr()
+
+
+def test_simple_images_with_sciext_primary(tmp_path):
+    paths = []
+    for k, flam in enumerate((1e-19, 4e-19)):
+        hdr = fits.Header()
+        hdr["PHOTFLAM"] = flam
+        hdr["PHOTFNU"] = 1e-7 * (k + 1)
+        p = tmp_path / f"simple{k}.fits"
+        fits.PrimaryHDU(np.full((3, 3), 2.0, np.float32), header=hdr).writeto(p)
+        paths.append(str(p))
+    res = photeq.photeq(paths, sciext="PRIMARY", errext=None, readonly=False, logfile=None)
+    assert res.ref_source == f"{paths[0]}[PRIMARY,1]"
+    np.testing.assert_allclose(fits.getdata(paths[1]), 8.0)
+    np.testing.assert_allclose(fits.getdata(paths[0]), 2.0)
+    assert fits.getval(paths[1], "PHOTFLAM") == pytest.approx(1e-19)
+    assert fits.getval(paths[1], "PHOTFNU") == pytest.approx(0.5e-7)
