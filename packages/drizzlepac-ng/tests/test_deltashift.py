@@ -149,3 +149,19 @@ def test_dry_run_writes_nothing(images):
     res = apply_delta_shift(images, 1.0, 2.0, update=False)
     assert [_digest(f) for f in images] == digests
     assert set(res["wcs"][images[0]]) == {1, 2}
+
+
+def test_cli_deltashift(images, capsys):
+    from drizzlepac_ng.cli import main
+
+    pix = np.array([[128.0, 64.0]])
+    before = _sky(images[0], 1, pix)[0]
+    assert main(["deltashift", images[0], "--dx", "0.2", "--dy", "0.1", "--units", "arcsec",
+                 "--frame", "sky", "--wcsname", "CLI"]) == 0
+    assert "1 file" not in capsys.readouterr().out
+    after = _sky(images[0], 1, pix)[0]
+    assert (after[1] - before[1]) * 3600 == pytest.approx(0.1, abs=1e-5)
+    # bad input: one-line error, exit status 1, file unchanged
+    d = _digest(images[0])
+    assert main(["deltashift", images[0], "--dx", "1", "--dy", "1", "--scale", "-1"]) == 1
+    assert _digest(images[0]) == d

@@ -211,3 +211,16 @@ def test_bad_inputs_leave_files_untouched(visit, tmp_path):
     with pytest.raises(ConfigError, match="force"):
         tweakback(product, input=inputs)
     tweakback(product, input=inputs, force=True)
+
+
+def test_cli_tweakback(visit, capsys):
+    from drizzlepac_ng.cli import main
+
+    inputs, _, product = visit
+    apply_delta_shift(product, 0.5, -0.5, wcsname="NUDGE")
+    assert main(["tweakback", product, *inputs, "--newname", "FROM_CLI"]) == 0
+    out = capsys.readouterr().out
+    assert "NUDGE" in out and "updated" in out
+    with fits.open(inputs[1]) as hdul:
+        assert hdul["SCI", 1].header["WCSNAME"] == "FROM_CLI"
+    assert main(["tweakback", product, *inputs, "--newname", "FROM_CLI"]) == 1   # needs --force

@@ -239,3 +239,12 @@ def test_resample_to_frame_masks_dq(nebula):
     sci, wht = xcorr.resample_to_frame(ref, frame, SHAPE)
     assert np.isfinite(sci).mean() > 0.8
     assert wht.max() > 0
+
+
+def test_cli_xcorr(nebula, tmp_path, capsys):
+    from drizzlepac_ng.cli import main
+
+    out, sky, t1, t2, ref = nebula
+    img = _write(tmp_path / "cli_flt.fits", sky.render(t2, SHAPE, 400.0, 5), _perturbed(t2, 0.1))
+    assert main(["xcorr", img, ref]) == 0
+    assert "shift" in capsys.readouterr().out
