@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "drizzlepac_ng.astrodrizzle._cli",
     "drizzlepac_ng._tasks_cli",
     "drizzlepac_ng.align._cli",
+    "drizzlepac_ng.align._tweakback_cli",
 ]
 
 
