@@ -188,7 +188,12 @@ def good_pixel_mask(dq: np.ndarray | None, bits: int | None, shape=None) -> np.n
         return np.ones(shape, dtype=bool)
     if bits is None:
         return np.ones(dq.shape, dtype=bool)
-    return (np.asarray(dq).astype(np.int64) & ~np.int64(bits)) == 0
+    dq = np.asarray(dq)
+    if dq.dtype.kind in "iu":
+        # test in the array's own integer type (no int64 copy); ~bits wraps correctly
+        bad_bits = np.array(~np.int64(bits) & 0xFFFFFFFF, dtype=np.int64)
+        return (dq & bad_bits.astype(dq.dtype.newbyteorder("="))) == 0
+    return (dq.astype(np.int64) & ~np.int64(bits)) == 0
 
 
 _MEM_UNITS = {

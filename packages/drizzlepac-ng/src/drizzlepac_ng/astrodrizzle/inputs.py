@@ -88,6 +88,36 @@ class Chip:
     sky: float = 0.0
     keep_in_memory: bool = False
     _cache: ChipArrays | None = field(default=None, repr=False)
+    _layout: dict | None = field(default=None, repr=False)
+
+    def _fast_read(self) -> ChipArrays | None:
+        """Read the arrays at their recorded file offsets (no header parsing)."""
+        def read(name):
+            lay = self._layout.get(name)
+            if lay is None:
+                return None
+            offset, dtype, shape = lay
+            arr = np.fromfile(self.filename, dtype=dtype, count=shape[0] * shape[1],
+                              offset=offset)
+            if arr.size != shape[0] * shape[1]:
+                raise ValueError("short read")
+            return arr.reshape(shape)
+
+        data = read("SCI")
+        if data is None:
+            return None
+        data = data.astype(np.float32)
+        dq = read("DQ") if self.has_dq else None
+        if self.has_dq and dq is None:
+            return None
+        if dq is not None:
+            dq = dq.astype(dq.dtype.newbyteorder("="))
+            if self.resetbits:
+                dq &= np.array(~np.int64(self.resetbits) & 0xFFFFFFFF).astype(dq.dtype)
+        err = read("ERR") if self.has_err else None
+        if err is not None:
+            err = err.astype(np.float32)
+        return ChipArrays(data, dq, err)
 
     def arrays(self) -> ChipArrays:
         """Read SCI (float32), DQ (resetbits cleared) and ERR from the file.
@@ -97,6 +127,15 @@ class Chip:
         """
         if self._cache is not None:
             return self._cache
+        if self._layout is not None:
+            try:
+                out = self._fast_read()
+            except (OSError, ValueError):
+                out = None
+            if out is not None:
+                if self.keep_in_memory:
+                    self._cache = out
+                return out
         # validated by load_exposures already: a plain read is enough here
         try:
             hdul = fits.open(self.filename, memmap=False)
@@ -410,6 +449,24 @@ def _parse_group(group: str) -> set[int]:
     return {int(n) for n in nums}
 
 
+_BITPIX = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+def _data_layout(hdu, shape) -> tuple[int, str, tuple[int, int]] | None:
+    """(byte offset, dtype, shape) of an uncompressed, unscaled image, else None."""
+    hdr = hdu.header
+    if hdr.get("BSCALE", 1) != 1 or hdr.get("BZERO", 0) != 0 or "ZIMAGE" in hdr:
+        return None
+    dtype = _BITPIX.get(int(hdr.get("BITPIX", 0)))
+    if dtype is None or _ext_shape(hdu) != tuple(shape):
+        return None
+    try:
+        offset = int(hdu.fileinfo()["datLoc"])
+    except (TypeError, KeyError, AttributeError):
+        return None
+    return offset, dtype, (int(shape[0]), int(shape[1]))
+
+
 def _ext_shape(hdu) -> tuple[int, ...] | None:
     hdr = hdu.header
     naxis = int(hdr.get("NAXIS", 0))
@@ -492,7 +549,13 @@ def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, requi
     gain = _instrument_value("gain", primary, hdu.header, icfg, path) or 1.0
     rdnoise = _instrument_value("rdnoise", primary, hdu.header, icfg, path) or 0.0
     bunit = str(hdu.header.get("BUNIT", primary.get("BUNIT", "COUNTS")))
+    layout = {}
+    for name, h in (("SCI", hdu), ("DQ", dq_hdu), ("ERR", err_hdu)):
+        lay = _data_layout(h, shape) if h is not None else None
+        if lay is not None:
+            layout[name] = lay
     return Chip(
+        _layout=layout or None,
         filename=path, extver=extver, shape=(shape[0], shape[1]), has_dq=dq_hdu is not None,
         has_err=err_hdu is not None, wcs=wcs, header=hdu.header.copy(),
         dq_header=None if dq_hdu is None else dq_hdu.header.copy(),

@@ -491,7 +491,7 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
                           weight_map=mask.astype(np.float32), wht_scale=scale,
                           pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
                           in_units="cps" if chip.is_rate else "counts",
-                          pixel_scale_ratio=None)
+                          pixel_scale_ratio=math.sqrt(iscale))
         sci, wht = drz.out_img, drz.out_wht
         del drz
         if dcfg.driz_sep_fillval is not None:
@@ -665,7 +665,8 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
         drz.add_image(data, exptime=exp.exptime, pixmap=pixmaps.get(chip), weight_map=weight,
                       wht_scale=wht_scale, pixfrac=fcfg.final_pixfrac,
                       iscale=(out_scale / in_scale) ** 2,
-                      in_units="cps" if chip.is_rate else "counts", pixel_scale_ratio=None)
+                      in_units="cps" if chip.is_rate else "counts",
+                      pixel_scale_ratio=out_scale / in_scale)
         records.append(ChipRecord(
             label=chip.label, exptime=exp.exptime, wt_scl=float(wht_scale),
             kernel=fcfg.final_kernel, pixfrac=fcfg.final_pixfrac, units=fcfg.final_units,
