@@ -8,8 +8,8 @@ Usage::
 
 Simulates ``--n`` dithered exposures (2 chips of 4096 x 2048, cosmic rays,
 distortion) once into ``--workdir`` (re-used when present), then runs, each in
-a fresh subprocess so that the peak resident memory (``ru_maxrss``) belongs to
-that run alone:
+a fresh subprocess whose peak memory is the largest resident size of its whole
+process tree (the original starts worker processes), sampled every 0.2 s:
 
 * ``drizzlepac_ng.astrodrizzle.AstroDrizzle`` with default parameters
   (``build=True``), and
