@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-
 from drizzlepac_ng import simulate
 from drizzlepac_ng.errors import ConfigError, InputFileError
 from drizzlepac_ng.tweakreg import TWEAKREG_DEFAULTS, DuplicateKeyError, TweakReg
@@ -74,7 +73,8 @@ def test_parameters_match_original_names():
                  "nclip", "sigma", "refcat", "catfile", "xyunits", "refnbright"):
         assert name in TWEAKREG_DEFAULTS
     assert TWEAKREG_DEFAULTS["wcsname"] == "TWEAK" and TWEAKREG_DEFAULTS["minobj"] == 15
-    assert TWEAKREG_DEFAULTS["fitgeometry"] == "rscale" and TWEAKREG_DEFAULTS["outshifts"] == "shifts.txt"
+    assert TWEAKREG_DEFAULTS["fitgeometry"] == "rscale"
+    assert TWEAKREG_DEFAULTS["outshifts"] == "shifts.txt"
 
 
 def test_align_to_first_image_matches_truth(work, simset):

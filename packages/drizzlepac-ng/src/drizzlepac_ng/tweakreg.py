@@ -33,11 +33,9 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
-
 from stwcs_ng import fileio
 
-from .align.catalogs import (ChipCatalog, chip_wcs, image_catalogs, read_sky_catalog,
-                             reference_plane)
+from .align.catalogs import ChipCatalog, chip_wcs, image_catalogs, read_sky_catalog, reference_plane
 from .align.fitting import FitResult, fit_linear
 from .align.matching import histogram_offset, match_xy
 from .align.wcsupdate import FitSummary, apply_linear_correction, chip_extensions, update_image_wcs
@@ -175,7 +173,8 @@ class TweakRegReport:
         return all(r.accepted for r in self.images)
 
     def __str__(self) -> str:
-        return "\n".join([f"TweakReg reference: {self.reference}"] + [r.line() for r in self.images])
+        lines = [f"TweakReg reference: {self.reference}"]
+        return "\n".join(lines + [r.line() for r in self.images])
 
 
 # --------------------------------------------------------------------------- parameters
@@ -437,14 +436,15 @@ def _write_shiftfile(pars: dict[str, Any], reports: list[ImageReport], refwcs: W
             lines.append(f"{os.path.basename(r.filename)}    0.0  0.0    0.0     1.0   0.0 0.0")
         elif r.accepted:
             lines.append(f"{os.path.basename(r.filename)}    {r.xshift:.6f}  {r.yshift:.6f}    "
-                         f"{r.rotation % 360.0:.8f}     {r.scale:.9f}   {r.rms_x:.6f} {r.rms_y:.6f}")
+                         f"{r.rotation % 360.0:.8f}     {r.scale:.9f}   "
+                         f"{r.rms_x:.6f} {r.rms_y:.6f}")
     Path(name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return name
 
 
 # --------------------------------------------------------------------------- task
 
-def TweakReg(files: Any = None, editpars: bool = False, configobj: Any = None,  # noqa: N802
+def TweakReg(files: Any = None, editpars: bool = False, configobj: Any = None,
              imagefindcfg: Any = None, refimagefindcfg: Any = None,
              **input_dict: Any) -> TweakRegReport:
     """Align the WCSs of images to a reference image or catalog.
@@ -510,7 +510,8 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
     from .align.fitting import FIT_GEOMETRIES
     from .align.matching import HistogramOffset  # noqa: F401  (type of hist)
     if str(pars["fitgeometry"]).lower() not in FIT_GEOMETRIES:
-        raise ConfigError(f"fitgeometry must be one of {FIT_GEOMETRIES}, not {pars['fitgeometry']!r}")
+        raise ConfigError(f"fitgeometry must be one of {FIT_GEOMETRIES}, "
+                          f"not {pars['fitgeometry']!r}")
     files, atcats = _expand_files(pars["input"])
     log.info("TweakReg on %d image(s): %s", len(files), ", ".join(files))
     if pars["updatewcs"]:

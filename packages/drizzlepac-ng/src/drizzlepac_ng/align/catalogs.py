@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
-
 from stwcs_ng import fileio
 
 from ..errors import ConfigError, InputFileError
@@ -176,8 +175,8 @@ def read_columns(path: str | os.PathLike, specs: list[Any]) -> list[np.ndarray]:
 
 
 def _sexagesimal(values: np.ndarray, hours: bool) -> np.ndarray:
-    from astropy.coordinates import Angle
     import astropy.units as u
+    from astropy.coordinates import Angle
     return Angle(values, unit=u.hourangle if hours else u.deg).deg
 
 
@@ -281,7 +280,8 @@ def read_sky_catalog(path: str | os.PathLike, *, refxcol=1, refycol=2, rfluxcol=
     """
     fname = os.fspath(path)
     cat = read_xy_catalog(fname, wcs, xcol=refxcol, ycol=refycol, fluxcol=rfluxcol,
-                          xyunits="degrees" if str(refxyunits).lower().startswith("deg") else "pixels",
+                          xyunits=("degrees" if str(refxyunits).lower().startswith("deg")
+                                   else "pixels"),
                           minflux=rminflux, maxflux=rmaxflux, nbright=refnbright,
                           fluxunits=rfluxunits)
     if len(cat.ra) == 0:

@@ -167,7 +167,8 @@ def match_xy(ref_xy: np.ndarray, in_xy: np.ndarray, tolerance: float, *,
         Indices of the matched pairs.
     """
     ref_xy = np.asarray(ref_xy, dtype=np.float64).reshape(-1, 2)
-    in_xy = np.asarray(in_xy, dtype=np.float64).reshape(-1, 2) + np.asarray(offset, dtype=np.float64)
+    in_xy = np.asarray(in_xy, dtype=np.float64).reshape(-1, 2)
+    in_xy = in_xy + np.asarray(offset, dtype=np.float64)
     z = np.zeros(0, dtype=np.int64)
     if len(ref_xy) == 0 or len(in_xy) == 0:
         return z, z

@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
-
 from stwcs_ng import fileio
 from stwcs_ng.wcsutil import altwcs, wcscorr
 
@@ -156,7 +155,8 @@ def apply_linear_correction(chip_wcs: WCS, ref_wcs: WCS, matrix: Any, offset: An
     resid = inter[1:] - q[1:] @ new_cd.T
     err = float(np.max(np.hypot(resid[:, 0], resid[:, 1]))) if len(resid) else 0.0
     if not np.isfinite(err) or err > _MAX_MODEL_ERROR_DEG:
-        raise AlignmentError(f"the corrected WCS departs from the fitted transform by {err:.3g} deg")
+        raise AlignmentError("the corrected WCS departs from the fitted transform by "
+                             f"{err:.3g} deg")
     log.debug("linear correction: dCRVAL=%s deg, model error %.2g deg", new_crval - crval, err)
     out = copy.deepcopy(chip_wcs)
     out.wcs.crval = new_crval
@@ -254,7 +254,8 @@ def _cd_of(value: Any) -> tuple[np.ndarray, np.ndarray]:
         crval, _, cd = linear_part(value)
         return crval, cd
     crval, cd = value
-    return np.asarray(crval, dtype=np.float64).reshape(2), np.asarray(cd, dtype=np.float64).reshape(2, 2)
+    crval = np.asarray(crval, dtype=np.float64).reshape(2)
+    return crval, np.asarray(cd, dtype=np.float64).reshape(2, 2)
 
 
 def _write_linear(header: fits.Header, crval: np.ndarray, cd: np.ndarray) -> None:
@@ -325,7 +326,8 @@ def update_image_wcs(filename: str | os.PathLike, corrections: Mapping[int, Any]
         chips = chip_extensions(hdul, fname)
         missing = sorted(set(chips) - set(int(k) for k in corrections))
         if missing:
-            raise ConfigError(f"no corrected WCS given for SCI extensions {missing}", filename=fname)
+            raise ConfigError(f"no corrected WCS given for SCI extensions {missing}",
+                              filename=fname)
         if not reusename:
             for ev, i in chips.items():
                 names = {v.strip().upper() for v in altwcs.wcsnames(hdul[i].header).values()}
