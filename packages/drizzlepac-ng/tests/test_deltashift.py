@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,23 @@ from drizzlepac_ng.errors import ConfigError, InputFileError
 from stwcs_ng.wcsutil import altwcs
 
 
-@pytest.fixture()
-def images(tmp_path):
-    sim = simulate.simulate_exposures(2, shape="small", seed=5, output_dir=tmp_path,
+@pytest.fixture(scope="module")
+def _pristine(tmp_path_factory):
+    out = tmp_path_factory.mktemp("deltashift")
+    sim = simulate.simulate_exposures(2, shape="small", seed=5, output_dir=out,
                                       cosmic_rays=False)
-    return [str(p) for p in sim.paths]
+    return [p for p in sim.paths]
+
+
+@pytest.fixture()
+def images(_pristine, tmp_path):
+    """Fresh copies of two simulated exposures for each test."""
+    out = []
+    for p in _pristine:
+        dst = tmp_path / p.name
+        shutil.copyfile(p, dst)
+        out.append(str(dst))
+    return out
 
 
 def _digest(path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -85,16 +86,27 @@ def _ideal_tweak(product, inputs, truths):
     return wcsupdate.apply_linear_correction(w, w, sol[:2].T, sol[2], shape=(ny, nx))
 
 
-@pytest.fixture()
-def visit(tmp_path):
-    """Two exposures of one visit sharing a pointing error, and their drizzled product."""
-    sim = simulate.simulate_exposures(2, shape="small", seed=8, output_dir=tmp_path,
+@pytest.fixture(scope="module")
+def _pristine_visit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("visit")
+    sim = simulate.simulate_exposures(2, shape="small", seed=8, output_dir=out,
                                       dither="box", wcs_errors=np.array([VISIT_ERROR] * 2),
                                       cosmic_rays=False)
-    inputs = [str(p) for p in sim.paths]
     truths = [simulate.load_truth(e.truth_path) for e in sim]
-    product = mini_drizzle(inputs, tmp_path / "visit_drz.fits")
-    return inputs, truths, product
+    product = mini_drizzle([str(p) for p in sim.paths], out / "visit_drz.fits")
+    return list(sim.paths), truths, Path(product)
+
+
+@pytest.fixture()
+def visit(_pristine_visit, tmp_path):
+    """Two exposures of one visit sharing a pointing error, and their drizzled product (copies)."""
+    paths, truths, product = _pristine_visit
+    inputs = []
+    for p in paths:
+        shutil.copyfile(p, tmp_path / p.name)
+        inputs.append(str(tmp_path / p.name))
+    shutil.copyfile(product, tmp_path / product.name)
+    return inputs, truths, str(tmp_path / product.name)
 
 
 def test_extract_input_filenames(visit, tmp_path):
