@@ -195,3 +195,42 @@ def test_parameter_errors(work):
         TweakReg([str(work[0])], fitgeometry="affine", **QUIET)
     with pytest.raises(InputFileError):
         TweakReg(["missing_flc.fits"], **QUIET)
+
+
+def test_refimage_expand_and_user_order(work, simset):
+    # separate reference image (not among the inputs), expanded reference catalog
+    rep = TweakReg([str(p) for p in work[1:]], refimage=str(work[0]), expand_refcat=True,
+                   dqbits=0, refimagefindcfg={"dqbits": 0}, updatehdr=True, **QUIET)
+    assert rep.reference == str(work[0])
+    assert rep.all_accepted and all(r.role == "aligned" for r in rep.images)
+    for p, e in zip(work[1:], list(simset)[1:], strict=True):
+        assert wcs_error_mas(p, e.truth) < 5.0
+    rep2 = TweakReg([str(p) for p in work], enforce_user_order=False, dqbits=0, **QUIET)
+    assert sum(r.role == "reference" for r in rep2.images) == 1 and rep2.all_accepted
+
+
+def test_user_catalogs_and_exclusions(work, simset):
+    # per-chip catalogs written from the truth (1-based pixels) through catfile
+    lines = []
+    for p, e in zip(work, simset, strict=True):
+        names = []
+        for ev in (1, 2):
+            t = e.truth.chip(ev).sources
+            t = t[t["INSIDE"] & ~t["SATURATED"]]
+            name = f"{p.stem}_{ev}.xy"
+            Path(name).write_text("\n".join(f"{x + 1:.5f} {y + 1:.5f} {f:.1f}" for x, y, f
+                                            in zip(t["X"], t["Y"], t["COUNTS"], strict=True)))
+            names.append(name)
+        lines.append(" ".join([p.name, *names]))
+    Path("cats.txt").write_text("\n".join(lines) + "\n")
+    rep = TweakReg([str(p) for p in work], catfile="cats.txt", fluxcol=3, minobj=10,
+                   updatehdr=True, **QUIET)
+    assert rep.all_accepted
+    for p, e in zip(work, simset, strict=True):
+        assert wcs_error_mas(p, e.truth) < 0.5   # exact positions: only the fit limits
+    # an exclusion region covering a whole chip removes its sources
+    Path("all.reg").write_text("image\nbox(400,200,2000,1000,0)\n")
+    Path("excl.txt").write_text(f"{work[1].name} all.reg all.reg\n")
+    rep = TweakReg([str(p) for p in work], exclusions="excl.txt", dqbits=0, **QUIET)
+    r = rep[work[1].name]
+    assert not r.accepted and "no sources" in r.reason
