@@ -135,6 +135,9 @@ def test_shiftfile_plots_and_catalogs(work):
                  f"{root}_sci1_xy_catalog.coo", f"{root}_sky_catalog.coo",
                  f"{root}_catalog_fit.match"):
         assert Path(name).is_file(), name
+    TweakReg([str(p) for p in work], dqbits=0, writecat=True, clean=True, runfile="",
+             residplot="No plot", see2dplot=False)
+    assert not Path(f"{root}_catalog_fit.match").exists()
 
 
 def test_headerlet_option(work):

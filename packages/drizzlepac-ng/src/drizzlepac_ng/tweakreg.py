@@ -330,9 +330,11 @@ def _sky_rms(res: np.ndarray, refwcs: WCS) -> tuple[float, float]:
 
 # --------------------------------------------------------------------------- outputs
 
-def _write_xy_catalogs(root: str, cats: list[ChipCatalog], with_sr: bool) -> None:
+def _write_xy_catalogs(root: str, cats: list[ChipCatalog], with_sr: bool) -> list[str]:
+    written = []
     for c in cats:
         name = f"{root}_sci{c.extver}_xy_catalog.coo"
+        written.append(name)
         cols = "X Y Flux ID" + (" Sharp Round1 Round2" if with_sr and c.sources is not None else "")
         with open(name, "w", encoding="utf-8") as fh:
             fh.write(f"# Source catalog for {root}[SCI,{c.extver}] (1-based pixels)\n# {cols}\n")
@@ -347,11 +349,12 @@ def _write_xy_catalogs(root: str, cats: list[ChipCatalog], with_sr: bool) -> Non
         for c in cats:
             for a, d in zip(c.ra, c.dec, strict=True):
                 fh.write(f"{a:0.12f} {d:0.12f}\n")
+    return written + [f"{root}_sky_catalog.coo"]
 
 
 def _write_fit_match(root: str, fit: FitResult, ref_xy: np.ndarray, in_xy: np.ndarray,
                      iref: np.ndarray, iin: np.ndarray, chips: np.ndarray, refwcs: WCS,
-                     report: ImageReport) -> None:
+                     report: ImageReport) -> str:
     name = f"{root}_catalog_fit.match"
     fitted = in_xy[iin] @ fit.matrix.T + fit.offset
     sky = refwcs.wcs_pix2world(fitted, 0)
@@ -371,6 +374,7 @@ def _write_fit_match(root: str, fit: FitResult, ref_xy: np.ndarray, in_xy: np.nd
             fh.write(f"{xr:.6f} {yr:.6f} {xi:.6f} {yi:.6f} {xf:.6f} {yf:.6f} {rx:.6f} {ry:.6f} "
                      f"{iref[k] + 1} {iin[k] + 1} {chips[iin[k]]} {sky[k, 0]:.12f} "
                      f"{sky[k, 1]:.12f} {int(fit.used[k])}\n")
+    return name
 
 
 def _plots(root: str, pars: dict[str, Any], hist, fit: FitResult | None, in_xy: np.ndarray) -> None:
@@ -571,8 +575,9 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         from .errors import AlignmentError
         raise AlignmentError("the reference has no sources; nothing can be aligned",
                              filename=reference_name)
+    written: list[str] = []
     if writecat and not refcat:
-        _write_refxy(plane_image, ref_xy)
+        written.append(_write_refxy(plane_image, ref_xy))
 
     searchrad = float(pars["searchrad"])
     if str(pars["searchunits"]).lower().startswith("arc"):
@@ -585,7 +590,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         in_xy, in_flux, chips, in_err = _plane_catalog(cats[f], refwcs)
         rep.nsources = len(in_xy)
         if writecat:
-            _write_xy_catalogs(root, cats[f], ifind.use_sharp_round)
+            written += _write_xy_catalogs(root, cats[f], ifind.use_sharp_round)
         if f == ref_in_inputs:
             rep.role, rep.accepted = "reference", True
             reports.append(rep)
@@ -630,7 +635,8 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
             rep.rms_arcsec = fit.rms_total * scale_arcsec
             rep.rms_ra, rep.rms_dec = _sky_rms(fit.residuals[fit.used], refwcs)
             if writecat:
-                _write_fit_match(root, fit, ref_xy, in_xy, iref, iin, chips, refwcs, rep)
+                written.append(_write_fit_match(root, fit, ref_xy, in_xy, iref, iin, chips,
+                                                refwcs, rep))
             if pars["expand_refcat"]:
                 matched = np.zeros(len(in_xy), dtype=bool)
                 matched[iin] = True
@@ -658,6 +664,9 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
             m = rep.fit.matrix if rep.fit is not None else np.eye(2)
             t = rep.fit.offset if rep.fit is not None else np.zeros(2)
             _update_file(rep, refwcs, m, t, pars)
+    if pars["clean"]:
+        for name in written:
+            Path(name).unlink(missing_ok=True)
     report = TweakRegReport(reports, reference_name, refwcs)
     if pars["shiftfile"]:
         report.shiftfile = _write_shiftfile(pars, reports, refwcs)
@@ -687,11 +696,13 @@ def _plane_for(filename: str) -> WCS:
     return reference_plane(ws, shapes)
 
 
-def _write_refxy(plane_image: str, ref_xy: np.ndarray) -> None:
-    with open(f"{_rootname(plane_image)}_refxy_catalog.coo", "w", encoding="utf-8") as fh:
+def _write_refxy(plane_image: str, ref_xy: np.ndarray) -> str:
+    name = f"{_rootname(plane_image)}_refxy_catalog.coo"
+    with open(name, "w", encoding="utf-8") as fh:
         fh.write("# Reference positions in the reference tangent plane (1-based pixels)\n")
         for x, y in ref_xy:
             fh.write(f"{x + 1:.6f} {y + 1:.6f}\n")
+    return name
 
 
 def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,
