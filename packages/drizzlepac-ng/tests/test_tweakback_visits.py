@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align.xcorr import cross_correlate
 from drizzlepac_ng.tweakback import tweakback
@@ -48,7 +47,8 @@ def test_two_visits_tweakback_redrizzle(tmp_path, monkeypatch):
     truths = [simulate.load_truth(e.truth_path) for e in sim]
     v1 = AstroDrizzle(paths[:2], output="v1", build=True).product
     v2 = AstroDrizzle(paths[2:], output="v2", build=True).product
-    before = max(_max_sep_mas(paths[i], ev, truths[i].true_wcs(ev)) for i in (2, 3) for ev in (1, 2))
+    before = max(_max_sep_mas(paths[i], ev, truths[i].true_wcs(ev))
+                 for i in (2, 3) for ev in (1, 2))
     assert before > 100
 
     TweakReg(str(v2), refimage=str(v1), updatehdr=True, wcsname="TWEAK", interactive=False,

@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-from scipy import fft, ndimage
-
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align import xcorr
 from drizzlepac_ng.align.deltashift import reference_frame
 from drizzlepac_ng.errors import AlignmentError, ConfigError, NoOverlapError
+from scipy import fft, ndimage
 
 SHAPE = (200, 320)            # (ny, nx) of the single chip
 SKY_PIX = 0.025 / 3600        # grid of the sky-brightness model (deg)
@@ -122,7 +121,8 @@ class NebulousSky:
         sxy = true_wcs.all_world2pix(self.stars, 0, quiet=True)
         sig = 2.0 / 2.3548
         for (sx, sy), f in zip(sxy, self.flux, strict=True):
-            rate += f / (2 * np.pi * sig ** 2) * np.exp(-((x - sx) ** 2 + (y - sy) ** 2) / (2 * sig ** 2))
+            r2 = (x - sx) ** 2 + (y - sy) ** 2
+            rate += f / (2 * np.pi * sig ** 2) * np.exp(-r2 / (2 * sig ** 2))
         counts = (rate + sky) * exptime
         rng = np.random.default_rng(seed)
         counts = rng.poisson(np.clip(counts, 0, None)).astype(np.float32)

@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
-
 from stwcs_ng.wcsutil import altwcs
 
 from .align import wcsupdate

@@ -299,7 +299,8 @@ def cross_correlate(reference: np.ndarray, image: np.ndarray, *,
 
 def resample_to_frame(filename: str | os.PathLike, frame_wcs: WCS, frame_shape: tuple[int, int],
                       *, chip_wcs: dict[int, WCS] | None = None, dq_bits: int | None = 0,
-                      kernel: str = "square", pixfrac: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                      kernel: str = "square", pixfrac: float = 1.0
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Drizzle every SCI chip of an exposure onto a common frame (count rates).
 
     Parameters
