@@ -184,8 +184,12 @@ def test_too_few_matches_refused(work):
 def test_wrong_refcat_format_leaves_everything(work):
     Path("bad.txt").write_text("1024.5 512.3 18.0\n900.1 100.0 19.0\n")
     digests = [_digest(p) for p in work]
-    with pytest.raises(InputFileError):
-        TweakReg([str(p) for p in work], refcat="bad.txt", updatehdr=True, **QUIET)
+    rep = TweakReg([str(p) for p in work], refcat="bad.txt", updatehdr=True, **QUIET)
+    assert not any(r.accepted for r in rep.images)
+    assert all("reference catalog" in r.reason and "RA/Dec" in r.reason for r in rep.images)
+    Path("words.txt").write_text("a b c\n")
+    rep = TweakReg([str(p) for p in work], refcat="words.txt", updatehdr=True, **QUIET)
+    assert all("non-numeric" in r.reason for r in rep.images)
     assert [_digest(p) for p in work] == digests
 
 

@@ -483,9 +483,9 @@ def TweakReg(files: Any = None, editpars: bool = False, configobj: Any = None,
         Unknown or bad parameters (:class:`DuplicateKeyError` for a find
         parameter given twice).
     InputFileError
-        Missing inputs, an unreadable image, a reference catalog in the wrong format.
-    AlignmentError
-        The reference has no sources.
+        Missing inputs or an unreadable image.  (A reference catalog in the
+        wrong format, or a reference without sources, is not an exception:
+        every image is then reported as refused with the reason.)
     """
     if editpars:
         log.info("editpars=True: no parameter editor; running with the given values")
@@ -557,11 +557,15 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
     scale_arcsec = _ref_scale_arcsec(refwcs)
     # reference catalog
     if refcat:
-        rc = read_sky_catalog(refcat, refxcol=pars["refxcol"], refycol=pars["refycol"],
-                              rfluxcol=pars["rfluxcol"], refxyunits=pars["refxyunits"],
-                              rminflux=_none(pars["rminflux"]), rmaxflux=_none(pars["rmaxflux"]),
-                              refnbright=_none(pars["refnbright"]), rfluxunits=pars["rfluxunits"],
-                              wcs=None)
+        try:
+            rc = read_sky_catalog(refcat, refxcol=pars["refxcol"], refycol=pars["refycol"],
+                                  rfluxcol=pars["rfluxcol"], refxyunits=pars["refxyunits"],
+                                  rminflux=_none(pars["rminflux"]),
+                                  rmaxflux=_none(pars["rmaxflux"]),
+                                  refnbright=_none(pars["refnbright"]),
+                                  rfluxunits=pars["rfluxunits"], wcs=None)
+        except (InputFileError, ConfigError) as exc:
+            return _all_refused(files, str(refcat), refwcs, f"reference catalog unusable: {exc}")
         flux = rc.flux if pars["rfluxunits"] != "mag" else -rc.flux
         ref_cats = [ChipCatalog(0, rc.x, rc.y, flux, rc.ra, rc.dec)]
         reference_name = str(refcat)
@@ -572,9 +576,8 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         reference_name = plane_image
     ref_xy, ref_flux, _, ref_err = _plane_catalog(ref_cats, refwcs)
     if len(ref_xy) == 0:
-        from .errors import AlignmentError
-        raise AlignmentError("the reference has no sources; nothing can be aligned",
-                             filename=reference_name)
+        return _all_refused([f for f in files if f != ref_in_inputs], reference_name, refwcs,
+                            "the reference has no sources")
     written: list[str] = []
     if writecat and not refcat:
         written.append(_write_refxy(plane_image, ref_xy))
@@ -676,6 +679,12 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
 
 class _Refused(Exception):
     pass
+
+
+def _all_refused(files: list[str], reference: str, refwcs: WCS, reason: str) -> TweakRegReport:
+    log.error("%s; no image is changed", reason)
+    reports = [ImageReport(f, role="refused", accepted=False, reason=reason) for f in files]
+    return TweakRegReport(reports, reference, refwcs)
 
 
 def _pair_errors(e_in: np.ndarray, e_ref: np.ndarray) -> np.ndarray | None:
