@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
     x.add_argument("reference", help="reference exposure or drizzled product")
     x.add_argument("--hybrid", action="store_true", help="catalog rscale fit + xcorr shift")
     x.add_argument("--method", choices=("cross", "phase"), default="cross")
-    x.add_argument("--min-snr", type=float, default=5.0, help="weakest accepted peak")
+    x.add_argument("--min-snr", type=float, default=7.0, help="weakest accepted peak")
     x.add_argument("--updatehdr", action="store_true", help="write the correction into the image")
     x.add_argument("--wcsname", default="XCORR", help="name of the new WCS")
     x.set_defaults(func=_xcorr)
