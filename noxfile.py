@@ -1,6 +1,7 @@
 """Nox sessions for the drizzlepac-ng monorepo.
 
-    nox -s tests                 # all three packages (real wheels) + every test folder
+    nox -s tests                 # all three packages (real wheels) + every test folder, not slow
+    nox -s slow                  # the slow full-size tests
     nox -s stwcs                 # stwcs-ng alone, in its own venv
     nox -s fitsblender           # fitsblender-ng alone
     nox -s drizzlepac            # drizzlepac-ng with its two siblings
@@ -84,9 +85,19 @@ def drizzlepac(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install all three packages as wheels and run every test folder."""
+    """Install all three packages as wheels and run every test folder (slow tests excluded).
+
+    Extra arguments replace the default marker selection, e.g. ``nox -s tests -- -m slow``.
+    """
     _install(session, f"./{STWCS}", f"./{BLENDER}", ALL_EXTRAS)
-    _pytest(session)
+    session.run("pytest", "-p", "no:cacheprovider", *(session.posargs or ["-m", "not slow"]))
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """The slow, full-size tests (the issues' must-show runs on full ACS/WFC exposures)."""
+    _install(session, f"./{STWCS}", f"./{BLENDER}", ALL_EXTRAS)
+    session.run("pytest", "-p", "no:cacheprovider", "-m", "slow", *session.posargs)
 
 
 @nox.session
