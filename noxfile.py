@@ -47,7 +47,9 @@ def _install(session: nox.Session, *specs: str) -> None:
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
-    session.run("pytest", "-p", "no:cacheprovider", *paths, *session.posargs)
+    # Without arguments, the slow full-size tests are left to ``nox -s slow``.
+    session.run("pytest", "-p", "no:cacheprovider", *paths,
+                *(session.posargs or ["-m", "not slow"]))
 
 
 def _package_session(session: nox.Session, package: str) -> None:
@@ -90,7 +92,7 @@ def tests(session: nox.Session) -> None:
     Extra arguments replace the default marker selection, e.g. ``nox -s tests -- -m slow``.
     """
     _install(session, f"./{STWCS}", f"./{BLENDER}", ALL_EXTRAS)
-    session.run("pytest", "-p", "no:cacheprovider", *(session.posargs or ["-m", "not slow"]))
+    _pytest(session)
 
 
 @nox.session
