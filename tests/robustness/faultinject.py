@@ -136,7 +136,7 @@ def _child(spec: registry.TaskSpec, ws: registry.Workspace, report: Path,
         try:
             spec.run(ws)
             out["outcome"] = "returned"
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        except BaseException as exc:
             out["outcome"] = "raised"
             out["exc_type"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
             out["exc_message"] = str(exc)
@@ -151,7 +151,7 @@ def _child(spec: registry.TaskSpec, ws: registry.Workspace, report: Path,
             resource.setrlimit(resource.RLIMIT_FSIZE,
                                (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         report.write_text(json.dumps(out))
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         traceback.print_exc()
         code = 3
     finally:
@@ -205,7 +205,7 @@ def _is_complete_fits(path: Path) -> bool:
                     _ = hdu.data
         return not any("truncat" in str(w.message) or "corrupt" in str(w.message)
                        for w in caught)
-    except Exception:  # noqa: BLE001 - any failure means not complete
+    except Exception:
         return False
 
 
@@ -370,7 +370,8 @@ def run(task_name: str, template: Path, workdir: Path, nkills: int,
                 if not _is_complete_fits(p):
                     counts["bad_products"] += 1
                     problems.append(f"kill at {k[0]} {k[1]}: product {p.name} is incomplete")
-    summary.update({"mode": "kill", "calls": total, "io_calls": clean[0]["io"], "os_calls": clean[0]["os"],
+    summary.update({"mode": "kill", "calls": total, "io_calls": clean[0]["io"],
+                    "os_calls": clean[0]["os"],
                     "points": tried, "volatile": volatile_l, "volatile_hdus": volatile_h, **counts,
                     "problems": problems[:20]})
     shutil.rmtree(run_root, ignore_errors=True)
@@ -396,7 +397,7 @@ def main(argv: list[str]) -> int:
         try:
             results.append(run(name, args.template, args.workdir / name, args.nkills,
                                fsize=args.fsize, fast=args.fast))
-        except Exception:  # noqa: BLE001 - reported as a failure of this task
+        except Exception:
             results.append({"task": name, "error": traceback.format_exc(limit=-5)})
         shutil.rmtree(args.workdir / name, ignore_errors=True)
     args.out.write_text(json.dumps(results, indent=1))

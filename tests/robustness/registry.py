@@ -122,6 +122,28 @@ class TaskSpec:
     prepare: Callable[[Workspace], None] | None = None
     normal_ok: dict[str, str] = field(default_factory=dict)
 
+    def prepared(self, template: Path, cache: Path) -> Path:
+        """A folder with the template and this task's prepared inputs (made once)."""
+        import json
+        folder = cache / self.name
+        if not (folder / ".extra.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            ws = Workspace.from_template(template, folder)
+            if self.prepare is not None:
+                self.prepare(ws)
+            extra = {k: str(v.relative_to(folder)) for k, v in ws.extra.items()}
+            (folder / ".extra.json").write_text(json.dumps(extra))
+        return folder
+
+    def workspace(self, template: Path, cache: Path, root: Path) -> Workspace:
+        """A fresh copy of the prepared inputs in ``root``."""
+        import json
+        folder = self.prepared(template, cache)
+        ws = Workspace.from_template(folder, root)
+        extra = json.loads((folder / ".extra.json").read_text())
+        ws.extra = {k: root / v for k, v in extra.items()}
+        return ws
+
     def available(self) -> bool:
         """True when the task's module and attribute import."""
         mod, _, attr = self.target.partition(":")
@@ -183,9 +205,8 @@ def _refs(ws: Workspace) -> list[Path]:
 
 def _prep_headerlet(ws: Workspace) -> None:
     """A headerlet file made from the second exposure's own WCS, renamed."""
-    from stwcs_ng.wcsutil import headerlet
-
     from stwcs_ng.fileio import atomic_update
+    from stwcs_ng.wcsutil import headerlet
 
     src = ws.root / "hdrlet_src_flc.fits"
     shutil.copy2(ws.flc[0], src)
@@ -382,6 +403,54 @@ def _run_tweakreg(ws: Workspace):
         os.chdir(cwd)
 
 
+def _prep_tweakback(ws: Workspace) -> None:
+    """A product whose primary WCS is 'tweaked', with the original archived as IDC_..."""
+    from stwcs_ng.fileio import atomic_update
+    from stwcs_ng.wcsutil import altwcs
+
+    _prep_drz(ws)
+    drz = ws.extra["drz"]
+    for i, p in enumerate(ws.flc):  # the product's inputs, next to it
+        q = drz.parent / p.name
+        shutil.copy2(p, q)
+        ws.extra[f"tb{i}"] = q
+    altwcs.archive_wcs(str(drz), ext=[("SCI", 1)], wcskey="A", wcsname="IDC_robust")
+    with atomic_update(drz) as hdul:
+        hdr = hdul["SCI", 1].header
+        hdr["CRVAL1"] += 2e-6
+        hdr["CRVAL2"] -= 1e-6
+        hdr["WCSNAME"] = "TWEAKED"
+
+
+def _tb_inputs(ws: Workspace) -> list[Path]:
+    return [ws.extra["tb0"], ws.extra["tb1"]]
+
+
+def _run_tweakback(ws: Workspace):
+    from drizzlepac_ng.tweakback import tweakback
+    return tweakback(str(ws.extra["drz"]), input=_s(_tb_inputs(ws)))
+
+
+def _region(ws: Workspace) -> Path:
+    p = ws.extra.get("region")
+    if p is None:
+        from astropy.io import fits
+        with fits.open(ws.flc[0]) as h:
+            ra, dec = h["SCI", 1].header["CRVAL1"], h["SCI", 1].header["CRVAL2"]
+        p = ws.root / "in.reg"
+        p.write_text('# Region file format: DS9\nfk5\n'
+                     f'circle({ra:.7f},{dec:.7f},0.5")\n')
+        ws.extra["region"] = p
+    return p
+
+
+def _run_mapreg(ws: Workspace):
+    from drizzlepac_ng.mapreg import MapReg
+    (ws.root / "regions").mkdir(exist_ok=True)
+    return MapReg(str(_region(ws)), [str(ws.flc[0])], outpath=str(ws.root / "regions"),
+                  verbose=False)
+
+
 def _with_coords(ws: Workspace) -> list[Path]:
     return [ws.flc[0], _coordfile(ws)]
 
@@ -394,20 +463,20 @@ def _F(*caps: str) -> frozenset[str]:
     return frozenset(caps)
 
 
-_EXPOSURE = ("fits", "sci", "wcs", "instrument")
+_EXPOSURE = ("fits", "sci", "wcs")
 
 #: Every task under test.  Add new tasks here (one entry each).
 TASKS: list[TaskSpec] = [
     TaskSpec("updatewcs", "stwcs", "stwcs_ng.updatewcs:updatewcs", _run_updatewcs,
              _first_raw, lambda ws: _raw(ws) + _refs(ws),
-             _F(*_EXPOSURE, "idctab", "npol"), inplace=True),
+             _F(*_EXPOSURE, "instrument", "wcs_math", "idctab", "npol"), inplace=True),
     TaskSpec("HSTWCS", "stwcs", "stwcs_ng.wcsutil:HSTWCS", _run_hstwcs, _first_flc,
              lambda ws: [ws.flc[0]], _F(*_EXPOSURE, "single")),
     TaskSpec("write_headerlet", "stwcs", "stwcs_ng.wcsutil.headerlet:write_headerlet",
              _run_write_headerlet, _first_flc, lambda ws: [ws.flc[0]], _F(*_EXPOSURE)),
     TaskSpec("attach_headerlet", "stwcs", "stwcs_ng.wcsutil.headerlet:attach_headerlet",
              _run_attach, _first_flc, lambda ws: [ws.flc[0], ws.extra["hdrlet"]],
-             _F(*_EXPOSURE, "hdrlet"), inplace=True, prepare=_prep_headerlet),
+             _F("fits", "sci", "hdrlet"), inplace=True, prepare=_prep_headerlet),
     TaskSpec("apply_headerlet", "stwcs",
              "stwcs_ng.wcsutil.headerlet:apply_headerlet_as_primary", _run_apply,
              _first_flc, lambda ws: [ws.flc[0], ws.extra["hdrlet"]],
@@ -419,36 +488,43 @@ TASKS: list[TaskSpec] = [
              _first_flc, lambda ws: [ws.flc[0]], _F(*_EXPOSURE), inplace=True),
     TaskSpec("fb.blendheaders", "fitsblender", "fitsblender_ng.blendheaders:blendheaders",
              _run_blend_fb, _first_flc,
-             lambda ws: _flc(ws) + [ws.extra["drz"]], _F("fits", "sci", "rules", "multi"),
+             lambda ws: _flc(ws) + [ws.extra["drz"]], _F("fits", "sci", "rules", "multi", "drz"),
              inplace=True, prepare=_prep_drz),
     TaskSpec("blendheaders", "drizzlepac", "drizzlepac_ng.blendheaders:blendheaders",
              _run_blend_dp, _first_flc,
-             lambda ws: _flc(ws) + [ws.extra["drz"]], _F("fits", "sci", "rules", "multi"),
+             lambda ws: _flc(ws) + [ws.extra["drz"]], _F("fits", "sci", "rules", "multi", "drz"),
              inplace=True, prepare=_prep_drz),
     TaskSpec("reset_dq_bits", "drizzlepac", "drizzlepac_ng.resetbits:reset_dq_bits",
              _run_resetbits, _first_flc, _flc, _F("fits", "dq"), inplace=True),
     TaskSpec("pixreplace", "drizzlepac", "drizzlepac_ng.pixreplace:replace",
-             _run_pixreplace, _first_flc, _flc, _F("fits", "sci_data"), inplace=True,
+             _run_pixreplace, _first_flc, _flc, _F("fits"), inplace=True,
              prepare=_prep_nan),
     TaskSpec("photeq", "drizzlepac", "drizzlepac_ng.photeq:photeq", _run_photeq,
              _first_flc, _flc, _F("fits", "sci", "phot"), inplace=True),
     TaskSpec("updatenpol", "drizzlepac", "drizzlepac_ng.updatenpol:update", _run_updatenpol,
              _first_raw, lambda ws: _raw(ws) + _refs(ws),
-             _F("fits", "instrument", "npol"), inplace=True),
+             _F("fits", "instrument", "npol", "npol_search"), inplace=True),
     TaskSpec("AstroDrizzle", "drizzlepac", "drizzlepac_ng.astrodrizzle:AstroDrizzle",
              _run_astrodrizzle, _first_flc, _flc,
-             _F(*_EXPOSURE, "sci_data", "dq", "exptime", "multi"), inplace=True),
+             _F(*_EXPOSURE, "instrument", "wcs_math", "sci_data", "dq", "exptime", "multi"),
+             inplace=True),
     TaskSpec("xy2rd", "drizzlepac", "drizzlepac_ng.pixtosky:xy2rd", _run_xy2rd, _first_flc,
-             _with_coords, _F(*_EXPOSURE, "coords", "single")),
+             _with_coords, _F(*_EXPOSURE, "wcs_math", "coords", "single")),
     TaskSpec("rd2xy", "drizzlepac", "drizzlepac_ng.skytopix:rd2xy", _run_rd2xy, _first_flc,
-             _with_sky, _F(*_EXPOSURE, "coords", "single")),
+             _with_sky, _F(*_EXPOSURE, "wcs_math", "coords", "single")),
     TaskSpec("tran", "drizzlepac", "drizzlepac_ng.pixtopix:tran", _run_tran, _first_flc,
-             lambda ws: [*ws.flc, _coordfile(ws)], _F(*_EXPOSURE, "coords", "single")),
+             lambda ws: [*ws.flc, _coordfile(ws)], _F(*_EXPOSURE, "wcs_math", "coords", "single")),
     TaskSpec("TweakReg", "drizzlepac", "drizzlepac_ng.tweakreg:TweakReg", _run_tweakreg,
-             _first_flc, _flc, _F(*_EXPOSURE, "sci_data", "multi", "sources"), inplace=True,
-             normal_ok={"no_sources": "no sources or matches: the report says why, "
-                                      "headers unchanged",
-                        "no_overlap": "no matches: the report says why, headers unchanged"}),
+             _first_flc, _flc, _F(*_EXPOSURE, "wcs_math", "sci_data", "multi", "sources"),
+             inplace=True,
+             normal_ok={"no_sources": "no sources, no matches: the report says why",
+                        "no_overlap": "no matches: the report says why"}),
+    TaskSpec("tweakback", "drizzlepac", "drizzlepac_ng.tweakback:tweakback", _run_tweakback,
+             lambda ws: ws.extra["tb0"], lambda ws: [*_tb_inputs(ws), ws.extra["drz"]],
+             _F(*_EXPOSURE, "wcs_math", "multi", "drz"), inplace=True,
+             prepare=_prep_tweakback),
+    TaskSpec("MapReg", "drizzlepac", "drizzlepac_ng.mapreg:MapReg", _run_mapreg, _first_flc,
+             lambda ws: [ws.flc[0], _region(ws)], _F(*_EXPOSURE, "wcs_math", "region", "single")),
 ]
 
 

@@ -7,9 +7,10 @@ file the task may change must be byte-identical to before or equal to the
 complete result of a clean run.  The normal run kills each task at 3
 os-level file calls (``os.fsync``, ``os.replace``, ``open`` ... wrapped in the
 child, no profiler); ``-m slow`` kills it at 20 points counted by a profiler
-(half on file I/O calls, half spread over all the calls of the run).  Full disk, read-only file and read-only folder
-are simulated in-process by monkeypatching (the tests run as root, which
-ignores permission bits), and with ``RLIMIT_FSIZE`` in a subprocess (slow).
+(half on file I/O calls, half spread over all the calls of the run).  Full
+disk, read-only file and read-only folder are simulated in-process by
+monkeypatching (the tests run as root, which ignores permission bits), and
+with ``RLIMIT_FSIZE`` in a subprocess (slow).
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def _expect_refusal(spec, ws, monkeypatch):
     inputs = spec.inputs(ws)
     before = _sha(inputs)
     cwd = os.getcwd()
-    with pytest.raises(Exception) as info:  # noqa: PT011 - the class is checked below
+    with pytest.raises(Exception) as info:
         spec.run(ws)
     monkeypatch.undo()
     os.chdir(cwd)
