@@ -271,3 +271,25 @@ def test_wcskey_and_coeffs(simset):
     assert np.hypot(*(p0 - p1)) * 3600 > 0.01   # distortion at the corner is not zero
     with pytest.raises(InputFileError, match="wcskey"):
         load_exposures(simset[:1], wcskey="Q")
+
+
+def test_memory_limit_does_not_change_the_result(simset, tmp_path):
+    files = _copy(simset, tmp_path / "a")
+    free = _run(files, tmp_path / "a", in_memory=True)
+    files = _copy(simset, tmp_path / "b")
+    tight = _run(files, tmp_path / "b", memory_limit="150MB")
+    np.testing.assert_array_equal(free.pipeline.median, tight.pipeline.median)
+    np.testing.assert_array_equal(free.pipeline.sci, tight.pipeline.sci)
+    for label, mask in free.pipeline.crmasks.items():
+        np.testing.assert_array_equal(mask, tight.pipeline.crmasks[label])
+
+
+def test_band_file_round_trip(tmp_path):
+    from drizzlepac_ng.astrodrizzle.pipeline import BandFile
+
+    arr = np.arange(60, dtype=np.float32).reshape(6, 10)
+    bf = BandFile(tmp_path / "x.f32", arr)
+    np.testing.assert_array_equal(bf[2:5], arr[2:5])
+    np.testing.assert_array_equal(bf[4:100], arr[4:])
+    np.testing.assert_array_equal(np.asarray(bf), arr)
+    assert bf.shape == (6, 10)

@@ -68,3 +68,12 @@ def test_match_and_fallback(caplog):
     fb = compute_sky(chips, skymethod="globalmin+match", differences=None)
     np.testing.assert_allclose(fb, [10, 10], atol=0.5)
     assert "globalmin" in caplog.text
+
+
+def test_subgrid_statistics_agree():
+    img = _img(30.0, 7, shape=(600, 800))
+    full = clipped_stats(img, nclip=5, lsig=4, usig=4)
+    sub = clipped_stats(img, nclip=5, lsig=4, usig=4, max_pixels=100_000)
+    assert sub.npix < 0.25 * full.npix
+    assert sub.median == pytest.approx(full.median, abs=0.05)
+    assert sub.stddev == pytest.approx(full.stddev, rel=0.02)

@@ -54,7 +54,7 @@ def _histogram_mode(values: np.ndarray, binwidth: float, fallback: float) -> flo
 def clipped_stats(data: np.ndarray, good: np.ndarray | None = None, *,
                   lower: float | None = None, upper: float | None = None,
                   nclip: int = 3, lsig: float = 3.0, usig: float = 3.0,
-                  binwidth: float = 0.1) -> ClippedStats:
+                  binwidth: float = 0.1, max_pixels: int | None = None) -> ClippedStats:
     """Mean, median, histogram mode and standard deviation after sigma clipping.
 
     Parameters
@@ -71,11 +71,20 @@ def clipped_stats(data: np.ndarray, good: np.ndarray | None = None, *,
         Lower/upper clipping limits in standard deviations about the mean.
     binwidth : float, optional
         Histogram bin width for the mode, in units of the standard deviation.
+    max_pixels : int, optional
+        Above this many pixels, a regular sub-grid (every k-th row and column,
+        k the smallest that fits) is used: deterministic, and for a sky of
+        millions of pixels the statistics change far below their noise.
 
     Returns
     -------
     ClippedStats
     """
+    data = np.asarray(data)
+    if max_pixels and data.ndim == 2 and data.size > max_pixels:
+        k = int(np.ceil(np.sqrt(data.size / max_pixels)))
+        data = data[::k, ::k]
+        good = None if good is None else np.asarray(good)[::k, ::k]
     values = np.asarray(data, dtype=np.float64)
     sel = np.isfinite(values)
     if good is not None:

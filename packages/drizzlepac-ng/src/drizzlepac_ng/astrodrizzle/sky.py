@@ -84,9 +84,15 @@ def chip_sky_statistic(data: np.ndarray, good: np.ndarray | None = None, *,
     Returns
     -------
     float
+
+    Notes
+    -----
+    Chips of more than 2.1 million pixels are measured on a regular sub-grid
+    (every second row and column of an ACS/WFC chip).
     """
     stats = clipped_stats(data, good, lower=skylower, upper=skyupper, nclip=skyclip,
-                          lsig=skylsigma, usig=skyusigma, binwidth=skywidth)
+                          lsig=skylsigma, usig=skyusigma, binwidth=skywidth,
+                          max_pixels=2_100_000)
     return stats.get(skystat)
 
 

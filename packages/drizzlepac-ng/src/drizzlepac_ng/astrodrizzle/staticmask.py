@@ -14,7 +14,10 @@ import numpy as np
 
 from ._stats import clipped_stats
 
-__all__ = ["chip_static_mask", "combine_static_masks"]
+__all__ = ["chip_static_mask", "combine_static_masks", "MAX_STAT_PIXELS"]
+
+#: Statistics of larger chips use a regular sub-grid of about this many pixels.
+MAX_STAT_PIXELS = 2_100_000
 
 
 def chip_static_mask(data: np.ndarray, *, static_sig: float = 4.0,
@@ -35,7 +38,8 @@ def chip_static_mask(data: np.ndarray, *, static_sig: float = 4.0,
     ndarray of bool
         True = good; non-finite values are bad.
     """
-    stats = clipped_stats(data, good, nclip=3, lsig=3.0, usig=3.0, binwidth=0.01)
+    stats = clipped_stats(data, good, nclip=3, lsig=3.0, usig=3.0, binwidth=0.01,
+                          max_pixels=MAX_STAT_PIXELS)
     values = np.asarray(data)
     finite = np.isfinite(values)
     if stats.npix == 0:
