@@ -27,9 +27,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-from scipy.ndimage import binary_dilation
-
 from drizzlepac_ng import astrodrizzle, simulate
+from scipy.ndimage import binary_dilation
 
 SHAPE = (256, 512)
 SEED = 11

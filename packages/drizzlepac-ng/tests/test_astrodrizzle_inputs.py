@@ -8,12 +8,16 @@ import shutil
 import numpy as np
 import pytest
 from astropy.io import fits
-
 from drizzlepac_ng import astrodrizzle, simulate
 from drizzlepac_ng.astrodrizzle.inputs import expand_input
 from drizzlepac_ng.errors import (
-    ConfigError, FileUpdateError, InputFileError, MemoryLimitError, MissingExtensionError,
-    NoOverlapError)
+    ConfigError,
+    FileUpdateError,
+    InputFileError,
+    MemoryLimitError,
+    MissingExtensionError,
+    NoOverlapError,
+)
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +232,8 @@ def test_parameter_files_and_run(simset, tmp_path):
     log = (tmp_path / "a.log").read_text()
     assert "combine_type = 'median'  (file astrodrizzle.cfg [STEP 4" in log
     toml = tmp_path / "p.toml"
-    toml.write_text('build = true\npreserve = false\nrunfile = ""\n[median]\ncombine_type = "mean"\n')
+    toml.write_text('build = true\npreserve = false\nrunfile = ""\n'
+                    '[median]\ncombine_type = "mean"\n')
     res2 = astrodrizzle.run(str(toml), input_dict={"input": ",".join(map(str, files)),
                                                    "output": str(tmp_path / "b")})
     assert res2.config.median.combine_type == "mean" and res2.product.name == "b_drc.fits"
@@ -242,8 +247,9 @@ def test_at_file_input(simset, tmp_path):
 
 
 def test_cli(simset, tmp_path, capsys):
-    from drizzlepac_ng.astrodrizzle import _cli
     import argparse
+
+    from drizzlepac_ng.astrodrizzle import _cli
 
     files = _copy(simset, tmp_path / "in")
     parser = argparse.ArgumentParser()

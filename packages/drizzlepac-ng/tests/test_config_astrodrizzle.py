@@ -1,10 +1,15 @@
 """Tests of drizzlepac_ng.astrodrizzle.config."""
 
 import pytest
-
 from drizzlepac_ng.astrodrizzle.config import (
-    AstroDrizzleConfig, MedianConfig, SkyConfig, good_pixel_mask, interpret_bits,
-    parse_memory, read_original_cfg)
+    AstroDrizzleConfig,
+    MedianConfig,
+    SkyConfig,
+    good_pixel_mask,
+    interpret_bits,
+    parse_memory,
+    read_original_cfg,
+)
 from drizzlepac_ng.errors import ConfigError
 
 ORIGINAL_CFG = """_task_name_ = astrodrizzle

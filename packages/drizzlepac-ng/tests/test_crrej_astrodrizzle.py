@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from drizzlepac_ng.astrodrizzle.crrej import cte_trail, derivative, flag_cosmic_rays, grow_mask
 
 

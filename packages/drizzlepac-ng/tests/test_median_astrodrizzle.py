@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from drizzlepac_ng.astrodrizzle.median import combine, combine_block, plan_rows
 from drizzlepac_ng.errors import MemoryLimitError
 

@@ -3,10 +3,15 @@
 import numpy as np
 import pytest
 from astropy.wcs import WCS
-
 from drizzlepac_ng.astrodrizzle.outwcs import (
-    cd_scale_orient, check_overlap, custom_output_wcs, default_output_wcs, footprint, linear_cd,
-    orthogonal_cd)
+    cd_scale_orient,
+    check_overlap,
+    custom_output_wcs,
+    default_output_wcs,
+    footprint,
+    linear_cd,
+    orthogonal_cd,
+)
 from drizzlepac_ng.errors import NoOverlapError
 
 

@@ -48,7 +48,7 @@ class AstroDrizzleResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def AstroDrizzle(input: Any = None, output: str | None = None,  # noqa: A002, N802
+def AstroDrizzle(input: Any = None, output: str | None = None,
                  runfile: str | None = None, configobj: Any = None, *,
                  mdriztab: bool = False, editpars: bool = False, wcsmap: Any = None,
                  progress: Callable | None = None, **parameters: Any) -> AstroDrizzleResult:

@@ -350,8 +350,8 @@ def _instrument_value(which: str, primary: fits.Header, sci: fits.Header,
 
 
 def _open(path: str) -> fits.HDUList:
-    from stwcs_ng.fileio import open_fits
     from stwcs_ng.errors import InputFileError as StwcsInputError
+    from stwcs_ng.fileio import open_fits
 
     try:
         return open_fits(path, memmap=False)

@@ -26,7 +26,9 @@ import numpy as np
 
 from ..errors import MemoryLimitError, NoOverlapError
 from ..logutil import no_progress
-from . import crrej, median as median_mod, outwcs, sky as sky_mod, staticmask
+from . import crrej, outwcs, staticmask
+from . import median as median_mod
+from . import sky as sky_mod
 from .config import AstroDrizzleConfig, good_pixel_mask, interpret_bits
 from .inputs import Chip, Exposure
 
@@ -256,7 +258,7 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
         sky_chips, skymethod=scfg.skymethod, differences=differences, skystat=scfg.skystat,
         skywidth=scfg.skywidth, skylower=scfg.skylower, skyupper=scfg.skyupper,
         skyclip=scfg.skyclip, skylsigma=scfg.skylsigma, skyusigma=scfg.skyusigma)
-    for (exp, chip), value in zip(chips, values, strict=True):
+    for (_, chip), value in zip(chips, values, strict=True):
         chip.sky = float(value)
         log.info("%s: MDRIZSKY = %.6g", chip.label, chip.sky)
 
