@@ -389,3 +389,17 @@ def test_bit_identical_for_1_2_4_threads(kernel):
     for other in results[1:]:
         for a, b in zip(results[0], other, strict=False):
             assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kernel", ["square", "turbo"])
+@pytest.mark.parametrize("pixfrac", [1.5, 2.5])
+def test_pixfrac_above_one_conserves(kernel, pixfrac):
+    ny, nx = 20, 24
+    data = interior_sources(ny, nx)
+    pm = affine_pixmap(ny, nx, angle=25.0, scale=0.9, offset=(30, 30))
+    out, wht, (nmiss, _) = run(data, pm, (60, 60), kernel, pixfrac=pixfrac, pixel_scale_ratio=0.9)
+    covered = wht != 0
+    total = np.sum(out[covered].astype(np.float64) * wht[covered])
+    assert nmiss == 0
+    assert total == pytest.approx(data.sum(dtype=np.float64), rel=1e-5)
+    assert wht.sum(dtype=np.float64) == pytest.approx(ny * nx, rel=1e-5)
