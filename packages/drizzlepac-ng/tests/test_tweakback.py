@@ -235,3 +235,35 @@ def test_cli_tweakback(visit, capsys):
     with fits.open(inputs[1]) as hdul:
         assert hdul["SCI", 1].header["WCSNAME"] == "FROM_CLI"
     assert main(["tweakback", product, *inputs, "--newname", "FROM_CLI"]) == 1   # needs --force
+
+
+def test_simple_fits_product(visit, tmp_path):
+    """A product written as a simple image (WCS in the primary header, build=False style)."""
+    inputs, truths, product = visit
+    with fits.open(product) as hdul:
+        simple = tmp_path / "visit_drz_sci.fits"
+        fits.PrimaryHDU(hdul["SCI"].data, header=hdul["SCI"].header).writeto(simple)
+    apply_delta_shift(str(simple), 0.3, 0.2, wcsname="NUDGE")
+    res = tweakback(str(simple), input=inputs)
+    assert res.final_wcs == (" ", "NUDGE")
+    assert np.allclose(res.shift, [0.3, 0.2], atol=1e-6)
+
+
+def test_astrodrizzle_product(tmp_path, monkeypatch):
+    """tweakback on a real AstroDrizzle product (DnnnDATA, drc layout), exact alignment."""
+    from drizzlepac_ng.astrodrizzle import AstroDrizzle
+
+    monkeypatch.chdir(tmp_path)
+    sim = simulate.simulate_exposures(2, shape="small", seed=4, output_dir=".", dither="box",
+                                      wcs_errors=np.array([VISIT_ERROR] * 2))
+    paths = [str(p) for p in sim.paths]
+    truths = [simulate.load_truth(e.truth_path) for e in sim]
+    product = str(AstroDrizzle(paths, output="vis", build=True).product)
+    assert extract_input_filenames(product) == [Path(p).name for p in paths]
+    ideal = _ideal_tweak(product, paths, truths)
+    wcsupdate.update_image_wcs(product, {1: ideal}, wcsname="ALIGNED")
+    res = tweakback(product)
+    assert res.orig_wcs[1].startswith("IDC_")
+    for f, tr in zip(paths, truths, strict=True):
+        for ev, (w, _) in _chips(f).items():
+            assert _max_sep_mas(w, tr.true_wcs(ev), (128, 256)) <= 1.0

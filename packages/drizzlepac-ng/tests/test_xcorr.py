@@ -189,7 +189,7 @@ def test_align_xcorr_nebula_recovers_shift(nebula, tmp_path):
     expect = _expected_shift(res.frame_wcs, hdr2, t2)
     err = res.shift - expect
     assert np.all(np.abs(err) <= 0.05), (res.shift, expect)
-    assert res.snr > 5 and np.all(res.sigma < 0.05)
+    assert res.snr > 5 and res.corr > 0.9 and np.all(res.sigma < 0.05)
     with fits.open(img) as hdul:
         new = WCS(hdul["SCI", 1].header, hdul)
         assert hdul["SCI", 1].header["WCSNAME"] == "XC"
@@ -228,7 +228,7 @@ def test_noise_only_image_is_refused(nebula, tmp_path):
                  rng.normal(100, 10, SHAPE).astype(np.float32), t2)
     before = _digest(img)
     with pytest.raises(AlignmentError, match="weak"):
-        xcorr.align_xcorr(img, ref, update=True)      # default min_snr=7
+        xcorr.align_xcorr(img, ref, update=True)      # default min_corr=0.3
     assert _digest(img) == before
 
 
@@ -248,3 +248,18 @@ def test_cli_xcorr(nebula, tmp_path, capsys):
     img = _write(tmp_path / "cli_flt.fits", sky.render(t2, SHAPE, 400.0, 5), _perturbed(t2, 0.1))
     assert main(["xcorr", img, ref]) == 0
     assert "shift" in capsys.readouterr().out
+
+
+def test_hybrid_without_stars_is_refused(nebula, tmp_path):
+    out, sky, t1, t2, ref = nebula
+    starless = NebulousSky(t1.wcs.crval, nstars=0, seed=11)
+    ref0 = _write(tmp_path / "ref0_flt.fits", starless.render(t1, SHAPE, 400.0, 6), t1)
+    img = _write(tmp_path / "img0_flt.fits", starless.render(t2, SHAPE, 400.0, 7),
+                 _perturbed(t2, 0.1, 0.1, rot_deg=0.02))
+    before = _digest(img)
+    with pytest.raises(AlignmentError, match="hybrid catalog fit failed"):
+        xcorr.align_xcorr(img, ref0, mode="hybrid", update=True)
+    assert _digest(img) == before
+    # the shift-only mode still works on pure nebulosity
+    res = xcorr.align_xcorr(img, ref0)
+    assert res.corr > 0.9

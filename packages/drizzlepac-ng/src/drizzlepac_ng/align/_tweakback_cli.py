@@ -52,7 +52,9 @@ def register(subparsers: Any) -> None:
     x.add_argument("reference", help="reference exposure or drizzled product")
     x.add_argument("--hybrid", action="store_true", help="catalog rscale fit + xcorr shift")
     x.add_argument("--method", choices=("cross", "phase"), default="cross")
-    x.add_argument("--min-snr", type=float, default=7.0, help="weakest accepted peak")
+    x.add_argument("--min-snr", type=float, default=3.0, help="weakest accepted peak SNR")
+    x.add_argument("--min-corr", type=float, default=0.3,
+                   help="smallest accepted correlation coefficient")
     x.add_argument("--updatehdr", action="store_true", help="write the correction into the image")
     x.add_argument("--wcsname", default="XCORR", help="name of the new WCS")
     x.set_defaults(func=_xcorr)
@@ -89,10 +91,12 @@ def _xcorr(args: argparse.Namespace) -> int:
     from .xcorr import align_xcorr
 
     res = align_xcorr(args.image, args.reference, mode="hybrid" if args.hybrid else "shift",
-                      method=args.method, min_snr=args.min_snr, update=args.updatehdr,
+                      method=args.method, min_snr=args.min_snr,
+                      min_corr=args.min_corr, update=args.updatehdr,
                       wcsname=args.wcsname)
     print(f"{args.image}: shift {res.shift[0]:.4f} {res.shift[1]:.4f} px "
-          f"(+- {res.sigma[0]:.4f} {res.sigma[1]:.4f}), SNR {res.snr:.1f}, rotation "
+          f"(+- {res.sigma[0]:.4f} {res.sigma[1]:.4f}), SNR {res.snr:.1f}, corr {res.corr:.3f}, "
+          f"rotation "
           f"{res.rotation:.6f} deg, scale {res.scale:.8f}, overlap {100 * res.overlap:.0f}%"
           + (" [header updated]" if res.update else ""))
     return 0
