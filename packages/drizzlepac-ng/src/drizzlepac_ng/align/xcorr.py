@@ -398,7 +398,8 @@ class XcorrAlignment:
     sigma : numpy.ndarray
         Its 1-sigma uncertainty (x, y), frame pixels.
     snr, corr : float
-        Correlation peak quality and correlation coefficient (see :class:`XcorrResult`).
+        Correlation peak quality and correlation coefficient
+        (see :class:`XcorrResult`).
     rotation, scale : float
         Rotation (deg) and scale of ``matrix`` (identity in ``mode='shift'``).
     nmatch : int
