@@ -461,7 +461,8 @@ def align_xcorr(image: str | os.PathLike, reference: str | os.PathLike, *, mode:
                 frame_wcs: WCS | None = None, frame_shape: tuple[int, int] | None = None,
                 dq_bits: int | None = 0, method: str = "cross", taper: float = 8.0,
                 upsample: int = 50, max_shift: float | None = None, min_overlap: float = 0.05,
-                min_snr: float = 3.0, min_corr: float = 0.3, tolerance: float = 2.0, find_pars: Any = None,
+                min_snr: float = 3.0, min_corr: float = 0.3, tolerance: float = 2.0,
+                find_pars: Any = None,
                 minobj: int = 2, update: bool = False, wcsname: str = "XCORR",
                 reusename: bool = False, **update_kwargs: Any) -> XcorrAlignment:
     """Align an exposure to a reference exposure by cross-correlation.
