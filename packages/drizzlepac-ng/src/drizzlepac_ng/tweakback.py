@@ -243,7 +243,8 @@ def _float_kw(hdr: fits.Header, kw: str) -> float:
 
 def _run(drzfile: str | os.PathLike, *, inputs: Any, orig: str | None, final: str | None,
          newname: str | None, extname: str, force: bool, fitgeometry: str = "rscale",
-         min_overlap: float = 0.0) -> TweakbackResult:
+         verbose: bool = True) -> TweakbackResult:
+    level = logging.INFO if verbose else logging.DEBUG
     fname = os.fspath(drzfile)
     hdul = _read(fname)
     hdr, _ = _wcs_header(hdul, extname, fname)
@@ -321,13 +322,13 @@ def _run(drzfile: str | os.PathLike, *, inputs: Any, orig: str | None, final: st
     centre = np.array([(nx - 1) / 2.0, (ny - 1) / 2.0])
     result = TweakbackResult(matrix, offset, rot, scale, matrix @ centre + offset - centre, resid,
                              (orig_key, names[orig_key]), (final_key, names[final_key]), name)
-    log.info("%s: %r (key %r) -> %r (key %r): shift %.4f, %.4f px, rotation %.6f deg, "
+    log.log(level, "%s: %r (key %r) -> %r (key %r): shift %.4f, %.4f px, rotation %.6f deg, "
              "scale %.8f", fname, names[orig_key], orig_key, names[final_key], final_key,
              result.shift[0], result.shift[1], rot, scale)
     for f in files:
         result.updated[f] = wcsupdate.update_image_wcs(f, corrections[f], wcsname=name,
                                                        reusename=force, fit=fit)
-        log.info("%s: new WCS %r", f, name)
+        log.log(level, "%s: new WCS %r", f, name)
     return result
 
 
@@ -359,8 +360,7 @@ def tweakback(drzfile: str | os.PathLike, input: Any = None, origwcs: str | None
     force : bool, optional
         Apply even if the inputs already have a WCS named ``newname``.
     verbose : bool, optional
-        Log the transform at INFO level on the package logger (it is always
-        logged; this switches the logger's level to INFO).
+        Log the transform and each updated file at INFO level (DEBUG otherwise).
 
     Returns
     -------
@@ -383,10 +383,8 @@ def tweakback(drzfile: str | os.PathLike, input: Any = None, origwcs: str | None
     Every input is checked and every correction computed before any file is
     written; each file is then updated atomically.
     """
-    if verbose:
-        logging.getLogger("drizzlepac_ng").setLevel(logging.INFO)
     return _run(drzfile, inputs=input, orig=origwcs, final=wcsname, newname=newname,
-                extname=extname, force=force)
+                extname=extname, force=force, verbose=verbose)
 
 
 def apply_tweak(drz_file: str | os.PathLike, orig_wcs_name: str | None,

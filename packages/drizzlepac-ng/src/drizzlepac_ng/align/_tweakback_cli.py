@@ -65,7 +65,7 @@ def _tweakback(args: argparse.Namespace) -> int:
 
     res = tweakback(args.drzfile, input=args.input or None, origwcs=args.origwcs,
                     newname=args.newname, wcsname=args.wcsname, extname=args.extname,
-                    force=args.force)
+                    force=args.force, verbose=True)
     print(f"{args.drzfile}: {res.orig_wcs[1]!r} -> {res.final_wcs[1]!r}: shift "
           f"{res.shift[0]:.4f} {res.shift[1]:.4f} px, rotation {res.rotation:.6f} deg, "
           f"scale {res.scale:.8f}")
