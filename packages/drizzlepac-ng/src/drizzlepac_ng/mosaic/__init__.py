@@ -1,0 +1,34 @@
+"""Large mosaics as a task graph of output tiles (issue 11).
+
+Per-tile tasks (:mod:`.graph`) run in-process on threads
+(``scheduler=None``, no Dask needed) or on a ``dask.distributed`` cluster
+(:mod:`.scheduler`), and the products are assembled tile by tile into a
+memory-mapped FITS file (:func:`run_mosaic`).  Products are bit-identical for
+every scheduler and every tile shape.
+"""
+
+from .graph import ChipInput, TileResult, drizzle_tile, median_tile, prepare_chips
+from .tiles import (
+    BBox,
+    Tile,
+    check_memory,
+    estimate_tile_memory,
+    pixmap_bbox,
+    plan_tiles,
+    tile_overlaps,
+)
+
+__all__ = [
+    "BBox",
+    "ChipInput",
+    "Tile",
+    "TileResult",
+    "check_memory",
+    "drizzle_tile",
+    "estimate_tile_memory",
+    "median_tile",
+    "pixmap_bbox",
+    "plan_tiles",
+    "prepare_chips",
+    "tile_overlaps",
+]

@@ -1,0 +1,285 @@
+"""Pure per-tile tasks of a mosaic: final drizzle and median of one output tile.
+
+Every function here takes plain data (arrays, or ``.npy`` paths opened
+memory-mapped) and returns arrays, holds no global state and never writes
+files, so the same call can run in a thread, in a Dask worker process or on
+another machine and give the same bits.
+
+Determinism and the exposure frame
+----------------------------------
+The drizzle kernels sum the contributions of each output pixel in input
+order in float64 and merge them into the float32 outputs once per input, so
+a per-tile sum visits the same inputs in the same order as a whole-frame
+sum.  What is *not* invariant is the geometry: the ``square`` and ``turbo``
+kernels form drop corners and pixel overlaps from the pixel-map values
+(``a*m + b*(l + t) + c*d`` and ``x - (i - 0.5)``), whose float64 rounding
+depends on the magnitude of the coordinates.  Shifting a pixel map by a tile
+origin therefore changes the last bits of a few overlaps, and rarely the
+float32 result.  To make the products independent of the tile shape, every
+chip is always drizzled in its own *exposure frame*: its pixel map minus the
+integer origin of its own bounding box, a value that does not depend on the
+tile.  A tile task drizzles onto a work array that starts at that origin and
+ends at the tile's far corner, with the tile's current sums copied in, and
+copies the tile's part back out.  The float64 arithmetic of every
+contribution is then the same for every tiling and every scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..astrodrizzle import median as median_mod
+from ..drizzle_kernels import drizzle_add
+from ..errors import ConfigError
+from .tiles import BBox, kernel_margin, pixmap_bbox
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ChipInput", "TileResult", "drizzle_tile", "median_tile", "prepare_chips"]
+
+CTX_BITS = 32
+
+
+@dataclass(frozen=True)
+class ChipInput:
+    """One input chip of a mosaic, ready to drizzle.
+
+    Attributes
+    ----------
+    data : ndarray or str
+        Science array, or the path of a ``.npy`` file (opened memory-mapped
+        inside the task, so a cluster only ships the path).
+    pixmap : ndarray or str
+        ``data.shape + (2,)`` output (x, y) of every input pixel, or a path.
+    exptime : float
+        Exposure time (s).
+    weight : ndarray, str or None
+        Input weights (0 = bad pixel); None for all ones.
+    exposure : int
+        Index of the exposure the chip belongs to (singles and median).
+    label : str
+        Name used in error messages (e.g. ``"j8abc1q_flc.fits[SCI,1]"``).
+    iscale, pixel_scale_ratio, wht_scale : float
+        As :meth:`drizzlepac_ng.resample.Drizzle.add_image`.
+    in_units : {'cps', 'counts'}
+        Units of ``data``.
+    bbox : BBox or None
+        Output pixels the chip can touch; filled by :func:`prepare_chips`.
+    """
+
+    data: np.ndarray | str
+    pixmap: np.ndarray | str
+    exptime: float
+    weight: np.ndarray | str | None = None
+    exposure: int = 0
+    label: str = ""
+    iscale: float = 1.0
+    pixel_scale_ratio: float = 1.0
+    wht_scale: float = 1.0
+    in_units: str = "cps"
+    bbox: BBox | None = field(default=None, compare=False)
+
+
+@dataclass
+class TileResult:
+    """Products of one tile (arrays cover exactly ``box``)."""
+
+    box: BBox
+    sci: np.ndarray
+    wht: np.ndarray | None = None
+    ctx: np.ndarray | None = None
+
+
+def _load(value, name: str, label: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, Path)):
+        try:
+            return np.load(value, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {name} of {label or 'a chip'} ({exc})",
+                              filename=str(value)) from exc
+    return np.asarray(value)
+
+
+def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> list[ChipInput]:
+    """Attach each chip's output bounding box (its exposure frame).
+
+    Parameters
+    ----------
+    chips : sequence of ChipInput
+    kernel : str
+    pixfrac : float
+
+    Returns
+    -------
+    list of ChipInput
+        Copies with ``bbox`` set (None for a chip that maps nowhere).
+    """
+    out = []
+    for c in chips:
+        pm = _load(c.pixmap, "pixel map", c.label)
+        margin = kernel_margin(kernel, pixfrac, c.pixel_scale_ratio)
+        out.append(replace(c, bbox=pixmap_bbox(pm, margin)))
+    return out
+
+
+def _frame_pixmap(pm: np.ndarray, bbox: BBox) -> np.ndarray:
+    """The pixel map in the chip's exposure frame (tile independent)."""
+    local = np.array(pm, dtype=np.float64, copy=True)
+    local[..., 0] -= bbox.x0
+    local[..., 1] -= bbox.y0
+    return local
+
+
+def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndarray,
+                       ctx: np.ndarray | None, ctx_id: int, kernel: str, pixfrac: float,
+                       num_threads: int | None) -> None:
+    """Drizzle one chip onto tile arrays (covering ``box``) through its exposure frame."""
+    if chip.bbox is None:
+        return
+    inter = box.intersect(chip.bbox)
+    if inter is None:
+        return
+    fb = chip.bbox
+    data = _load(chip.data, "data", chip.label)
+    pm = _frame_pixmap(_load(chip.pixmap, "pixel map", chip.label), fb)
+    weight = _load(chip.weight, "weight", chip.label)
+    shape = (inter.y1 - fb.y0, inter.x1 - fb.x0)
+    wy0, wx0 = inter.y0 - fb.y0, inter.x0 - fb.x0        # intersection in the work array
+    ty0, tx0 = inter.y0 - box.y0, inter.x0 - box.x0      # intersection in the tile
+    ny, nx = inter.shape
+    w_sci = np.zeros(shape, np.float32)
+    w_wht = np.zeros(shape, np.float32)
+    w_sci[wy0:, wx0:] = sci[ty0:ty0 + ny, tx0:tx0 + nx]
+    w_wht[wy0:, wx0:] = wht[ty0:ty0 + ny, tx0:tx0 + nx]
+    w_ctx = None
+    plane, bit = divmod(ctx_id, CTX_BITS)
+    if ctx is not None:
+        w_ctx = np.zeros(shape, np.int32)
+        w_ctx[wy0:, wx0:] = ctx[plane, ty0:ty0 + ny, tx0:tx0 + nx]
+    drizzle_add(data, pm, w_sci, w_wht, weight_map=weight, out_ctx=w_ctx, ctx_bit=bit,
+                kernel=kernel, pixfrac=pixfrac, pixel_scale_ratio=chip.pixel_scale_ratio,
+                iscale=chip.iscale, wht_scale=chip.wht_scale,
+                expscale=chip.exptime if chip.in_units == "counts" else 1.0,
+                num_threads=num_threads)
+    sci[ty0:ty0 + ny, tx0:tx0 + nx] = w_sci[wy0:, wx0:]
+    wht[ty0:ty0 + ny, tx0:tx0 + nx] = w_wht[wy0:, wx0:]
+    if ctx is not None:
+        ctx[plane, ty0:ty0 + ny, tx0:tx0 + nx] = w_ctx[wy0:, wx0:]
+
+
+def drizzle_tile(box: BBox, chips: Sequence[tuple[int, ChipInput]], *, kernel: str = "square",
+                 pixfrac: float = 1.0, fillval: float | None = None, context: bool = True,
+                 n_ctx_planes: int = 1, num_threads: int | None = 1) -> TileResult:
+    """Final drizzle of the chips overlapping one output tile.
+
+    Parameters
+    ----------
+    box : BBox
+        The tile.
+    chips : sequence of (int, ChipInput)
+        ``(global input index, chip)`` in increasing index order; the index
+        is the chip's context bit.  Chips need ``bbox`` (see
+        :func:`prepare_chips`).
+    kernel : str
+    pixfrac : float
+    fillval : float or None
+        Value of uncovered pixels (None leaves 0).
+    context : bool
+        Build the context planes.
+    n_ctx_planes : int
+        Context planes of the whole mosaic (``n_inputs // 32 + 1``).
+    num_threads : int or None
+        Kernel threads (results do not depend on it).
+
+    Returns
+    -------
+    TileResult
+
+    Raises
+    ------
+    ConfigError
+        If the chips are not in increasing index order or a file cannot be read.
+    """
+    idx = [k for k, _ in chips]
+    if idx != sorted(idx) or len(set(idx)) != len(idx):
+        raise ConfigError(f"tile chips must be in increasing input order, got {idx}")
+    sci = np.zeros(box.shape, np.float32)
+    wht = np.zeros(box.shape, np.float32)
+    ctx = np.zeros((n_ctx_planes,) + box.shape, np.int32) if context else None
+    for k, chip in chips:
+        _drizzle_chip_into(box, chip, sci, wht, ctx, k, kernel, pixfrac, num_threads)
+    if fillval is not None:
+        sci[wht <= 0] = np.float32(fillval)
+    return TileResult(box, sci, wht, ctx)
+
+
+def single_tile(box: BBox, chips: Sequence[ChipInput], *, kernel: str = "square",
+                pixfrac: float = 1.0, num_threads: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Separate drizzle of one exposure's chips onto a tile (no context).
+
+    Returns
+    -------
+    sci, wht : ndarray of float32
+        Covering ``box``.
+    """
+    sci = np.zeros(box.shape, np.float32)
+    wht = np.zeros(box.shape, np.float32)
+    for chip in chips:
+        _drizzle_chip_into(box, chip, sci, wht, None, 0, kernel, pixfrac, num_threads)
+    return sci, wht
+
+
+def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: int = 0,
+                kernel: str = "square", pixfrac: float = 1.0,
+                weight_thresholds: Sequence[float] | None = None,
+                num_threads: int | None = 1, **combine_kw) -> TileResult:
+    """Median (or other combination) of the single-drizzled exposures over one tile.
+
+    The singles are drizzled onto the tile grown by ``halo`` pixels (the
+    ``combine_grow`` reach of ``minmed``), combined with
+    :func:`drizzlepac_ng.astrodrizzle.median.combine`, and cropped back.
+
+    Parameters
+    ----------
+    box : BBox
+    exposures : sequence of sequence of ChipInput
+        The overlapping exposures (in exposure order), each its chips.
+    halo : int
+        Halo in pixels.
+    kernel, pixfrac : optional
+        Separate-drizzle kernel and pixfrac.
+    weight_thresholds : sequence of float, optional
+        Per-exposure weight below which a single pixel is masked, computed
+        over the *whole* single image by the caller (``combine_maskpt`` x its
+        mean weight) so the mask does not depend on the tile.
+    num_threads : int or None
+    **combine_kw
+        Passed to ``combine`` (``combine_type``, ``combine_nsigma``...);
+        ``combine_maskpt`` is replaced by ``weight_thresholds``.
+
+    Returns
+    -------
+    TileResult
+        ``sci`` only.
+    """
+    if not exposures:
+        return TileResult(box, np.zeros(box.shape, np.float32))
+    big = box.grow(halo)
+    images, weights, masks = [], [], []
+    for k, chips in enumerate(exposures):
+        s, w = single_tile(big, chips, kernel=kernel, pixfrac=pixfrac, num_threads=num_threads)
+        images.append(s)
+        weights.append(w)
+        thr = 0.0 if weight_thresholds is None else float(weight_thresholds[k])
+        masks.append(w <= thr if thr > 0 else None)
+    combine_kw.pop("combine_maskpt", None)
+    med = median_mod.combine(images, weights, combine_maskpt=None, masks=masks, **combine_kw)
+    return TileResult(box, np.ascontiguousarray(med[halo:halo + box.shape[0],
+                                                    halo:halo + box.shape[1]]))
