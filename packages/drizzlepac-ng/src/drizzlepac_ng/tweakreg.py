@@ -378,6 +378,11 @@ def _write_fit_match(root: str, fit: FitResult, ref_xy: np.ndarray, in_xy: np.nd
 
 
 def _plots(root: str, pars: dict[str, Any], hist, fit: FitResult | None, in_xy: np.ndarray) -> None:
+    mode = str(pars["residplot"]).strip().lower()
+    want_hist = bool(pars["see2dplot"]) and hist is not None and hist.npairs
+    want_resid = fit is not None and fit.nmatch > 0 and not mode.startswith("no")
+    if not (want_hist or want_resid):
+        return
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -718,13 +723,13 @@ def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,
                  pars: dict[str, Any]) -> None:
     f = rep.filename
     try:
-        hdul = fileio.read_fits(f)
         corrections = {}
-        for ev, i in chip_extensions(hdul, f).items():
-            h = hdul[i].header
-            shape = (int(h.get("NAXIS2", 2048)), int(h.get("NAXIS1", 4096)))
-            corrections[ev] = apply_linear_correction(chip_wcs(hdul, i), refwcs, m, t, shape=shape)
-        hdul.close()
+        with fileio.open_fits(f, memmap=True) as hdul:
+            for ev, i in chip_extensions(hdul, f).items():
+                h = hdul[i].header
+                shape = (int(h.get("NAXIS2", 2048)), int(h.get("NAXIS1", 4096)))
+                corrections[ev] = apply_linear_correction(chip_wcs(hdul, i), refwcs, m, t,
+                                                          shape=shape)
         update_image_wcs(
             f, corrections, wcsname=pars["wcsname"], reusename=bool(pars["reusename"]),
             fit=FitSummary(rep.rms_ra, rep.rms_dec, rep.nmatch), headerlet=bool(pars["headerlet"]),
