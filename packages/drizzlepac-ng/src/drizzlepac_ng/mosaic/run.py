@@ -1,0 +1,223 @@
+"""Standalone entry point: drizzle a mosaic tile by tile into a FITS file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+from ..errors import ConfigError, FileUpdateError
+from ..logutil import no_progress
+from .graph import ChipInput, drizzle_tile, median_tile, prepare_chips
+from .scheduler import Task, connect, run_tasks
+from .tiles import check_memory, plan_tiles, tile_overlaps
+
+log = logging.getLogger(__name__)
+
+__all__ = ["create_fits", "run_mosaic"]
+
+_BITPIX = {np.dtype(np.float32): -32, np.dtype(np.int32): 32}
+
+
+def create_fits(path: str | os.PathLike, extensions: Sequence[tuple[str, Any, tuple[int, ...]]],
+                primary: fits.Header | None = None,
+                headers: dict[str, fits.Header] | None = None) -> None:
+    """Write a FITS file of zero-filled image extensions without holding them in memory.
+
+    Parameters
+    ----------
+    path : path-like
+    extensions : sequence of (EXTNAME, dtype, shape)
+        ``shape`` in numpy order.
+    primary : Header, optional
+        Extra primary-header cards.
+    headers : dict, optional
+        Extra cards per EXTNAME (e.g. the output WCS).
+    """
+    headers = headers or {}
+    with open(path, "wb") as fh:
+        ph = fits.PrimaryHDU().header
+        ph["EXTEND"] = True
+        ph["NEXTEND"] = (len(extensions), "number of extensions")
+        if primary is not None:
+            ph.update(primary)
+        fh.write(ph.tostring().encode("ascii"))
+        for name, dtype, shape in extensions:
+            dt = np.dtype(dtype)
+            h = fits.Header()
+            h["XTENSION"] = "IMAGE"
+            h["BITPIX"] = _BITPIX[dt]
+            h["NAXIS"] = len(shape)
+            for k, n in enumerate(reversed(shape), start=1):
+                h[f"NAXIS{k}"] = int(n)
+            h["PCOUNT"] = 0
+            h["GCOUNT"] = 1
+            h["EXTNAME"] = name
+            h["EXTVER"] = 1
+            extra = headers.get(name)
+            if extra is not None:
+                for card in extra.cards:
+                    if card.keyword not in h and card.keyword not in ("", "COMMENT", "HISTORY"):
+                        h.append(card)
+            fh.write(h.tostring().encode("ascii"))
+            nbytes = int(np.prod(shape)) * dt.itemsize
+            padded = -(-nbytes // 2880) * 2880
+            fh.seek(padded - 1, os.SEEK_CUR)
+            fh.write(b"\0")
+
+
+def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
+               output: str | os.PathLike, *, tile_shape: tuple[int, int] = (2048, 2048),
+               scheduler: Any = None, kernel: str = "square", pixfrac: float = 1.0,
+               fillval: float | None = None, context: bool = True,
+               median: dict | None = None, wcs_header: fits.Header | None = None,
+               memory_limit: Any = None, max_workers: int | None = None,
+               connect_timeout: float = 10.0, overwrite: bool = False,
+               progress: Callable = no_progress) -> Path:
+    """Drizzle chips onto a large output frame, tile by tile, into a FITS file.
+
+    The output is written to ``<output>.partial`` (memory-mapped, one tile
+    at a time) and renamed to ``output`` only when every tile succeeded; on
+    any failure the partial file is removed.
+
+    Parameters
+    ----------
+    chips : sequence of ChipInput
+        Inputs in their global order (the order of every per-pixel sum and
+        of the context bits).
+    out_shape : (ny, nx)
+        Output frame.
+    output : path-like
+        Product file: extensions SCI, WHT, CTX (if ``context``) and MED (if
+        ``median``).
+    tile_shape : (ny, nx)
+        Output tile size; the products do not depend on it.
+    scheduler : None, str or dask.distributed.Client
+        None runs on threads in this process (no Dask import).
+    kernel, pixfrac, fillval : optional
+        Final-drizzle parameters.
+    context : bool
+        Write the CTX extension.
+    median : dict, optional
+        Also combine the single-drizzled exposures per tile: keyword
+        arguments of :func:`~drizzlepac_ng.mosaic.graph.median_tile`
+        (``halo``, ``kernel``, ``pixfrac``, ``weight_thresholds``,
+        ``combine_type``...).
+    wcs_header : Header, optional
+        Output WCS cards copied into every extension header.
+    memory_limit : int or str, optional
+        Per-worker memory; checked against the estimate up front.
+    max_workers : int, optional
+        Threads for ``scheduler=None``.
+    connect_timeout : float
+        Seconds to wait for a scheduler address.
+    overwrite : bool
+        Replace an existing ``output``.
+    progress : callable
+        Progress wrapper for local runs.
+
+    Returns
+    -------
+    Path
+        The product.
+
+    Raises
+    ------
+    ConfigError
+        Bad parameters, or ``output`` exists and ``overwrite`` is False.
+    MemoryLimitError
+        A tile does not fit ``memory_limit`` (the message names a tile size).
+    SchedulerError, MosaicTaskError
+        The cluster is unreachable, or a task failed twice.
+    """
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise ConfigError("output exists (use overwrite=True)", filename=str(output))
+    if not chips:
+        raise ConfigError("no input chips")
+    prepared = prepare_chips(chips, kernel, pixfrac)
+    tiles = plan_tiles(out_shape, tile_shape)
+    bboxes = [c.bbox for c in prepared]
+    overlaps = tile_overlaps(tiles, bboxes)
+    n_max = max((len(v) for v in overlaps.values()), default=0)
+    chip_bytes = max(int(np.prod(b.shape)) * 12 for b in bboxes if b is not None) if any(
+        b is not None for b in bboxes) else 0
+    n_planes = (len(prepared) - 1) // 32 + 1
+    ny, nx = (int(v) for v in out_shape)
+    exts: list[tuple[str, Any, tuple[int, ...]]] = [("SCI", np.float32, (ny, nx)),
+                                                    ("WHT", np.float32, (ny, nx))]
+    if context:
+        exts.append(("CTX", np.int32, (ny, nx) if n_planes == 1 else (n_planes, ny, nx)))
+    med_kw = None
+    halo = 0
+    if median is not None:
+        med_kw = dict(median)
+        halo = int(med_kw.get("halo", 0))
+        exts.append(("MED", np.float32, (ny, nx)))
+    headers = {name: wcs_header for name, _, _ in exts} if wcs_header is not None else None
+
+    tasks = []
+    for t in tiles:
+        ids = overlaps[t.index]
+        tasks.append(Task(f"drizzle-{t.index}", t.label, drizzle_tile,
+                          (t.box, [(k, prepared[k]) for k in ids]),
+                          dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval,
+                               context=context, n_ctx_planes=n_planes)))
+    if med_kw is not None:
+        med_over = tile_overlaps(tiles, bboxes, halo=halo)
+        n_exp = max(c.exposure for c in prepared) + 1
+        thr = med_kw.pop("weight_thresholds", None)
+        for t in tiles:
+            exps = sorted({prepared[k].exposure for k in med_over[t.index]})
+            groups = [[c for c in prepared if c.exposure == e] for e in exps]
+            kw = dict(med_kw)
+            if thr is not None:
+                if len(thr) != n_exp:
+                    raise ConfigError(f"weight_thresholds needs {n_exp} values, got {len(thr)}")
+                kw["weight_thresholds"] = [thr[e] for e in exps]
+            tasks.append(Task(f"median-{t.index}", "median of " + t.label, median_tile,
+                              (t.box, groups), kw))
+        n_max = max(n_max, max(len(v) for v in med_over.values()))
+
+    with connect(scheduler, timeout=connect_timeout) as client:
+        limit = memory_limit
+        if limit is None and client is not None:
+            try:
+                limits = [w.get("memory_limit") for w in
+                          client.scheduler_info()["workers"].values()]
+                limits = [v for v in limits if v]
+                limit = min(limits) if limits else None
+            except (KeyError, AttributeError, TypeError):
+                limit = None
+        need = check_memory(limit, tile_shape, n_max, chip_bytes=chip_bytes, halo=halo)
+        log.info("%d tiles of %s, up to %d overlapping inputs, ~%.1f MiB per tile task",
+                 len(tiles), tuple(tile_shape), n_max, need / 2**20)
+        tmp = output.with_name(output.name + ".partial")
+        create_fits(tmp, exts, headers=headers)
+        try:
+            with fits.open(tmp, mode="update", memmap=True) as hdul:
+                for task, res in run_tasks(tasks, client, max_workers=max_workers,
+                                           progress=progress, desc="mosaic tiles"):
+                    b = res.box
+                    if task.key.startswith("median"):
+                        hdul["MED"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
+                        continue
+                    hdul["SCI"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
+                    hdul["WHT"].data[b.y0:b.y1, b.x0:b.x1] = res.wht
+                    if context:
+                        if n_planes == 1:
+                            hdul["CTX"].data[b.y0:b.y1, b.x0:b.x1] = res.ctx[0]
+                        else:
+                            hdul["CTX"].data[:, b.y0:b.y1, b.x0:b.x1] = res.ctx
+            os.replace(tmp, output)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    if not output.exists():  # pragma: no cover - os.replace either worked or raised
+        raise FileUpdateError("product missing after rename", filename=str(output))
+    return output
