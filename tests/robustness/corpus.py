@@ -292,6 +292,13 @@ def _region_syntax(ws, spec):
     return [p.name]
 
 
+def _catalog_syntax(ws, spec):
+    p = ws.root / "refcat.txt"
+    p.write_text("# RA DEC\n53.1 -27.8\n53.2 minus-twenty-seven\n1 2 3 \"unterminated\n")
+    ws.overrides["refcat"] = str(p)
+    return [p.name]
+
+
 def _rules(text: str | None):
     def build(ws, spec):
         p = ws.root / "bad.rules"
@@ -397,8 +404,8 @@ CASES: list[Case] = [
                 "FILTER1 first\nDATE-OBS\tfirst\t[broken\n")),
     Case("rules_missing", "rules file does not exist", _F("rules"), _rules(None)),
     Case("region_syntax", "region file with syntax errors", _F("region"), _region_syntax),
-    Case("catalog_syntax", "source catalog with syntax errors", _F("catalog"),
-         lambda ws, spec: []),
+    Case("catalog_syntax", "reference catalog with syntax errors", _F("catalog"),
+         _catalog_syntax),
     Case("hdrlet_not_headerlet", "the headerlet file is a FITS table, not a headerlet",
          _F("hdrlet"), _hdrlet_not_headerlet),
     Case("hdrlet_truncated", "the headerlet file is truncated", _F("hdrlet"),

@@ -73,7 +73,9 @@ def main() -> int:
     for c, groups in rows:
         lines += [f"   * - ``{c.name}``", f"     - {c.description}"]
         if not groups:
-            lines.append("     - no registered task reads this input yet")
+            lines.append("     - no registered task requires this input (photeq and AstroDrizzle "
+                         "treat ERR as optional)" if c.name == "missing_err" else
+                         "     - no registered task reads this input yet")
             continue
         items = [f"{label}: {', '.join(names)}" for label, names in sorted(groups.items())]
         lines.append(f"     - {items[0]}")

@@ -396,7 +396,8 @@ def _run_tweakreg(ws: Workspace):
     cwd = os.getcwd()
     try:
         os.chdir(ws.root)
-        return TweakReg(_s(ws.flc), updatehdr=True, interactive=False, see2dplot=False,
+        extra = {"refcat": ws.overrides["refcat"]} if "refcat" in ws.overrides else {}
+        return TweakReg(_s(ws.flc), updatehdr=True, **extra, interactive=False, see2dplot=False,
                         residplot="No plot", shiftfile=False, writecat=False,
                         clean=True, verbose=False)
     finally:
@@ -515,10 +516,11 @@ TASKS: list[TaskSpec] = [
     TaskSpec("tran", "drizzlepac", "drizzlepac_ng.pixtopix:tran", _run_tran, _first_flc,
              lambda ws: [*ws.flc, _coordfile(ws)], _F(*_EXPOSURE, "wcs_math", "coords", "single")),
     TaskSpec("TweakReg", "drizzlepac", "drizzlepac_ng.tweakreg:TweakReg", _run_tweakreg,
-             _first_flc, _flc, _F(*_EXPOSURE, "wcs_math", "sci_data", "multi", "sources"),
-             inplace=True,
+             _first_flc, _flc,
+             _F(*_EXPOSURE, "wcs_math", "sci_data", "multi", "sources", "catalog"), inplace=True,
              normal_ok={"no_sources": "no sources, no matches: the report says why",
-                        "no_overlap": "no matches: the report says why"}),
+                        "no_overlap": "no matches: the report says why",
+                        "catalog_syntax": "reference catalog unusable: the report says why"}),
     TaskSpec("tweakback", "drizzlepac", "drizzlepac_ng.tweakback:tweakback", _run_tweakback,
              lambda ws: ws.extra["tb0"], lambda ws: [*_tb_inputs(ws), ws.extra["drz"]],
              _F(*_EXPOSURE, "wcs_math", "multi", "drz"), inplace=True,

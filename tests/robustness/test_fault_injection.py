@@ -83,9 +83,12 @@ def _check_kills(result: dict, nkills: int, fault_summary: list, mode: str) -> N
 
 
 @pytest.fixture(scope="module")
-def fast_kills(rb_template, tmp_path_factory):
+def fast_kills(rb_template, tmp_path_factory, request):
+    """One driver run for every selected task (the imports are paid once)."""
     import shutil
-    names = [t.name for t in INPLACE if t.available()]
+    selected = {item.callspec.params["name"] for item in request.session.items
+                if getattr(item, "originalname", "") == "test_sigkill_fast"}
+    names = [t.name for t in INPLACE if t.available() and t.name in selected]
     work = _scratch(tmp_path_factory, "fault_fast")
     try:
         yield _drive(rb_template, work, names, 3, fast=True)
