@@ -174,12 +174,23 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         thr = med_kw.pop("weight_thresholds", None)
         for t in tiles:
             exps = sorted({prepared[k].exposure for k in med_over[t.index]})
-            groups = [[c for c in prepared if c.exposure == e] for e in exps]
+            # minmed averages (instead of a median) when the stack has exactly
+            # two images: pad with all-masked images so that a tile's stack
+            # has two images exactly when the whole mosaic's has.
+            want = 2 if n_exp == 2 else (3 if len(exps) == 2 else len(exps))
+            exps = exps + [None] * (want - len(exps))
+            groups = [[] if e is None else [c for c in prepared if c.exposure == e]
+                      for e in exps]
             kw = dict(med_kw)
-            if thr is not None:
-                if len(thr) != n_exp:
-                    raise ConfigError(f"weight_thresholds needs {n_exp} values, got {len(thr)}")
-                kw["weight_thresholds"] = [thr[e] for e in exps]
+            for name in ("weight_thresholds", "sky", "exptime", "readnoise"):
+                per_exp = thr if name == "weight_thresholds" else kw.get(name)
+                if per_exp is None:
+                    continue
+                if len(per_exp) != n_exp:
+                    raise ConfigError(f"median {name!r} needs {n_exp} values (one per "
+                                      f"exposure), got {len(per_exp)}")
+                fill = 0.0 if name != "exptime" else 1.0
+                kw[name] = [fill if e is None else per_exp[e] for e in exps]
             tasks.append(Task(f"median-{t.index}", "median of " + t.label, median_tile,
                               (t.box, groups), kw))
         n_max = max(n_max, max(len(v) for v in med_over.values()))

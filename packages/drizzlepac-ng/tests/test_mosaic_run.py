@@ -1,0 +1,146 @@
+"""run_mosaic on a small simulated grid mosaic: in-process vs LocalCluster, bad schedulers."""
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from drizzlepac_ng.astrodrizzle.outwcs import default_output_wcs
+from drizzlepac_ng.errors import DrizzlepacError, MemoryLimitError
+from drizzlepac_ng.mosaic.graph import ChipInput
+from drizzlepac_ng.mosaic.run import run_mosaic
+from drizzlepac_ng.mosaic.scheduler import MosaicTaskError, SchedulerError, Task, run_tasks
+from drizzlepac_ng.pixmap import calc_pixmap
+from drizzlepac_ng.simulate import simulate_exposures
+
+EXTS = ("SCI", "WHT", "CTX", "MED")
+MEDIAN = {"halo": 1, "combine_type": "minmed", "combine_grow": 1}
+
+
+@pytest.fixture(scope="module")
+def grid_mosaic():
+    """12 exposures (2 small chips each) on a 3 x 4 grid of overlapping pointings."""
+    wcs_list, arrays = [], []
+    for k in range(12):
+        row, col = divmod(k, 4)
+        target = (53.16 + col * 3.0 / 3600 / np.cos(np.deg2rad(27.79)),
+                  -27.79 + row * 4.0 / 3600)
+        sim = simulate_exposures(1, shape=(48, 96), seed=100 + k, dither=None, distortion=(),
+                                 n_stars=20, n_galaxies=2, n_bright=1, target=target)
+        hdul = sim.exposures[0].open()
+        exptime = float(hdul[0].header["EXPTIME"])
+        for ext in hdul:
+            if ext.name != "SCI":
+                continue
+            ver = ext.header.get("EXTVER", 1)
+            wcs_list.append(WCS(ext.header, hdul))
+            dq = hdul["DQ", ver].data
+            arrays.append((k, f"exp{k}[SCI,{ver}]", ext.data.astype(np.float32),
+                           (dq == 0).astype(np.float32), exptime))
+    out_wcs = default_output_wcs(wcs_list)
+    chips = [ChipInput(data=d, pixmap=calc_pixmap(w, out_wcs), weight=wt, exptime=t,
+                       exposure=k, label=lab, in_units="counts")
+             for w, (k, lab, d, wt, t) in zip(wcs_list, arrays, strict=True)]
+    return chips, tuple(out_wcs.pixel_shape[::-1]), out_wcs.to_header()
+
+
+def _read(path):
+    with fits.open(path) as hdul:
+        return {e: np.array(hdul[e].data) for e in EXTS}
+
+
+def _run(grid, path, tile_shape, **kw):
+    chips, shape, hdr = grid
+    return run_mosaic(chips, shape, path, tile_shape=tile_shape, kernel="square",
+                      pixfrac=0.9, median=MEDIAN, wcs_header=hdr, **kw)
+
+
+def _assert_same(a, b):
+    for e in EXTS:
+        assert a[e].dtype == b[e].dtype and a[e].shape == b[e].shape, e
+        assert np.array_equal(a[e], b[e]), f"{e} differs"
+
+
+def test_in_process_products_independent_of_tile_shape(grid_mosaic, tmp_path):
+    chips, shape, _ = grid_mosaic
+    whole = _read(_run(grid_mosaic, tmp_path / "whole_drz.fits", shape))
+    assert whole["WHT"].max() > 0 and (whole["WHT"] > 0).mean() > 0.5
+    ctx = whole["CTX"]
+    assert bin(int(np.bitwise_or.reduce(ctx.ravel()))).count("1") == len(chips) == 24
+    assert np.isfinite(whole["MED"]).all()
+    for ts in [(64, 64), (50, 120)]:
+        got = _read(_run(grid_mosaic, tmp_path / f"t{ts[0]}_drz.fits", ts, max_workers=2))
+        _assert_same(whole, got)
+    with fits.open(tmp_path / "whole_drz.fits") as hdul:
+        assert WCS(hdul["SCI"].header).pixel_shape is None or True
+        assert hdul["SCI"].header["CTYPE1"].startswith("RA---TAN")
+    assert not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.slow
+def test_local_cluster_bit_identical(grid_mosaic, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    ref = {ts: _read(_run(grid_mosaic, tmp_path / f"ref{ts[0]}.fits", ts))
+           for ts in [(64, 64), (50, 120)]}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            for ts, want in ref.items():
+                got = _read(_run(grid_mosaic, tmp_path / f"dask{ts[0]}.fits", ts,
+                                 scheduler=client))
+                _assert_same(want, got)
+            # the address form connects (and closes) its own client
+            got = _read(_run(grid_mosaic, tmp_path / "addr.fits", (64, 64),
+                             scheduler=cluster.scheduler_address))
+            _assert_same(ref[(64, 64)], got)
+    _assert_same(ref[(64, 64)], ref[(50, 120)])
+
+
+def test_unreachable_scheduler_is_a_clear_error(grid_mosaic, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "x_drz.fits"
+    t0 = time.monotonic()
+    with pytest.raises(SchedulerError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"):
+        _run(grid_mosaic, out, (64, 64), scheduler="tcp://127.0.0.1:9", connect_timeout=2)
+    assert time.monotonic() - t0 < 30
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_failing_tile_leaves_no_product(grid_mosaic, tmp_path):
+    chips, shape, hdr = grid_mosaic
+    broken = list(chips)
+    broken[5] = ChipInput(data=str(tmp_path / "missing.npy"), pixmap=chips[5].pixmap,
+                          exptime=chips[5].exptime, label="exp2[SCI,2]")
+    out = tmp_path / "bad_drz.fits"
+    with pytest.raises(MosaicTaskError, match=r"tile \d+ \(row \d+, col \d+.*failed after 2 "
+                                              r"attempt\(s\).*exp2\[SCI,2\]") as info:
+        run_mosaic(broken, shape, out, tile_shape=(64, 64))
+    assert isinstance(info.value, DrizzlepacError)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_task_retried_once(tmp_path):
+    marker = tmp_path / "failed-once"
+    tasks = [Task("a", "tile 0", _flaky, (str(marker),)), Task("b", "tile 1", pow, (2, 5))]
+    assert [r for _, r in run_tasks(tasks)] == ["ok", 32]
+    assert marker.exists()
+    with pytest.raises(MosaicTaskError, match="tile 0 failed after 1 attempt"):
+        list(run_tasks([Task("c", "tile 0", _flaky, (str(tmp_path / "other"),))], retries=0))
+
+
+def _flaky(marker: str) -> str:
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        raise OSError("transient failure")
+    return "ok"
+
+
+def test_memory_limit_too_small(grid_mosaic, tmp_path):
+    with pytest.raises(MemoryLimitError, match=r"tile_shape=\(|raise the worker memory"):
+        _run(grid_mosaic, tmp_path / "m.fits", (256, 256), memory_limit="1MB")
+    assert not list(tmp_path.iterdir())
