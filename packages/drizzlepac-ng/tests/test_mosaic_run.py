@@ -144,3 +144,25 @@ def test_memory_limit_too_small(grid_mosaic, tmp_path):
     with pytest.raises(MemoryLimitError, match=r"tile_shape=\(|raise the worker memory"):
         _run(grid_mosaic, tmp_path / "m.fits", (256, 256), memory_limit="1MB")
     assert not list(tmp_path.iterdir())
+
+
+def _die_once(marker: str, value: int) -> int:
+    """Kill the worker process the first time (simulates a node lost mid-run)."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(1)
+    return value * 2
+
+
+@pytest.mark.slow
+def test_worker_dying_mid_run_is_recovered(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    marker = str(tmp_path / "died")
+    tasks = [Task(f"t{k}", f"tile {k}", _die_once if k == 1 else pow,
+                  (marker, k) if k == 1 else (k, 2)) for k in range(4)]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            got = [r for _, r in run_tasks(tasks, client)]
+    assert os.path.exists(marker)
+    assert got == [0, 2, 4, 9]
