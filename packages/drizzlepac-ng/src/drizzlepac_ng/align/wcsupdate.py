@@ -351,7 +351,10 @@ def update_image_wcs(filename: str | os.PathLike, corrections: Mapping[int, Any]
             crval, cd = _cd_of(corrections[ev])
             _write_linear(header, crval, cd)
             header["WCSNAME"] = (name, "Coordinate system title")
-            header["WCSTYPE"] = (interpret_wcsname_type(name), "Coordinate system type")
+            wcstype = interpret_wcsname_type(name)
+            # the comment goes only where the card still fits in 80 characters
+            header["WCSTYPE"] = ((wcstype, "Coordinate system type") if len(wcstype) <= 43
+                                 else wcstype)
             header["CRDER1"] = (float(fit.rms_ra), "fit RMS along RA (deg)")
             header["CRDER2"] = (float(fit.rms_dec), "fit RMS along Dec (deg)")
             header["FITNAME"] = (name, "name of the fit")
