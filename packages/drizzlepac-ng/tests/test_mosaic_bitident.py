@@ -13,7 +13,6 @@ which makes its products independent of the tile shape for every kernel.
 
 import numpy as np
 import pytest
-
 from drizzlepac_ng.drizzle_kernels import drizzle_add
 from drizzlepac_ng.mosaic.graph import ChipInput, drizzle_tile, prepare_chips
 from drizzlepac_ng.mosaic.tiles import plan_tiles, tile_overlaps

@@ -161,39 +161,46 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         exts.append(("MED", np.float32, (ny, nx)))
     headers = {name: wcs_header for name, _, _ in exts} if wcs_header is not None else None
 
-    tasks = []
-    for t in tiles:
-        ids = overlaps[t.index]
-        tasks.append(Task(f"drizzle-{t.index}", t.label, drizzle_tile,
-                          (t.box, [(k, prepared[k]) for k in ids]),
-                          dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval,
-                               context=context, n_ctx_planes=n_planes)))
-    if med_kw is not None:
-        med_over = tile_overlaps(tiles, bboxes, halo=halo)
-        n_exp = max(c.exposure for c in prepared) + 1
-        thr = med_kw.pop("weight_thresholds", None)
+    if median is not None:
+        n_max = max(n_max, max(len(v) for v in
+                               tile_overlaps(tiles, bboxes, halo=halo).values()))
+    thr = None if med_kw is None else med_kw.pop("weight_thresholds", None)
+
+    def build_tasks(refs: Sequence[Any]) -> list[Task]:
+        """Tasks over chip references (chips, or futures of scattered chips)."""
+        tasks = []
         for t in tiles:
-            exps = sorted({prepared[k].exposure for k in med_over[t.index]})
-            # minmed averages (instead of a median) when the stack has exactly
-            # two images: pad with all-masked images so that a tile's stack
-            # has two images exactly when the whole mosaic's has.
-            want = 2 if n_exp == 2 else (3 if len(exps) == 2 else len(exps))
-            exps = exps + [None] * (want - len(exps))
-            groups = [[] if e is None else [c for c in prepared if c.exposure == e]
-                      for e in exps]
-            kw = dict(med_kw)
-            for name in ("weight_thresholds", "sky", "exptime", "readnoise"):
-                per_exp = thr if name == "weight_thresholds" else kw.get(name)
-                if per_exp is None:
-                    continue
-                if len(per_exp) != n_exp:
-                    raise ConfigError(f"median {name!r} needs {n_exp} values (one per "
-                                      f"exposure), got {len(per_exp)}")
-                fill = 0.0 if name != "exptime" else 1.0
-                kw[name] = [fill if e is None else per_exp[e] for e in exps]
-            tasks.append(Task(f"median-{t.index}", "median of " + t.label, median_tile,
-                              (t.box, groups), kw))
-        n_max = max(n_max, max(len(v) for v in med_over.values()))
+            ids = overlaps[t.index]
+            tasks.append(Task(f"drizzle-{t.index}", t.label, drizzle_tile,
+                              (t.box, [(k, refs[k]) for k in ids]),
+                              dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval,
+                                   context=context, n_ctx_planes=n_planes)))
+        if med_kw is not None:
+            med_over = tile_overlaps(tiles, bboxes, halo=halo)
+            n_exp = max(c.exposure for c in prepared) + 1
+            for t in tiles:
+                exps = sorted({prepared[k].exposure for k in med_over[t.index]})
+                # minmed averages (instead of a median) when the stack has exactly
+                # two images: pad with all-masked images so that a tile's stack
+                # has two images exactly when the whole mosaic's has.
+                want = 2 if n_exp == 2 else (3 if len(exps) == 2 else len(exps))
+                exps = exps + [None] * (want - len(exps))
+                groups = [[] if e is None else
+                          [refs[k] for k, c in enumerate(prepared) if c.exposure == e]
+                          for e in exps]
+                kw = dict(med_kw)
+                for name in ("weight_thresholds", "sky", "exptime", "readnoise"):
+                    per_exp = thr if name == "weight_thresholds" else kw.get(name)
+                    if per_exp is None:
+                        continue
+                    if len(per_exp) != n_exp:
+                        raise ConfigError(f"median {name!r} needs {n_exp} values (one per "
+                                          f"exposure), got {len(per_exp)}")
+                    fill = 0.0 if name != "exptime" else 1.0
+                    kw[name] = [fill if e is None else per_exp[e] for e in exps]
+                tasks.append(Task(f"median-{t.index}", "median of " + t.label, median_tile,
+                                  (t.box, groups), kw))
+        return tasks
 
     with connect(scheduler, timeout=connect_timeout) as client:
         limit = memory_limit
@@ -206,6 +213,8 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
             except (KeyError, AttributeError, TypeError):
                 limit = None
         need = check_memory(limit, tile_shape, n_max, chip_bytes=chip_bytes, halo=halo)
+        # ship every chip to the cluster once, not once per tile
+        tasks = build_tasks(prepared if client is None else client.scatter(list(prepared)))
         log.info("%d tiles of %s, up to %d overlapping inputs, ~%.1f MiB per tile task",
                  len(tiles), tuple(tile_shape), n_max, need / 2**20)
         tmp = output.with_name(output.name + ".partial")

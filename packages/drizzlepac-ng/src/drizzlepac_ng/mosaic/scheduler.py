@@ -11,6 +11,7 @@ raises :class:`MosaicTaskError` naming the tile or exposure it belongs to.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -113,7 +114,7 @@ def _call_with_retry(task: Task, retries: int) -> Any:
     for attempt in range(retries + 1):
         try:
             return task.func(*task.args, **task.kwargs)
-        except Exception as exc:  # noqa: BLE001 - reported with the task's label
+        except Exception as exc:
             if attempt >= retries:
                 raise MosaicTaskError(f"{task.label} failed after {attempt + 1} attempt(s): "
                                       f"{type(exc).__name__}: {exc}") from exc
@@ -162,8 +163,9 @@ def run_tasks(tasks: Sequence[Task], client: Any = None, *, max_workers: int | N
                 for f in futs:
                     f.cancel()
         return
-    futs = [client.submit(t.func, *t.args, key=t.key, retries=retries, pure=False, **t.kwargs)
-            for t in tasks]
+    run_id = uuid.uuid4().hex[:8]  # keys unique per run on a shared client
+    futs = [client.submit(t.func, *t.args, key=f"{t.key}-{run_id}", retries=retries,
+                          pure=False, **t.kwargs) for t in tasks]
     try:
         for t, f in zip(tasks, futs, strict=True):
             try:
@@ -171,7 +173,7 @@ def run_tasks(tasks: Sequence[Task], client: Any = None, *, max_workers: int | N
             except (OSError, TimeoutError) as exc:
                 raise SchedulerError(f"lost the Dask cluster while running {t.label} "
                                      f"({type(exc).__name__}: {exc})") from exc
-            except Exception as exc:  # noqa: BLE001 - reported with the task's label
+            except Exception as exc:
                 if type(exc).__name__ == "KilledWorker":
                     raise MosaicTaskError(f"{t.label}: its worker died repeatedly ({exc})") from exc
                 raise MosaicTaskError(f"{t.label} failed after {retries + 1} attempt(s): "

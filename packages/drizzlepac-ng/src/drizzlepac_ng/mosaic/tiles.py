@@ -86,7 +86,8 @@ class Tile:
     def label(self) -> str:
         """Human-readable name used in progress and error messages."""
         b = self.box
-        return f"tile {self.index} (row {self.row}, col {self.col}: y {b.y0}:{b.y1}, x {b.x0}:{b.x1})"
+        return (f"tile {self.index} (row {self.row}, col {self.col}: "
+                f"y {b.y0}:{b.y1}, x {b.x0}:{b.x1})")
 
 
 def _pair(value, name: str) -> tuple[int, int]:

@@ -1,0 +1,118 @@
+"""Benchmark: tiled mosaic drizzle (drizzlepac_ng.mosaic.run_mosaic) scaling.
+
+Builds a grid mosaic of simulated exposures (plain TAN WCS, small chips by
+default), then times the final drizzle + minmed median:
+
+* the whole frame as one tile, in-process (the reference bits);
+* several tile shapes, in-process with 1 and 2 threads;
+* a dask.distributed LocalCluster of 2 single-threaded worker processes
+  (if ``distributed`` is installed).
+
+Every run is checked bit for bit against the reference.  Usage::
+
+    python benchmarks/bench_mosaic.py [--grid 3x4] [--chip 256x512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+from drizzlepac_ng.astrodrizzle.outwcs import default_output_wcs
+from drizzlepac_ng.mosaic.graph import ChipInput
+from drizzlepac_ng.mosaic.run import run_mosaic
+from drizzlepac_ng.mosaic.tiles import estimate_tile_memory
+from drizzlepac_ng.pixmap import calc_pixmap
+from drizzlepac_ng.simulate import simulate_exposures
+
+
+def build(rows: int, cols: int, chip: tuple[int, int]):
+    ny, nx = chip
+    step_x = 0.05 * nx * 0.6 / 3600
+    step_y = 0.05 * ny * 2 * 0.6 / 3600
+    wcs_list, arrays = [], []
+    for k in range(rows * cols):
+        r, c = divmod(k, cols)
+        target = (53.16 + c * step_x / np.cos(np.deg2rad(27.79)), -27.79 + r * step_y)
+        sim = simulate_exposures(1, shape=chip, seed=7 + k, dither=None, distortion=(),
+                                 target=target)
+        hdul = sim.exposures[0].open()
+        t = float(hdul[0].header["EXPTIME"])
+        for ext in hdul:
+            if ext.name == "SCI":
+                ver = ext.header.get("EXTVER", 1)
+                wcs_list.append(WCS(ext.header, hdul))
+                arrays.append((k, ext.data.astype(np.float32),
+                               (hdul["DQ", ver].data == 0).astype(np.float32), t))
+    out = default_output_wcs(wcs_list)
+    chips = [ChipInput(data=d, pixmap=calc_pixmap(w, out), weight=wt, exptime=t, exposure=k,
+                       in_units="counts") for w, (k, d, wt, t) in zip(wcs_list, arrays,
+                                                                       strict=True)]
+    return chips, tuple(out.pixel_shape[::-1])
+
+
+def read(path):
+    with fits.open(path) as h:
+        return [np.array(h[e].data) for e in ("SCI", "WHT", "CTX", "MED")]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--grid", default="3x4")
+    ap.add_argument("--chip", default="256x512")
+    ap.add_argument("--tiles", default="256,512")
+    args = ap.parse_args()
+    rows, cols = (int(v) for v in args.grid.split("x"))
+    chip = tuple(int(v) for v in args.chip.split("x"))
+    t0 = time.perf_counter()
+    chips, shape = build(rows, cols, chip)
+    print(f"{rows * cols} exposures, {len(chips)} chips of {chip}, output {shape} "
+          f"(simulated in {time.perf_counter() - t0:.1f} s)")
+    median = {"halo": 1, "combine_type": "minmed"}
+    rows_out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        def timed(name, **kw):
+            path = Path(tmp) / f"{len(rows_out)}.fits"
+            t = time.perf_counter()
+            run_mosaic(chips, shape, path, median=median, **kw)
+            dt = time.perf_counter() - t
+            rows_out.append((name, dt, read(path)))
+            return dt
+
+        timed("whole frame, 1 thread", tile_shape=shape, max_workers=1)
+        for side in (int(v) for v in args.tiles.split(",")):
+            for nthr in (1, 2):
+                timed(f"tiles {side}x{side}, {nthr} thread(s)", tile_shape=(side, side),
+                      max_workers=nthr)
+        try:
+            import distributed
+        except ImportError:
+            distributed = None
+        if distributed is not None:
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as cl, \
+                    distributed.Client(cl) as client:
+                side = int(args.tiles.split(",")[0])
+                timed(f"LocalCluster 2 procs, tiles {side}", tile_shape=(side, side),
+                      scheduler=client)
+        ref = rows_out[0][2]
+        print(f"\n{'run':40s} {'time [s]':>9s} {'speed-up':>9s}  bit-identical")
+        for name, dt, prod in rows_out:
+            same = all(np.array_equal(a, b) for a, b in zip(ref, prod, strict=True))
+            print(f"{name:40s} {dt:9.2f} {rows_out[0][1] / dt:9.2f}  {same}")
+    n_per_tile = len(chips)
+    for side in (int(v) for v in args.tiles.split(",")):
+        print(f"estimated peak per tile task {side}x{side}, <= {n_per_tile} inputs: "
+              f"{estimate_tile_memory((side, side), n_per_tile) / 2**20:.0f} MiB")
+    print("targets: products bit-identical for every scheduler and tile shape (issue 11 #3); "
+          "scaling is reported, not asserted")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
