@@ -8,6 +8,8 @@ every scheduler and every tile shape.
 """
 
 from .graph import ChipInput, TileResult, drizzle_tile, median_tile, prepare_chips
+from .run import create_fits, run_mosaic
+from .scheduler import MosaicTaskError, SchedulerError, Task, connect, run_tasks
 from .tiles import (
     BBox,
     Tile,
@@ -21,6 +23,13 @@ from .tiles import (
 __all__ = [
     "BBox",
     "ChipInput",
+    "MosaicTaskError",
+    "SchedulerError",
+    "Task",
+    "connect",
+    "create_fits",
+    "run_mosaic",
+    "run_tasks",
     "Tile",
     "TileResult",
     "check_memory",

@@ -137,6 +137,24 @@ def _frame_pixmap(pm: np.ndarray, bbox: BBox) -> np.ndarray:
     return local
 
 
+def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None:
+    """Inclusive input sub-region (xmin, xmax, ymin, ymax) of the pixels whose
+    mapped centres fall in ``box`` (already grown by the kernel's reach).
+
+    Every input pixel that can reach the tile is inside the window, and the
+    kernels visit the window in input order, so restricting the input does
+    not change any output bit; it only skips work.
+    """
+    with np.errstate(invalid="ignore"):
+        inside = ((pm[..., 0] >= box.x0) & (pm[..., 0] < box.x1)
+                  & (pm[..., 1] >= box.y0) & (pm[..., 1] < box.y1))
+    rows = np.flatnonzero(inside.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(inside.any(axis=0))
+    return int(cols[0]), int(cols[-1]), int(rows[0]), int(rows[-1])
+
+
 def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndarray,
                        ctx: np.ndarray | None, ctx_id: int, kernel: str, pixfrac: float,
                        num_threads: int | None) -> None:
@@ -148,7 +166,12 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
         return
     fb = chip.bbox
     data = _load(chip.data, "data", chip.label)
-    pm = _frame_pixmap(_load(chip.pixmap, "pixel map", chip.label), fb)
+    pm_global = _load(chip.pixmap, "pixel map", chip.label)
+    sub = _input_window(pm_global, inter.grow(kernel_margin(kernel, pixfrac,
+                                                            chip.pixel_scale_ratio)))
+    if sub is None:
+        return
+    pm = _frame_pixmap(pm_global, fb)
     weight = _load(chip.weight, "weight", chip.label)
     shape = (inter.y1 - fb.y0, inter.x1 - fb.x0)
     wy0, wx0 = inter.y0 - fb.y0, inter.x0 - fb.x0        # intersection in the work array
@@ -167,6 +190,7 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
                 kernel=kernel, pixfrac=pixfrac, pixel_scale_ratio=chip.pixel_scale_ratio,
                 iscale=chip.iscale, wht_scale=chip.wht_scale,
                 expscale=chip.exptime if chip.in_units == "counts" else 1.0,
+                xmin=sub[0], xmax=sub[1], ymin=sub[2], ymax=sub[3],
                 num_threads=num_threads)
     sci[ty0:ty0 + ny, tx0:tx0 + nx] = w_sci[wy0:, wx0:]
     wht[ty0:ty0 + ny, tx0:tx0 + nx] = w_wht[wy0:, wx0:]

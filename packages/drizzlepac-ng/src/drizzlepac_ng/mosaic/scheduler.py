@@ -88,6 +88,8 @@ def connect(scheduler: Any, *, timeout: float = 10.0) -> Iterator[Any]:
         yield None
         return
     if _is_client(scheduler):
+        log.info("running on %s (dashboard: %s)", scheduler,
+                 getattr(scheduler, "dashboard_link", "n/a"))
         yield scheduler
         return
     if not isinstance(scheduler, str):
@@ -137,8 +139,9 @@ def run_tasks(tasks: Sequence[Task], client: Any = None, *, max_workers: int | N
     retries : int
         Extra attempts per task.
     progress : callable
-        ``progress(iterable, desc=..., total=...)`` wrapper (local runs; a
-        cluster reports on its dashboard).
+        ``progress(iterable, desc=..., total=...)`` wrapper, advanced as the
+        results arrive in task order (a cluster also shows every task on its
+        dashboard, whose link is logged).
     desc : str
         Progress label.
 
@@ -167,7 +170,7 @@ def run_tasks(tasks: Sequence[Task], client: Any = None, *, max_workers: int | N
     futs = [client.submit(t.func, *t.args, key=f"{t.key}-{run_id}", retries=retries,
                           pure=False, **t.kwargs) for t in tasks]
     try:
-        for t, f in zip(tasks, futs, strict=True):
+        for t, f in progress(zip(tasks, futs, strict=True), desc=desc, total=len(tasks)):
             try:
                 res = f.result()
             except (OSError, TimeoutError) as exc:
