@@ -248,6 +248,17 @@ def single_tile(box: BBox, chips: Sequence[ChipInput], *, kernel: str = "square"
                 pixfrac: float = 1.0, num_threads: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
     """Separate drizzle of one exposure's chips onto a tile (no context).
 
+    Parameters
+    ----------
+    box : BBox
+        The tile (possibly grown by a halo).
+    chips : sequence of ChipInput
+        The exposure's chips, with ``bbox`` set.
+    kernel, pixfrac : optional
+        Separate-drizzle kernel and pixfrac.
+    num_threads : int or None
+        Kernel threads.
+
     Returns
     -------
     sci, wht : ndarray of float32

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
+from ..astrodrizzle import median as median_mod
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
 from .graph import ChipInput, drizzle_tile, median_tile, prepare_chips
@@ -157,6 +158,10 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     halo = 0
     if median is not None:
         med_kw = dict(median)
+        ctype = med_kw.get("combine_type", "minmed")
+        if ctype not in median_mod.COMBINE_TYPES:
+            raise ConfigError(f"unknown median combine_type {ctype!r}; choose one of "
+                              f"{', '.join(median_mod.COMBINE_TYPES)}")
         halo = int(med_kw.get("halo", 0))
         exts.append(("MED", np.float32, (ny, nx)))
     headers = {name: wcs_header for name, _, _ in exts} if wcs_header is not None else None
