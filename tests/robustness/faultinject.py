@@ -127,7 +127,8 @@ def _child(spec: registry.TaskSpec, ws: registry.Workspace, report: Path,
         os.chdir(ws.root)
         if fsize is not None:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, hard))  # soft limit only
         profile = kill_at is None or kill_at[0] in ("call", "io")
         hooks = _OsHooks(kill_at)
         counter = _Counter(kill_at)
@@ -148,8 +149,7 @@ def _child(spec: registry.TaskSpec, ws: registry.Workspace, report: Path,
         out["io"] = counter.nio
         out["os"] = hooks.n
         if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE,
-                               (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
         report.write_text(json.dumps(out))
     except BaseException:
         traceback.print_exc()
