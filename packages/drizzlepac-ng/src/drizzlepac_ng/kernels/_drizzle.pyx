@@ -129,11 +129,13 @@ cdef inline Py_ssize_t _floori(double x) noexcept nogil:
     return _ffloor(x)
 
 
-cdef inline int _bilinear(const Params* P, double x, double y,
+cdef inline int _bilinear(const Params* P, double x, double y, double fox, double foy,
                           double* ox, double* oy) noexcept nogil:
     """Map input position (x, y) through the pixel-centre map by bilinear
     interpolation of the enclosing cell (edge cells are extended linearly).
-    Returns 1 when the result is not finite."""
+    The result is relative to the integer origin (fox, foy), which must lie
+    within a few pixels of the map values involved (so that every map value
+    minus the origin is exact).  Returns 1 when the result is not finite."""
     cdef Py_ssize_t i0, j0
     if not (x > -BIG and x < BIG and y > -BIG and y < BIG):
         ox[0] = y * 0.0 + x * 0.0 + BIG
@@ -159,23 +161,42 @@ cdef inline int _bilinear(const Params* P, double x, double y,
     gy = 1.0 - fy
     p00 = P.pixmap + j0 * rs + 2 * i0
     p01 = p00 + rs
-    ox[0] = gy * (gx * p00[0] + fx * p00[2]) + fy * (gx * p01[0] + fx * p01[2])
-    oy[0] = gy * (gx * p00[1] + fx * p00[3]) + fy * (gx * p01[1] + fx * p01[3])
+    ox[0] = gy * (gx * (p00[0] - fox) + fx * (p00[2] - fox)) + \
+        fy * (gx * (p01[0] - fox) + fx * (p01[2] - fox))
+    oy[0] = gy * (gx * (p00[1] - foy) + fx * (p00[3] - foy)) + \
+        fy * (gx * (p01[1] - foy) + fx * (p01[3] - foy))
     if fabs(ox[0]) < BIG and fabs(oy[0]) < BIG:   # false for NaN
         return 0
     return 1
 
 
 cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
-                         double* xo, double* yo) noexcept nogil:
+                         double* xo, double* yo, Py_ssize_t* org) noexcept nogil:
     """Output positions of the four corners of the drop of pixel (i, j),
     in the order (-,+), (+,+), (+,-), (-,-) of (dx, dy).
 
     Interior pixels with pixfrac <= 1 take a fast path: every corner lies in
     a known cell of the map with fractional offsets (1 - dh or dh), so the
-    bilinear weights are the same for every pixel (P.cw)."""
+    bilinear weights are the same for every pixel (P.cw).
+
+    Translation invariance: the corners are returned RELATIVE to the integer
+    origin org = (floor(x), floor(y)) of the pixel's own mapped centre.  Map
+    values near the centre minus that origin are exact, so shifting the whole
+    map by an integer changes org and nothing else: every later float
+    operation sees the same numbers (bit-identical tiles)."""
     cdef double dh = P.dh
-    cdef double a, b, c
+    cdef double fox = 0.0, foy = 0.0, cx, cy
+    cdef double* pc = P.pixmap + 2 * (j * P.nx + i)
+    cx = pc[0]
+    cy = pc[1]
+    org[0] = 0
+    org[1] = 0
+    if cx > -BIG and cx < BIG and cy > -BIG and cy < BIG:
+        org[0] = _ffloor(cx)
+        org[1] = _ffloor(cy)
+        fox = <double>org[0]
+        foy = <double>org[1]
+    cdef double a, b, c, mx, my, lx, ly, rx, ry, tx, ty
     cdef double* m
     cdef double* t
     cdef double* ml
@@ -191,28 +212,38 @@ cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
         # (-,+): cells (i-1..i, j..j+1)
         t = m + rs
         tl = t - 2
-        xo[0] = a * m[0] + b * (ml[0] + t[0]) + c * tl[0]
-        yo[0] = a * m[1] + b * (ml[1] + t[1]) + c * tl[1]
-        xo[1] = a * m[0] + b * (m[2] + t[0]) + c * t[2]
-        yo[1] = a * m[1] + b * (m[3] + t[1]) + c * t[3]
+        mx = m[0] - fox
+        my = m[1] - foy
+        lx = ml[0] - fox
+        ly = ml[1] - foy
+        rx = m[2] - fox
+        ry = m[3] - foy
+        tx = t[0] - fox
+        ty = t[1] - foy
+        xo[0] = a * mx + b * (lx + tx) + c * (tl[0] - fox)
+        yo[0] = a * my + b * (ly + ty) + c * (tl[1] - foy)
+        xo[1] = a * mx + b * (rx + tx) + c * (t[2] - fox)
+        yo[1] = a * my + b * (ry + ty) + c * (t[3] - foy)
         t = m - rs
         tl = t - 2
-        xo[2] = a * m[0] + b * (m[2] + t[0]) + c * t[2]
-        yo[2] = a * m[1] + b * (m[3] + t[1]) + c * t[3]
-        xo[3] = a * m[0] + b * (ml[0] + t[0]) + c * tl[0]
-        yo[3] = a * m[1] + b * (ml[1] + t[1]) + c * tl[1]
+        tx = t[0] - fox
+        ty = t[1] - foy
+        xo[2] = a * mx + b * (rx + tx) + c * (t[2] - fox)
+        yo[2] = a * my + b * (ry + ty) + c * (t[3] - foy)
+        xo[3] = a * mx + b * (lx + tx) + c * (tl[0] - fox)
+        yo[3] = a * my + b * (ly + ty) + c * (tl[1] - foy)
         a = fabs(xo[0]) + fabs(xo[1]) + fabs(xo[2]) + fabs(xo[3])
         b = fabs(yo[0]) + fabs(yo[1]) + fabs(yo[2]) + fabs(yo[3])
         if a < BIG and b < BIG:      # also false for NaN
             return 0
         return 1
-    if _bilinear(P, i - dh, j + dh, &xo[0], &yo[0]):
+    if _bilinear(P, i - dh, j + dh, fox, foy, &xo[0], &yo[0]):
         return 1
-    if _bilinear(P, i + dh, j + dh, &xo[1], &yo[1]):
+    if _bilinear(P, i + dh, j + dh, fox, foy, &xo[1], &yo[1]):
         return 1
-    if _bilinear(P, i + dh, j - dh, &xo[2], &yo[2]):
+    if _bilinear(P, i + dh, j - dh, fox, foy, &xo[2], &yo[2]):
         return 1
-    if _bilinear(P, i - dh, j - dh, &xo[3], &yo[3]):
+    if _bilinear(P, i - dh, j - dh, fox, foy, &xo[3], &yo[3]):
         return 1
     return 0
 
@@ -321,15 +352,17 @@ cdef inline double _overlap(const double* x, const double* y,
 
 cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
                            double* xo, double* yo, double* jac,
-                           Py_ssize_t* lim) noexcept nogil:
+                           Py_ssize_t* lim, Py_ssize_t* org) noexcept nogil:
     """Integer output range [lim[0], lim[1]] x [lim[2], lim[3]] (x then y,
-    not clipped) that pixel (i, j) can touch.  For the square kernel also the
-    corners and the signed drop area.  Returns 1 when the pixel is unusable."""
+    absolute, not clipped) that pixel (i, j) can touch.  For the square
+    kernel also the corners (relative to the integer origin org, see
+    _corners) and the signed drop area.  Returns 1 when the pixel is
+    unusable."""
     cdef double cx, cy, pfo, mnx, mxx, mny, mxy
     cdef double* pm
     cdef int k
     if P.kernel == K_SQUARE:
-        if _corners(P, i, j, xo, yo):
+        if _corners(P, i, j, xo, yo, org):
             return 1
         jac[0] = _quad_area(xo, yo)
         if not (jac[0] != 0.0 and isfinite(jac[0])):
@@ -349,11 +382,13 @@ cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
                 mxy = yo[k]
         # corners are within +-BIG: round half up (only the candidate cells
         # depend on it; the areas decide the weights)
-        lim[0] = _ffloor(mnx + 0.5)
-        lim[1] = _ffloor(mxx + 0.5)
-        lim[2] = _ffloor(mny + 0.5)
-        lim[3] = _ffloor(mxy + 0.5)
+        lim[0] = _ffloor(mnx + 0.5) + org[0]
+        lim[1] = _ffloor(mxx + 0.5) + org[0]
+        lim[2] = _ffloor(mny + 0.5) + org[1]
+        lim[3] = _ffloor(mxy + 0.5) + org[1]
         return 0
+    org[0] = 0
+    org[1] = 0
     pm = P.pixmap + 2 * (j * P.nx + i)
     cx = pm[0]
     cy = pm[1]
@@ -378,6 +413,37 @@ cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
         lim[2] = _nint(cy - pfo)
         lim[3] = _nint(cy + pfo)
     return 0
+
+
+cdef inline void _centre_lim(const Params* P, double cx, double cy,
+                             Py_ssize_t* lim, Py_ssize_t* org, double* cr) noexcept nogil:
+    """Output range of a centre-based kernel at (cx, cy) (finite, within
+    +-BIG), computed from the offsets cr = (cx, cy) - org to the integer
+    origin org = floor((cx, cy)), which are exact: the range then moves with
+    any integer shift of the map (translation invariance)."""
+    cdef double pfo = P.pfo
+    cdef double rx, ry
+    org[0] = _ffloor(cx)
+    org[1] = _ffloor(cy)
+    rx = cx - org[0]
+    ry = cy - org[1]
+    cr[0] = rx
+    cr[1] = ry
+    if P.kernel == K_POINT:
+        lim[0] = _ffloor(rx + 0.5) + org[0]
+        lim[1] = lim[0]
+        lim[2] = _ffloor(ry + 0.5) + org[1]
+        lim[3] = lim[2]
+    elif P.kernel == K_LANCZOS2 or P.kernel == K_LANCZOS3 or P.kernel == K_LANCZOS5:
+        lim[0] = _floori(rx - pfo) + 1 + org[0]
+        lim[1] = _floori(rx + pfo) + org[0]
+        lim[2] = _floori(ry - pfo) + 1 + org[1]
+        lim[3] = _floori(ry + pfo) + org[1]
+    else:
+        lim[0] = _nint(rx - pfo) + org[0]
+        lim[1] = _nint(rx + pfo) + org[0]
+        lim[2] = _nint(ry - pfo) + org[1]
+        lim[3] = _nint(ry + pfo) + org[1]
 
 
 cdef inline void _union(int* r, Py_ssize_t x0, Py_ssize_t x1, Py_ssize_t y0, Py_ssize_t y1,
@@ -440,6 +506,7 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
     cdef Py_ssize_t jr = j - P.ymin
     cdef Py_ssize_t s, i, i0, i1, ca, cb
     cdef Py_ssize_t lim[4]
+    cdef Py_ssize_t org[2]
     cdef double xo[4]
     cdef double yo[4]
     cdef double r[4]
@@ -470,26 +537,29 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
         if not square:
             _centre_range(P, j, j, i0, i1 - 1, r)
             if r[0] <= r[1] and r[2] <= r[3]:
+                # one cell of margin: the pixels' own ranges are rounded
+                # from origin-relative offsets (see _centre_lim)
                 if P.kernel == K_LANCZOS2 or P.kernel == K_LANCZOS3 or P.kernel == K_LANCZOS5:
-                    _union(sg, _floori(r[0] - pfo) + 1, _floori(r[1] + pfo),
-                           _floori(r[2] - pfo) + 1, _floori(r[3] + pfo), P.onx, P.ony)
+                    _union(sg, _floori(r[0] - pfo), _floori(r[1] + pfo) + 1,
+                           _floori(r[2] - pfo), _floori(r[3] + pfo) + 1, P.onx, P.ony)
                 else:
-                    _union(sg, _nint(r[0] - pfo), _nint(r[1] + pfo),
-                           _nint(r[2] - pfo), _nint(r[3] + pfo), P.onx, P.ony)
+                    _union(sg, _nint(r[0] - pfo) - 1, _nint(r[1] + pfo) + 1,
+                           _nint(r[2] - pfo) - 1, _nint(r[3] + pfo) + 1, P.onx, P.ony)
         elif fast and not border_row:
             ca = i0 - 1 if i0 >= 1 else 0
             cb = i1 if i1 <= P.nx - 1 else P.nx - 1
             _centre_range(P, j - 1, j + 1, ca, cb, r)
             if r[0] <= r[1] and r[2] <= r[3]:
-                _union(sg, _nint(r[0]), _nint(r[1]), _nint(r[2]), _nint(r[3]), P.onx, P.ony)
+                _union(sg, _nint(r[0]) - 1, _nint(r[1]) + 1, _nint(r[2]) - 1, _nint(r[3]) + 1,
+                       P.onx, P.ony)
             # the first and last pixels of a row have extrapolated corners
-            if i0 == 0 and not _footprint(P, 0, j, xo, yo, &jac, lim):
+            if i0 == 0 and not _footprint(P, 0, j, xo, yo, &jac, lim, org):
                 _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
-            if i1 == P.nx and not _footprint(P, P.nx - 1, j, xo, yo, &jac, lim):
+            if i1 == P.nx and not _footprint(P, P.nx - 1, j, xo, yo, &jac, lim, org):
                 _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
         else:
             for i in range(i0, i1):
-                if not _footprint(P, i, j, xo, yo, &jac, lim):
+                if not _footprint(P, i, j, xo, yo, &jac, lim, org):
                     _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
         if sg[0] <= sg[1]:
             _union(rw, sg[0], sg[1], sg[2], sg[3], P.onx, P.ony)
@@ -582,16 +652,17 @@ cdef inline double _p2(double ya, double s, double h, double xa, double u, doubl
 cdef void _square_2x2(const Params* P, Band* B, const double* xo, const double* yo,
                       Py_ssize_t i0, Py_ssize_t j0, Py_ssize_t ilo, Py_ssize_t ihi,
                       Py_ssize_t jlo, Py_ssize_t jhi, double d, double w, double jac,
-                      unsigned int dqv) noexcept nogil:
+                      unsigned int dqv, const Py_ssize_t* org) noexcept nogil:
     """Overlap of a drop whose bounding box lies within output cells
     [i0, i0 + 1] x [j0, j0 + 1] (the common case), without data-dependent
     branches: every edge is split at the middle column boundary and each
     piece's area is shared between the two rows through _p2.  Only the cells
-    inside [ilo, ihi] x [jlo, jhi] (frame and band) are accumulated."""
+    inside [ilo, ihi] x [jlo, jhi] (frame and band) are accumulated.  The
+    corners are relative to the integer origin org (cell indices absolute)."""
     cdef double c00 = 0.0, c01 = 0.0, c10 = 0.0, c11 = 0.0   # c<row><col>
-    cdef double xm = i0 + 0.5
-    cdef double b0 = j0 - 0.5
-    cdef double b1 = j0 + 0.5
+    cdef double xm = (i0 - org[0]) + 0.5
+    cdef double b0 = (j0 - org[1]) - 0.5
+    cdef double b1 = (j0 - org[1]) + 0.5
     cdef double x1, y1, x2, y2, dx, dy, sgn, xa, xb, ya, s, h, adx, ady, u, v, lo_part, hi_part
     cdef double eps = 1e-12 * fabs(jac)
     cdef double* acc
@@ -651,11 +722,14 @@ cdef void _square_2x2(const Params* P, Band* B, const double* xo, const double* 
 
 
 cdef void _square_cells(const Params* P, Band* B, const double* xo, const double* yo,
+                        const Py_ssize_t* lim, const Py_ssize_t* org,
                         Py_ssize_t ilo, Py_ssize_t ihi, Py_ssize_t jlo, Py_ssize_t jhi,
-                        double d, double w, double jac, unsigned int dqv,
-                        int full_rows) noexcept nogil:
-    """Overlap areas of the drop quadrilateral with the output cells
-    [ilo, ihi] x [jlo, jhi] (at most MAXCELLS), then accumulate them.
+                        double d, double w, double jac, unsigned int dqv) noexcept nogil:
+    """Overlap areas of the drop quadrilateral (corners relative to the
+    integer origin org) with all the output cells of its range lim (at most
+    MAXCELLS), then accumulate those inside [ilo, ihi] x [jlo, jhi] (frame
+    and band).  The areas never depend on the clipping, so a tile or a band
+    boundary cannot change them.
 
     For every edge and every output column it crosses, the directed integral
     of clamp(y - b, 0, 1) over the column, with b the lower edge of a row, is
@@ -663,18 +737,21 @@ cdef void _square_cells(const Params* P, Band* B, const double* xo, const double
     closed quadrilateral it is the signed area inside the cell.  Each edge
     thus costs nrows + 1 evaluations of P per column.  Areas below 1e-12 of
     the drop area are rounding noise (from cells the drop does not reach)
-    and are dropped.  ``full_rows`` says that rows jlo..jhi hold the whole
-    drop (not clipped by the band), which saves two evaluations per piece."""
+    and are dropped.  Rows lim[2]..lim[3] hold the whole drop, which saves
+    two evaluations per piece."""
     cdef double cell[MAXCELLS]
-    cdef Py_ssize_t nc = ihi - ilo + 1
-    cdef Py_ssize_t nr = jhi - jlo + 1
+    cdef Py_ssize_t clo = lim[0] - org[0]      # relative cell range
+    cdef Py_ssize_t chi = lim[1] - org[0]
+    cdef Py_ssize_t rlo = lim[2] - org[1]
+    cdef Py_ssize_t nc = lim[1] - lim[0] + 1
+    cdef Py_ssize_t nr = lim[3] - lim[2] + 1
     cdef Py_ssize_t k, m, c, ca, cb, rr
     cdef double x1, y1, x2, y2, sgn, xa, xb, ya, yb, slope, u, v, yu, yv, lo, hi, length
     cdef double b0, prev, nxt, inv, bb, eps = 1e-12 * fabs(jac)
     cdef int flat
     for k in range(nr * nc):
         cell[k] = 0.0
-    b0 = jlo - 0.5
+    b0 = rlo - 0.5
     for k in range(4):
         m = (k + 1) & 3
         x1 = xo[k]
@@ -695,12 +772,12 @@ cdef void _square_cells(const Params* P, Band* B, const double* xo, const double
             ya = y2
             xb = x1
             yb = y1
-        ca = _nint(xa)
-        cb = _nint(xb)
-        if ca < ilo:
-            ca = ilo
-        if cb > ihi:
-            cb = ihi
+        ca = _ffloor(xa + 0.5)
+        cb = _ffloor(xb + 0.5)
+        if ca < clo:
+            ca = clo
+        if cb > chi:
+            cb = chi
         slope = 0.0
         if ca != cb or xa < ca - 0.5 or xb > ca + 0.5:
             slope = (yb - ya) / (xb - xa)      # only needed when the edge is clipped
@@ -720,22 +797,18 @@ cdef void _square_cells(const Params* P, Band* B, const double* xo, const double
                 hi = yu
             flat = not (hi > lo)
             inv = 0.0 if flat else 1.0 / (hi - lo)
-            if full_rows:
-                # b0 lies below the whole drop and b0 + nr above it
-                prev = length * (0.5 * (yu + yv) - b0)
-            else:
-                prev = _ppos_flat(lo, length, b0) if flat else _ppos(lo, hi, inv, length, b0)
-            for rr in range(nr - 1 if full_rows else nr):
+            # b0 lies below the whole drop and b0 + nr above it
+            prev = length * (0.5 * (yu + yv) - b0)
+            for rr in range(nr - 1):
                 bb = b0 + (rr + 1)
                 nxt = _ppos_flat(lo, length, bb) if flat else _ppos(lo, hi, inv, length, bb)
-                cell[rr * nc + (c - ilo)] += sgn * (prev - nxt)
+                cell[rr * nc + (c - clo)] += sgn * (prev - nxt)
                 prev = nxt
-            if full_rows:
-                cell[(nr - 1) * nc + (c - ilo)] += sgn * prev
-    for rr in range(nr):
-        for c in range(nc):
+            cell[(nr - 1) * nc + (c - clo)] += sgn * prev
+    for rr in range(jlo - lim[2], jhi - lim[2] + 1):
+        for c in range(ilo - lim[0], ihi - lim[0] + 1):
             if fabs(cell[rr * nc + c]) > eps:
-                _accumulate(P, B, ilo + c, jlo + rr, d, cell[rr * nc + c] * w, dqv)
+                _accumulate(P, B, lim[0] + c, lim[2] + rr, d, cell[rr * nc + c] * w, dqv)
 
 
 cdef inline void _update_direct(const Params* P, Band* B, Py_ssize_t o, double d, double dow,
@@ -769,6 +842,8 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     """Add the part of input pixel (i, j) that falls inside band B."""
     cdef Py_ssize_t o = j * P.nx + i
     cdef Py_ssize_t lim[4]
+    cdef Py_ssize_t org[2]
+    cdef double cr[2]
     cdef Py_ssize_t ilo, ihi, jlo, jhi, ii, jj
     cdef double xo[4]
     cdef double yo[4]
@@ -794,7 +869,7 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
             return
     if kern == K_SQUARE:
-        if _footprint(P, i, j, xo, yo, &jac, lim):
+        if _footprint(P, i, j, xo, yo, &jac, lim, org):
             return
     else:
         cx = P.pixmap[2 * o]
@@ -803,21 +878,7 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
             return
         xo[0] = cx
         yo[0] = cy
-        if kern == K_POINT:
-            lim[0] = _nint(cx)
-            lim[1] = lim[0]
-            lim[2] = _nint(cy)
-            lim[3] = lim[2]
-        elif kern == K_LANCZOS2 or kern == K_LANCZOS3 or kern == K_LANCZOS5:
-            lim[0] = _floori(cx - P.pfo) + 1
-            lim[1] = _floori(cx + P.pfo)
-            lim[2] = _floori(cy - P.pfo) + 1
-            lim[3] = _floori(cy + P.pfo)
-        else:
-            lim[0] = _nint(cx - P.pfo)
-            lim[1] = _nint(cx + P.pfo)
-            lim[2] = _nint(cy - P.pfo)
-            lim[3] = _nint(cy + P.pfo)
+        _centre_lim(P, cx, cy, lim, org, cr)
     # clip to the frame
     ilo = lim[0] if lim[0] > 0 else 0
     ihi = lim[1] if lim[1] < P.onx - 1 else P.onx - 1
@@ -857,15 +918,14 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
             _accumulate(P, B, ilo, jlo, d, w * jac, dqv)
             return
         if lim[1] - lim[0] <= 1 and lim[3] - lim[2] <= 1:
-            _square_2x2(P, B, xo, yo, lim[0], lim[2], ilo, ihi, jlo, jhi, d, w, jac, dqv)
+            _square_2x2(P, B, xo, yo, lim[0], lim[2], ilo, ihi, jlo, jhi, d, w, jac, dqv, org)
             return
-        if (jhi - jlo + 1) * (ihi - ilo + 1) <= MAXCELLS:
-            _square_cells(P, B, xo, yo, ilo, ihi, jlo, jhi, d, w, jac, dqv,
-                          jlo == lim[2] and jhi == lim[3])
+        if (lim[3] - lim[2] + 1) * (lim[1] - lim[0] + 1) <= MAXCELLS:
+            _square_cells(P, B, xo, yo, lim, org, ilo, ihi, jlo, jhi, d, w, jac, dqv)
             return
         for jj in range(jlo, jhi + 1):
             for ii in range(ilo, ihi + 1):
-                a = _overlap(xo, yo, ii, jj)
+                a = _overlap(xo, yo, ii - org[0], jj - org[1])
                 if fabs(a) > 1e-12 * fabs(jac):
                     _accumulate(P, B, ii, jj, d, a * w, dqv)
     elif kern == K_POINT:
@@ -873,15 +933,18 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         # the weighted mean (no band accumulators, no merge pass)
         _update_direct(P, B, jlo * P.onx + ilo, d, w, dqv)
     elif kern == K_TURBO:
-        cx = xo[0]
-        cy = yo[0]
+        # box edges relative to the integer origin org (exact offsets cr)
+        cx = cr[0]
+        cy = cr[1]
         for ii in range(ilo, ihi + 1):
-            dx = (cx + P.pfo if cx + P.pfo < ii + 0.5 else ii + 0.5) - \
-                 (cx - P.pfo if cx - P.pfo > ii - 0.5 else ii - 0.5)
+            a = <double>(ii - org[0])
+            dx = (cx + P.pfo if cx + P.pfo < a + 0.5 else a + 0.5) - \
+                 (cx - P.pfo if cx - P.pfo > a - 0.5 else a - 0.5)
             B.kx[ii - ilo] = dx if dx > 0.0 else 0.0
         for jj in range(jlo, jhi + 1):
-            dy = (cy + P.pfo if cy + P.pfo < jj + 0.5 else jj + 0.5) - \
-                 (cy - P.pfo if cy - P.pfo > jj - 0.5 else jj - 0.5)
+            a = <double>(jj - org[1])
+            dy = (cy + P.pfo if cy + P.pfo < a + 0.5 else a + 0.5) - \
+                 (cy - P.pfo if cy - P.pfo > a - 0.5 else a - 0.5)
             if dy <= 0.0:
                 continue
             wy = dy * P.dover_scale * w
