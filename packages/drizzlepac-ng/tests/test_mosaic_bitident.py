@@ -1,14 +1,14 @@
 """Is a drizzle onto an output tile bit-identical to the same region of a whole-frame drizzle?
 
 Finding (recorded in docs/user_guide/mosaics.rst): with a pixel map shifted by
-the integer tile origin, the point, gaussian, lanczos and tophat kernels give
-the same bits (they only use ``x_centre - i_out``, an exact difference), but
-square and turbo do not: they form drop corners (``a*m + b*(l + t) + c*d``) and
-box edges (``x +- pfo``) from the coordinates themselves, so the float64
-rounding depends on the coordinate magnitude, and far from the origin a few
-float32 outputs change in the last bit.  The mosaic code avoids the problem by
-drizzling every chip in its own exposure frame (see drizzlepac_ng.mosaic.graph),
-which makes its products independent of the tile shape for every kernel.
+the integer tile origin, the point, gaussian, lanczos and tophat kernels always
+gave the same bits (they only use ``x_centre - i_out``, an exact difference);
+square and turbo did not until the kernels formed drop corners and box edges
+relative to each input pixel's integer origin (commit 9bcda1b): before that,
+far from the origin a few float32 outputs changed in the last bit.  The mosaic
+code drizzles every chip in its own exposure frame anyway (see
+drizzlepac_ng.mosaic.graph), so its products stay independent of the tile shape
+even for a kernel that is not translation invariant.
 """
 
 import numpy as np
@@ -59,19 +59,12 @@ def test_shift_near_origin_is_identical(kernel):
     assert _shift_mismatches(kernel, 48) == 0
 
 
-@pytest.mark.parametrize("kernel", ["point", "gaussian", "lanczos3", "tophat"])
+@pytest.mark.parametrize("kernel", ["square", "turbo", "point", "gaussian", "lanczos3",
+                                    "tophat"])
 def test_shift_far_from_origin_identical(kernel):
-    assert _shift_mismatches(kernel, 20000) == 0
-
-
-@pytest.mark.parametrize("kernel", [
-    pytest.param(k, marks=pytest.mark.xfail(
-        strict=True, reason="square/turbo corner and edge arithmetic is not translation "
-        "invariant in float64; fix: compute corners/overlaps relative to the input pixel's "
-        "own rounded centre in kernels/_drizzle.pyx"))
-    for k in ("square", "turbo")])
-def test_shift_far_from_origin_square_turbo(kernel):
-    # 400 x 400 input pixels at x ~ 20000: 1-2 float32 weights differ in the last bit
+    # 400 x 400 input pixels at x ~ 20000: before the kernels formed square
+    # corners / turbo edges relative to each pixel's integer origin (commit
+    # 9bcda1b), 1-2 float32 weights differed in the last bit here
     assert _shift_mismatches(kernel, 20000, shape=(400, 400), pixfrac=1.0) == 0
 
 
@@ -112,10 +105,11 @@ def test_exposure_frame_tiles_independent_of_tile_shape(kernel):
             assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("kernel", ["point", "gaussian", "lanczos3"])
-def test_exposure_frame_equals_plain_drizzle_for_invariant_kernels(kernel):
-    chips = _chips(100.37)
-    shape = (240, 500)
+@pytest.mark.parametrize("kernel", ["square", "turbo", "point", "gaussian", "lanczos3"])
+@pytest.mark.parametrize("x_base", [100.37, 20000.37])
+def test_exposure_frame_equals_plain_drizzle(kernel, x_base):
+    chips = _chips(x_base)
+    shape = (240, int(x_base) + 400)
     got = _mosaic(chips, shape, (64, 48), kernel)
     o = np.zeros(shape, np.float32)
     w = np.zeros(shape, np.float32)

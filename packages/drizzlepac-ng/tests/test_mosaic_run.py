@@ -18,6 +18,7 @@ from drizzlepac_ng.simulate import simulate_exposures
 
 EXTS = ("SCI", "WHT", "CTX", "MED")
 MEDIAN = {"halo": 1, "combine_type": "minmed", "combine_grow": 1}
+DRIZ_CR = {"snr": (3.5, 3.0), "scale": (1.2, 0.7), "grow": 1}
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +39,13 @@ def grid_mosaic():
             ver = ext.header.get("EXTVER", 1)
             wcs_list.append(WCS(ext.header, hdul))
             dq = hdul["DQ", ver].data
-            arrays.append((k, f"exp{k}[SCI,{ver}]", ext.data.astype(np.float32),
-                           (dq == 0).astype(np.float32), exptime))
+            sky = float(np.median(ext.data))
+            arrays.append((k, f"exp{k}[SCI,{ver}]", ext.data.astype(np.float32) - sky,
+                           (dq == 0).astype(np.float32), exptime, sky))
     out_wcs = default_output_wcs(wcs_list)
     chips = [ChipInput(data=d, pixmap=calc_pixmap(w, out_wcs), weight=wt, exptime=t,
-                       exposure=k, label=lab, in_units="counts")
-             for w, (k, lab, d, wt, t) in zip(wcs_list, arrays, strict=True)]
+                       exposure=k, label=lab, in_units="counts", sky=sky, readnoise=4.0)
+             for w, (k, lab, d, wt, t, sky) in zip(wcs_list, arrays, strict=True)]
     return chips, tuple(out_wcs.pixel_shape[::-1]), out_wcs.to_header()
 
 
@@ -52,10 +54,10 @@ def _read(path):
         return {e: np.array(hdul[e].data) for e in EXTS}
 
 
-def _run(grid, path, tile_shape, **kw):
+def _run(grid, path, tile_shape, driz_cr=DRIZ_CR, **kw):
     chips, shape, hdr = grid
     return run_mosaic(chips, shape, path, tile_shape=tile_shape, kernel="square",
-                      pixfrac=0.9, median=MEDIAN, wcs_header=hdr, **kw)
+                      pixfrac=0.9, median=MEDIAN, driz_cr=driz_cr, wcs_header=hdr, **kw)
 
 
 def _assert_same(a, b):
@@ -194,3 +196,17 @@ def test_bad_median_type_is_rejected_up_front(grid_mosaic, tmp_path):
     with pytest.raises(DrizzlepacError, match="combine_type"):
         run_mosaic(chips, shape, tmp_path / "m.fits", median={"combine_type": "mode"})
     assert not list(tmp_path.iterdir())
+
+
+def test_driz_cr_flags_cosmic_rays(grid_mosaic, tmp_path):
+    chips, shape, _ = grid_mosaic
+    plain = _run(grid_mosaic, tmp_path / "plain.fits", (64, 64), driz_cr=None)
+    cr = _run(grid_mosaic, tmp_path / "cr.fits", (64, 64))
+    with fits.open(plain) as a, fits.open(cr) as b:
+        w0, w1 = a["WHT"].data, b["WHT"].data
+        lowered = (w1 < w0).sum()
+        assert 0 < lowered < 0.2 * (w0 > 0).sum() and (w1 <= w0).all()  # ~4% of inputs
+        # cosmic rays are bright: flagging them lowers the brightest output pixels
+        assert b["SCI"].data[w1 < w0].mean() < a["SCI"].data[w1 < w0].mean()
+    with pytest.raises(DrizzlepacError, match="driz_cr needs the median"):
+        run_mosaic(chips, shape, tmp_path / "x.fits", driz_cr=DRIZ_CR)

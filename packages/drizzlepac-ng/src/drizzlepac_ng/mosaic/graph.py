@@ -33,14 +33,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..astrodrizzle import crrej
 from ..astrodrizzle import median as median_mod
+from ..blot import blot_image
 from ..drizzle_kernels import drizzle_add
 from ..errors import ConfigError
 from .tiles import BBox, kernel_margin, pixmap_bbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChipInput", "TileResult", "drizzle_tile", "median_tile", "prepare_chips"]
+__all__ = ["ChipInput", "TileResult", "crmask_chip", "drizzle_tile", "median_tile",
+           "prepare_chips", "single_tile"]
 
 CTX_BITS = 32
 
@@ -68,6 +71,9 @@ class ChipInput:
         As :meth:`drizzlepac_ng.resample.Drizzle.add_image`.
     in_units : {'cps', 'counts'}
         Units of ``data``.
+    sky, gain, readnoise, ctedir : optional
+        Sky already subtracted from ``data`` (native units), effective gain,
+        read noise (e-) and CTE trail direction: the driz_cr noise model.
     bbox : BBox or None
         Output pixels the chip can touch; filled by :func:`prepare_chips`.
     """
@@ -82,6 +88,10 @@ class ChipInput:
     pixel_scale_ratio: float = 1.0
     wht_scale: float = 1.0
     in_units: str = "cps"
+    sky: float = 0.0
+    gain: float = 1.0
+    readnoise: float = 0.0
+    ctedir: int = 0
     bbox: BBox | None = field(default=None, compare=False)
 
 
@@ -318,3 +328,79 @@ def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: in
     med = median_mod.combine(images, weights, combine_maskpt=None, masks=masks, **combine_kw)
     return TileResult(box, np.ascontiguousarray(med[halo:halo + box.shape[0],
                                                     halo:halo + box.shape[1]]))
+
+
+#: extra median pixels read around a chip for the blot interpolation
+BLOT_MARGIN = 8
+
+
+def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
+                interp: str = "poly5", sinscl: float = 1.0,
+                num_threads: int | None = 1, **flag_kw) -> np.ndarray:
+    """Blot the assembled median back to one chip and flag its cosmic rays.
+
+    Only the part of the median under the chip's bounding box (plus
+    :data:`BLOT_MARGIN`, clipped to the frame) is read from the
+    memory-mapped product, and the pixel map is shifted by that cut-out's
+    origin, a value fixed per chip, so the mask does not depend on the tile
+    shape or the scheduler.  (The blot rounds positions to float32 as the
+    originals do, so it can differ in the last bit from a blot of the whole
+    median in global coordinates.)
+
+    Parameters
+    ----------
+    chip : ChipInput
+        With ``bbox`` set; ``data`` is sky-subtracted, ``sky`` the sky level.
+    median_path : str
+        FITS file holding the assembled median (count rate per output pixel).
+    extension : str
+        Its extension name.
+    interp, sinscl : optional
+        Blot interpolation.
+    num_threads : int or None
+        Kernel threads.
+    **flag_kw
+        ``snr``, ``scale``, ``grow``, ``ctegrow`` of
+        :func:`drizzlepac_ng.astrodrizzle.crrej.flag_cosmic_rays`.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the chip has a cosmic ray.
+
+    Raises
+    ------
+    ConfigError
+        If the median cannot be read.
+    """
+    from astropy.io import fits
+
+    data = np.asarray(_load(chip.data, "data", chip.label), dtype=np.float32)
+    pm = _load(chip.pixmap, "pixel map", chip.label)
+    good = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
+    weight = _load(chip.weight, "weight", chip.label)
+    if weight is not None:
+        good &= np.asarray(weight) > 0
+    if chip.bbox is None:
+        return np.zeros(data.shape, bool)
+    try:
+        with fits.open(median_path, memmap=True) as hdul:
+            med_hdu = hdul[extension]
+            ny, nx = med_hdu.shape
+            b = chip.bbox.grow(BLOT_MARGIN).intersect(BBox(0, nx, 0, ny))
+            if b is None:
+                return np.zeros(data.shape, bool)
+            cut = np.array(med_hdu.data[b.y0:b.y1, b.x0:b.x1], dtype=np.float32)
+    except (OSError, KeyError) as exc:
+        raise ConfigError(f"cannot read the median for {chip.label} ({exc})",
+                          filename=median_path) from exc
+    local = np.array(pm, dtype=np.float64, copy=True)
+    local[..., 0] -= b.x0
+    local[..., 1] -= b.y0
+    # median is a count rate per output pixel: back to the chip's units and pixel
+    iscale = (chip.exptime if chip.in_units == "counts" else 1.0) / chip.iscale
+    blot = blot_image(cut, local, fillval=0.0, iscale=iscale, interp=interp, sinscl=sinscl,
+                      num_threads=num_threads)
+    return crrej.flag_cosmic_rays(data, blot, gain=chip.gain, readnoise=chip.readnoise,
+                                  ctedir=chip.ctedir, extra_sky=chip.sky, good=good,
+                                  **flag_kw)

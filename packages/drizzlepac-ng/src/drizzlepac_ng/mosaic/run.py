@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from astropy.io import fits
 from ..astrodrizzle import median as median_mod
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
-from .graph import ChipInput, drizzle_tile, median_tile, prepare_chips
+from .graph import ChipInput, crmask_chip, drizzle_tile, median_tile, prepare_chips
 from .scheduler import Task, connect, run_tasks
 from .tiles import check_memory, plan_tiles, tile_overlaps
 
@@ -72,11 +73,22 @@ def create_fits(path: str | os.PathLike, extensions: Sequence[tuple[str, Any, tu
             fh.write(b"\0")
 
 
+def _mask_weight(chip: ChipInput, cr: np.ndarray) -> ChipInput:
+    """The chip with zero weight on its cosmic rays."""
+    from .graph import _load
+
+    w = _load(chip.weight, "weight", chip.label)
+    w = np.ones(cr.shape, np.float32) if w is None else np.array(w, dtype=np.float32)
+    w[cr] = 0.0
+    return replace(chip, weight=w)
+
+
 def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                output: str | os.PathLike, *, tile_shape: tuple[int, int] = (2048, 2048),
                scheduler: Any = None, kernel: str = "square", pixfrac: float = 1.0,
                fillval: float | None = None, context: bool = True,
-               median: dict | None = None, wcs_header: fits.Header | None = None,
+               median: dict | None = None, driz_cr: dict | None = None,
+               wcs_header: fits.Header | None = None,
                memory_limit: Any = None, max_workers: int | None = None,
                connect_timeout: float = 10.0, overwrite: bool = False,
                progress: Callable = no_progress) -> Path:
@@ -109,6 +121,13 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         arguments of :func:`~drizzlepac_ng.mosaic.graph.median_tile`
         (``halo``, ``kernel``, ``pixfrac``, ``weight_thresholds``,
         ``combine_type``...).
+    driz_cr : dict, optional
+        Blot the assembled median back to every chip and flag cosmic rays
+        before the final drizzle (needs ``median``): keyword arguments of
+        :func:`~drizzlepac_ng.mosaic.graph.crmask_chip` (``snr``, ``scale``,
+        ``grow``, ``ctegrow``, ``interp``, ``sinscl``).  Flagged pixels get
+        zero final weight.  On a multi-node cluster the output directory must
+        be shared (the workers read the median from ``<output>.partial``).
     wcs_header : Header, optional
         Output WCS cards copied into every extension header.
     memory_limit : int or str, optional
@@ -166,20 +185,23 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         exts.append(("MED", np.float32, (ny, nx)))
     headers = {name: wcs_header for name, _, _ in exts} if wcs_header is not None else None
 
+    if driz_cr is not None and median is None:
+        raise ConfigError("driz_cr needs the median step (give median={...})")
     if median is not None:
         n_max = max(n_max, max(len(v) for v in
                                tile_overlaps(tiles, bboxes, halo=halo).values()))
     thr = None if med_kw is None else med_kw.pop("weight_thresholds", None)
 
-    def build_tasks(refs: Sequence[Any]) -> list[Task]:
-        """Tasks over chip references (chips, or futures of scattered chips)."""
-        tasks = []
-        for t in tiles:
-            ids = overlaps[t.index]
-            tasks.append(Task(f"drizzle-{t.index}", t.label, drizzle_tile,
-                              (t.box, [(k, refs[k]) for k in ids]),
-                              dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval,
-                                   context=context, n_ctx_planes=n_planes)))
+    def drizzle_tasks(refs: Sequence[Any]) -> list[Task]:
+        """Final-drizzle tasks over chip references (chips, or futures of scattered chips)."""
+        return [Task(f"drizzle-{t.index}", t.label, drizzle_tile,
+                     (t.box, [(k, refs[k]) for k in overlaps[t.index]]),
+                     dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval, context=context,
+                          n_ctx_planes=n_planes)) for t in tiles]
+
+    def median_tasks(refs: Sequence[Any]) -> list[Task]:
+        """Median tasks over chip references."""
+        tasks: list[Task] = []
         if med_kw is not None:
             med_over = tile_overlaps(tiles, bboxes, halo=halo)
             n_exp = max(c.exposure for c in prepared) + 1
@@ -218,20 +240,34 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
             except (KeyError, AttributeError, TypeError):
                 limit = None
         need = check_memory(limit, tile_shape, n_max, chip_bytes=chip_bytes, halo=halo)
-        # ship every chip to the cluster once, not once per tile
-        tasks = build_tasks(prepared if client is None else client.scatter(list(prepared)))
         log.info("%d tiles of %s, up to %d overlapping inputs, ~%.1f MiB per tile task",
                  len(tiles), tuple(tile_shape), n_max, need / 2**20)
+        # ship every chip to the cluster once, not once per tile
+        refs = prepared if client is None else client.scatter(list(prepared))
+        med_tasks = median_tasks(refs)
         tmp = output.with_name(output.name + ".partial")
         create_fits(tmp, exts, headers=headers)
+        run_kw = dict(max_workers=max_workers, progress=progress)
         try:
             with fits.open(tmp, mode="update", memmap=True) as hdul:
-                for task, res in run_tasks(tasks, client, max_workers=max_workers,
-                                           progress=progress, desc="mosaic tiles"):
+                for _, res in run_tasks(med_tasks, client, desc="median tiles", **run_kw):
                     b = res.box
-                    if task.key.startswith("median"):
-                        hdul["MED"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
-                        continue
+                    hdul["MED"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
+                hdul.flush()
+                if driz_cr is not None:
+                    cr_kw = dict(driz_cr)
+                    cr_tasks = [Task(f"crmask-{k}", f"blot + driz_cr of chip {k} "
+                                     f"({c.label or 'no label'}, exposure {c.exposure})",
+                                     crmask_chip, (refs[k], str(tmp)), cr_kw)
+                                for k, c in enumerate(prepared)]
+                    crs = [r for _, r in run_tasks(cr_tasks, client, desc="driz_cr", **run_kw)]
+                    prepared = [_mask_weight(c, cr) for c, cr in zip(prepared, crs, strict=True)]
+                    refs = prepared if client is None else client.scatter(list(prepared))
+                    n_cr = sum(int(cr.sum()) for cr in crs)
+                    log.info("driz_cr: %d pixels flagged in %d chips", n_cr, len(crs))
+                for _, res in run_tasks(drizzle_tasks(refs), client, desc="final drizzle",
+                                        **run_kw):
+                    b = res.box
                     hdul["SCI"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
                     hdul["WHT"].data[b.y0:b.y1, b.x0:b.x1] = res.wht
                     if context:
