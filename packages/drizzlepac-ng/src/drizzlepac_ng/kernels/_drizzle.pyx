@@ -1106,6 +1106,61 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
     return 0
 
 
+cdef void _point_serial(const Params* P, double* d2v, long long* rs) noexcept nogil:
+    """The point kernel on one thread: every input pixel of the sub-region,
+    in input order, updates its output pixel directly (no pre-pass, bands or
+    hit map; the same order, hence the same bits, as the banded path).
+    rs[2 * row] counts the pixels of each input row that reached the frame,
+    rs[2 * row + 1] the usable ones that did not (see drizzle_kernel)."""
+    cdef Py_ssize_t i, j, o, ii, jj, ox, oy
+    cdef double w, d, cx, cy
+    cdef long long nh, nm
+    cdef unsigned int dqv = 0
+    cdef int k, bad
+    cdef Band B
+    B.d2v = d2v
+    for j in range(P.ymin, P.ymax + 1):
+        nh = 0
+        nm = 0
+        for i in range(P.xmin, P.xmax + 1):
+            o = j * P.nx + i
+            if P.mask != NULL and P.mask[o] != 0:
+                continue
+            if P.weights != NULL:
+                w = P.weights[o] * P.wtscale
+            else:
+                w = P.wtscale
+            if w == 0.0:
+                continue
+            d = P.data[o]
+            cx = P.pixmap[2 * o]
+            cy = P.pixmap[2 * o + 1]
+            bad = not (isfinite(w) and isfinite(d) and cx > -BIG and cx < BIG
+                       and cy > -BIG and cy < BIG)
+            for k in range(P.n2):
+                if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
+                    bad = 1
+            if bad:
+                nm = nm + 1
+                continue
+            # nearest output pixel from the exact offsets to floor() (as _centre_lim)
+            ox = _ffloor(cx)
+            oy = _ffloor(cy)
+            ii = _ffloor((cx - ox) + 0.5) + ox
+            jj = _ffloor((cy - oy) + 0.5) + oy
+            if ii < 0 or ii >= P.onx or jj < 0 or jj >= P.ony:
+                nm = nm + 1
+                continue
+            nh = nh + 1
+            if P.extra:
+                dqv = P.dq[o] if P.dq != NULL else 0
+                for k in range(P.n2):
+                    d2v[k] = P.data2[k][o] * P.dscale2 if P.data2[k] != NULL else 0.0
+            _update_direct(P, &B, jj * P.onx + ii, d * P.dscale, w, dqv)
+        rs[2 * (j - P.ymin)] = nh
+        rs[2 * (j - P.ymin) + 1] = nm
+
+
 def _lanczos_lut(int order):
     """Look-up table of the 1-D Lanczos function sinc(x) sinc(x/order),
     sampled every LUT_STEP input pixels from 0 to order inclusive."""
@@ -1273,10 +1328,22 @@ def drizzle_kernel(
     P.ymax = ymax if ymax >= 0 else P.ny - 1
     P.nseg = (P.xmax - P.xmin + SEGLEN) // SEGLEN
     P.band_h = band_height if band_height > 0 else 64
+    nrows = P.ymax - P.ymin + 1
+    cdef double d2buf[64]
+    cdef long long[:, ::1] rs
+    if kernel == K_POINT and num_threads <= 1 and _phases == 3 and n2 <= 64:
+        rowstat = np.zeros((nrows, 2), dtype=np.int64)
+        rs = rowstat
+        try:
+            with nogil:
+                _point_serial(&P, d2buf, &rs[0, 0])
+        finally:
+            free(P.data2)
+            free(P.out2)
+        return int(rowstat[:, 1].sum()), int(np.count_nonzero(rowstat[:, 0] == 0))
     hit = np.zeros((P.ny, P.nx), dtype=np.uint8)
     cdef unsigned char[:, ::1] hv = hit
     P.hit = &hv[0, 0]
-    nrows = P.ymax - P.ymin + 1
     seg = np.empty(4 * nrows * P.nseg, dtype=np.intc)
     row = np.empty(4 * nrows, dtype=np.intc)
     cdef int[::1] segv = seg
@@ -1310,7 +1377,7 @@ def drizzle_kernel(
         free(P.out2)
     # count, per input row (one writer per row, so deterministic)
     rowstat = np.zeros((nrows, 2), dtype=np.int64)
-    cdef long long[:, ::1] rs = rowstat
+    rs = rowstat
     cdef Py_ssize_t i, o
     cdef long long nh, nmiss_row
     with nogil:
