@@ -10,18 +10,20 @@ Determinism and the exposure frame
 The drizzle kernels sum the contributions of each output pixel in input
 order in float64 and merge them into the float32 outputs once per input, so
 a per-tile sum visits the same inputs in the same order as a whole-frame
-sum.  What is *not* invariant is the geometry: the ``square`` and ``turbo``
-kernels form drop corners and pixel overlaps from the pixel-map values
-(``a*m + b*(l + t) + c*d`` and ``x - (i - 0.5)``), whose float64 rounding
-depends on the magnitude of the coordinates.  Shifting a pixel map by a tile
-origin therefore changes the last bits of a few overlaps, and rarely the
-float32 result.  To make the products independent of the tile shape, every
-chip is always drizzled in its own *exposure frame*: its pixel map minus the
-integer origin of its own bounding box, a value that does not depend on the
-tile.  A tile task drizzles onto a work array that starts at that origin and
-ends at the tile's far corner, with the tile's current sums copied in, and
-copies the tile's part back out.  The float64 arithmetic of every
-contribution is then the same for every tiling and every scheduler.
+sum.  The geometry must not depend on the tile either.  The ``square`` and
+``turbo`` kernels used to form drop corners and box edges from the
+pixel-map values themselves, whose float64 rounding depends on the
+magnitude of the coordinates, so shifting a pixel map by a tile origin
+changed the last bit of a few float32 outputs far from the origin (the
+kernels now work relative to each input pixel's integer origin, and
+``tests/test_mosaic_bitident.py`` checks it).  To stay independent of the
+kernels' details, every chip is always drizzled in its own *exposure
+frame*: its pixel map minus the integer origin of its own bounding box, a
+value that does not depend on the tile.  A tile task drizzles onto a work
+array that starts at that origin and ends at the tile's far corner, with
+the tile's current sums copied in, and copies the tile's part back out.
+The float64 arithmetic of every contribution is then the same for every
+tiling and every scheduler.
 """
 
 from __future__ import annotations
