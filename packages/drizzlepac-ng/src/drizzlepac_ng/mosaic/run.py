@@ -15,7 +15,7 @@ from astropy.io import fits
 from ..astrodrizzle import median as median_mod
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
-from .graph import ChipInput, crmask_chip, drizzle_tile, median_tile, prepare_chips
+from .graph import ChipInput, _load, crmask_chip, drizzle_tile, median_tile, prepare_chips
 from .scheduler import Task, connect, run_tasks
 from .tiles import check_memory, plan_tiles, tile_overlaps
 
@@ -75,8 +75,6 @@ def create_fits(path: str | os.PathLike, extensions: Sequence[tuple[str, Any, tu
 
 def _mask_weight(chip: ChipInput, cr: np.ndarray) -> ChipInput:
     """The chip with zero weight on its cosmic rays."""
-    from .graph import _load
-
     w = _load(chip.weight, "weight", chip.label)
     w = np.ones(cr.shape, np.float32) if w is None else np.array(w, dtype=np.float32)
     w[cr] = 0.0
@@ -165,8 +163,11 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     bboxes = [c.bbox for c in prepared]
     overlaps = tile_overlaps(tiles, bboxes)
     n_max = max((len(v) for v in overlaps.values()), default=0)
-    chip_bytes = max(int(np.prod(b.shape)) * 12 for b in bboxes if b is not None) if any(
-        b is not None for b in bboxes) else 0
+    # one chip in a task: data + weight (float32), pixel map + its shifted copy
+    # (float64 pairs) per input pixel, and three work planes over its bounding box
+    chip_bytes = max((40 * int(np.prod(_load(c.pixmap, "pixel map", c.label).shape[:2]))
+                      + 12 * int(np.prod(c.bbox.shape))
+                      for c in prepared if c.bbox is not None), default=0)
     n_planes = (len(prepared) - 1) // 32 + 1
     ny, nx = (int(v) for v in out_shape)
     exts: list[tuple[str, Any, tuple[int, ...]]] = [("SCI", np.float32, (ny, nx)),
