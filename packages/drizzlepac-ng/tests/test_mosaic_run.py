@@ -210,3 +210,25 @@ def test_driz_cr_flags_cosmic_rays(grid_mosaic, tmp_path):
         assert b["SCI"].data[w1 < w0].mean() < a["SCI"].data[w1 < w0].mean()
     with pytest.raises(DrizzlepacError, match="driz_cr needs the median"):
         run_mosaic(chips, shape, tmp_path / "x.fits", driz_cr=DRIZ_CR)
+
+
+class _SmallWorkersClient:
+    """Stands in for a dask Client whose workers have 2 MB each (nothing is submitted)."""
+
+    dashboard_link = "n/a"
+
+    def scheduler_info(self):
+        return {"workers": {"tcp://a:1": {"memory_limit": 2_000_000},
+                            "tcp://b:1": {"memory_limit": 8_000_000}}}
+
+    def submit(self, *a, **k):  # pragma: no cover - must not be reached
+        raise AssertionError("a task was submitted despite the memory check")
+
+    def gather(self, *a, **k):  # pragma: no cover
+        raise AssertionError
+
+
+def test_cluster_worker_memory_limit_is_checked_up_front(grid_mosaic, tmp_path):
+    with pytest.raises(MemoryLimitError, match=r"1\.9 MiB; (use tile_shape|no tile)"):
+        _run(grid_mosaic, tmp_path / "m.fits", (256, 256), scheduler=_SmallWorkersClient())
+    assert not list(tmp_path.iterdir())
