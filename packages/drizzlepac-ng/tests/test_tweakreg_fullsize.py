@@ -50,8 +50,6 @@ def fullset(tmp_path_factory):
                                        cosmic_rays=True)
 
 
-@pytest.mark.xfail(strict=False, reason="measured 0.10-0.29 mas rms per image (2026-11-26): "
-                   "the 0.2 mas target is not met for every image yet")
 @pytest.mark.parametrize("sharp_round", [False, True])
 def test_fullsize_alignment_matches_truth(fullset, tmp_path, monkeypatch, sharp_round):
     monkeypatch.chdir(tmp_path)

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 FIT_GEOMETRIES = ("shift", "rscale", "general")
 
+#: RMS / median of the radial distance of a circular 2-D Gaussian: sqrt(2) / sqrt(2 ln 2).
+RAYLEIGH_MEDIAN_TO_RMS = 1.0 / math.sqrt(math.log(2.0))
+
 
 @dataclass
 class FitResult:
@@ -182,7 +185,12 @@ def fit_linear(inp: np.ndarray, ref: np.ndarray, *, fitgeometry: str = "rscale",
                              fitgeometry=geometry, nmatch=int(used.sum()), used=used)
         res = ref - (inp @ m.T + t)
         r = np.hypot(res[:, 0], res[:, 1]) / scale_r
-        rms = float(np.sqrt(np.mean(r[used] ** 2)))
+        if errors is None:
+            rms = float(np.sqrt(np.mean(r[used] ** 2)))
+        else:
+            # robust RMS: the median radial residual scaled to the RMS of a 2-D Gaussian
+            # (false matches and cosmic rays would otherwise inflate the limit)
+            rms = RAYLEIGH_MEDIAN_TO_RMS * float(np.median(r[used]))
         if it == int(nclip) or rms == 0:
             break
         new = r <= sigma * rms
