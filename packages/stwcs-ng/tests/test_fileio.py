@@ -167,3 +167,36 @@ def test_update_keeps_hdrlet_extensions(tmp_path, name):
         hdul[0].header["TESTKW"] = 1
     assert hdrlets(work) == before
     assert work.stat().st_size == src.stat().st_size
+
+
+def test_unparsable_card_is_input_error(tmp_path):
+    path = tmp_path / "nan_flt.fits"
+    sci = fits.ImageHDU(np.zeros((4, 4), np.float32), name="SCI")
+    sci.header["CD1_1"] = (1.0, "placeholder")
+    fits.HDUList([fits.PrimaryHDU(), sci]).writeto(path)
+    raw = path.read_bytes()
+    start = raw.index(b"CD1_1   =")
+    bad = b"CD1_1   =                  NaN / broken".ljust(80)
+    path.write_bytes(raw[:start] + bad + raw[start + 80:])  # astropy would not write it
+    before = _sha(path)
+    with pytest.raises(InputFileError, match="CD1_1"):
+        fileio.read_fits(path)
+    with pytest.raises(InputFileError, match="CD1_1"):
+        with fileio.atomic_update(path):
+            pass
+    assert _sha(path) == before
+
+
+def test_any_write_failure_is_file_update_error(mef, monkeypatch):
+    """astropy reports a short write as AttributeError from its free-space check."""
+    before = _sha(mef)
+
+    def broken(*args, **kwargs):
+        raise AttributeError("'list' object has no attribute '_file'")
+
+    monkeypatch.setattr(fits.HDUList, "writeto", broken)
+    with pytest.raises(FileUpdateError, match="AttributeError"):
+        with fileio.atomic_update(mef) as hdul:
+            hdul[0].header["X"] = 1
+    assert _sha(mef) == before
+    assert [p.name for p in mef.parent.iterdir()] == [mef.name]

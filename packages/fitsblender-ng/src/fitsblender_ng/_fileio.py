@@ -82,7 +82,11 @@ def atomic_write(hdulist: fits.HDUList, path: str | Path) -> Path:
     path = check_writable(path)
     parent = path.parent if str(path.parent) else Path(".")
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise FileUpdateError(f"cannot create a temporary file in {str(parent)!r} ({exc}); "
+                              "nothing was changed", filename=str(path)) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -99,9 +103,10 @@ def atomic_write(hdulist: fits.HDUList, path: str | Path) -> Path:
     except FileUpdateError:
         _discard(tmp)
         raise
-    except (OSError, ValueError, fits.VerifyError) as exc:
+    except Exception as exc:  # a short write surfaces as astropy's AttributeError
         _discard(tmp)
-        raise FileUpdateError(f"could not write: {exc}", filename=str(path)) from exc
+        raise FileUpdateError(f"could not write ({type(exc).__name__}: {exc})",
+                              filename=str(path)) from exc
     with contextlib.suppress(OSError):
         dir_fd = os.open(parent, os.O_RDONLY)
         try:

@@ -67,6 +67,7 @@ def open_fits(filename: str | os.PathLike, **kwargs) -> fits.HDUList:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             hdul = fits.open(path, mode="readonly", **kwargs)
+            _check_cards(hdul, path)
             hdul.verify("silentfix+ignore")
             # Touch every HDU so that truncation shows up here, not later.
             hdul.readall()
@@ -84,6 +85,22 @@ def open_fits(filename: str | os.PathLike, **kwargs) -> fits.HDUList:
         hdul.close()
         raise InputFileError("file contains no HDU", filename=str(path))
     return hdul
+
+
+def _check_cards(hdul: fits.HDUList, path: Path) -> None:
+    """Raise InputFileError for a header card whose value cannot be parsed."""
+    for index, hdu in enumerate(hdul):
+        for card in hdu.header.cards:
+            try:
+                value = card.value
+            except (fits.VerifyError, ValueError) as exc:
+                raise InputFileError(
+                    f"header card {card.keyword!r} of extension {index} cannot be parsed "
+                    f"({exc})", filename=str(path), extension=index) from exc
+            if isinstance(value, float) and value != value:  # NaN from a bad card
+                raise InputFileError(f"header card {card.keyword!r} of extension {index} "
+                                     "is not a number (NaN)", filename=str(path),
+                                     extension=index)
 
 
 def read_fits(filename: str | os.PathLike) -> fits.HDUList:
@@ -169,10 +186,12 @@ def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if isinstance(exc, (OSError, ValueError, fits.VerifyError)):
-            raise FileUpdateError(f"could not be written ({exc}); the original is unchanged",
-                                  filename=str(path)) from exc
-        raise
+        if isinstance(exc, Exception):
+            # Any failure while writing (a full disk also surfaces as astropy's own
+            # AttributeError from its free-space check) means: not written.
+            raise FileUpdateError(f"could not be written ({type(exc).__name__}: {exc}); "
+                                  "the original is unchanged", filename=str(path)) from exc
+        raise  # KeyboardInterrupt, SystemExit: the temporary file is gone, re-raise
 
 
 def _verify_written(path: Path, n_hdus: int) -> None:
