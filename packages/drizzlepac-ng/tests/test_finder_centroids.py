@@ -84,7 +84,8 @@ def test_weighted_fit_rejects_many_false_matches():
     # false matches: anywhere within a 1-pixel matching tolerance, with small claimed errors
     phi = rng.uniform(0, 2 * np.pi, n_bad)
     rad = np.sqrt(rng.uniform(0.05, 1.0, n_bad))
-    ref[n_good:] = inp[n_good:] @ m.T + t + np.column_stack([np.cos(phi), np.sin(phi)]) * rad[:, None]
+    away = np.column_stack([np.cos(phi), np.sin(phi)]) * rad[:, None]
+    ref[n_good:] = inp[n_good:] @ m.T + t + away
     fit = fit_linear(inp, ref, fitgeometry="rscale", nclip=3, sigma=3.0, errors=err)
     assert fit.ok
     assert fit.used[n_good:].sum() < 0.2 * n_bad
