@@ -110,6 +110,13 @@ cdef inline Py_ssize_t _ffloor(double x) noexcept nogil:
     return t
 
 
+cdef inline Py_ssize_t _nint_small(double x) noexcept nogil:
+    """_nint for |x| < 2**62 (no clamp), always inlined by hand below."""
+    if x >= 0:
+        return _ffloor(x + 0.5)
+    return -_ffloor(0.5 - x)
+
+
 cdef inline Py_ssize_t _nint(double x) noexcept nogil:
     """Nearest integer, halves away from zero, clamped to +-BIG."""
     if x > BIG:
@@ -439,6 +446,11 @@ cdef inline void _centre_lim(const Params* P, double cx, double cy,
         lim[1] = _floori(rx + pfo) + org[0]
         lim[2] = _floori(ry - pfo) + 1 + org[1]
         lim[3] = _floori(ry + pfo) + org[1]
+    elif pfo < BIG:     # offsets are small: no clamp needed
+        lim[0] = _nint_small(rx - pfo) + org[0]
+        lim[1] = _nint_small(rx + pfo) + org[0]
+        lim[2] = _nint_small(ry - pfo) + org[1]
+        lim[3] = _nint_small(ry + pfo) + org[1]
     else:
         lim[0] = _nint(rx - pfo) + org[0]
         lim[1] = _nint(rx + pfo) + org[0]
@@ -838,6 +850,34 @@ cdef inline void _update_direct(const Params* P, Band* B, Py_ssize_t o, double d
         P.out_ctx[o] |= P.ctx_bit
 
 
+cdef inline void _turbo_small(const Params* P, Band* B, double cx, double cy,
+                              const Py_ssize_t* org, Py_ssize_t ilo, Py_ssize_t ihi,
+                              Py_ssize_t jlo, Py_ssize_t jhi, double d, double w) noexcept nogil:
+    """Turbo kernel for a box over at most 2x2 output cells and no extra
+    outputs: the same arithmetic as the general loop, in registers."""
+    cdef double pfo = P.pfo
+    cdef double xl = cx - pfo, xh = cx + pfo, yl = cy - pfo, yh = cy + pfo
+    cdef double a, kx0, kx1 = 0.0, dy, wy
+    cdef double* acc
+    cdef Py_ssize_t jj
+    a = <double>(ilo - org[0])
+    kx0 = (xh if xh < a + 0.5 else a + 0.5) - (xl if xl > a - 0.5 else a - 0.5)
+    if ihi > ilo:
+        a = a + 1.0
+        kx1 = (xh if xh < a + 0.5 else a + 0.5) - (xl if xl > a - 0.5 else a - 0.5)
+    for jj in range(jlo, jhi + 1):
+        a = <double>(jj - org[1])
+        dy = (yh if yh < a + 0.5 else a + 0.5) - (yl if yl > a - 0.5 else a - 0.5)
+        if dy <= 0.0:
+            continue
+        wy = dy * P.dover_scale * w
+        acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ilo - B.x0))
+        if kx0 > 0.0:
+            _acc3(acc, d, kx0 * wy)
+        if kx1 > 0.0:
+            _acc3(acc + 3, d, kx1 * wy)
+
+
 cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
     """Add the part of input pixel (i, j) that falls inside band B."""
     cdef Py_ssize_t o = j * P.nx + i
@@ -936,6 +976,9 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         # box edges relative to the integer origin org (exact offsets cr)
         cx = cr[0]
         cy = cr[1]
+        if not P.extra and ihi - ilo <= 1 and jhi - jlo <= 1:
+            _turbo_small(P, B, cx, cy, org, ilo, ihi, jlo, jhi, d, w)
+            return
         for ii in range(ilo, ihi + 1):
             a = <double>(ii - org[0])
             dx = (cx + P.pfo if cx + P.pfo < a + 0.5 else a + 0.5) - \
