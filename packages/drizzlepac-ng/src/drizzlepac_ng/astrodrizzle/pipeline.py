@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,8 +83,8 @@ class PipelineResult:
         Output frame.
     exposures : list of Exposure
         The inputs, with ``chip.sky`` set.
-    crmasks : dict
-        Chip label -> boolean cosmic-ray mask (True = CR).
+    crmasks : Mapping
+        Chip label -> boolean cosmic-ray mask (True = CR), stored packed.
     median : ndarray or None
         The median image (cps), when made.
     singles : list of (sci, wht)
@@ -100,7 +100,7 @@ class PipelineResult:
     ctx: np.ndarray | None
     wcs: object
     exposures: list[Exposure]
-    crmasks: dict[str, np.ndarray] = field(default_factory=dict)
+    crmasks: Mapping[str, np.ndarray] = field(default_factory=dict)
     median: np.ndarray | None = None
     singles: list = field(default_factory=list)
     records: list[ChipRecord] = field(default_factory=list)
@@ -108,6 +108,40 @@ class PipelineResult:
     sep_wcs: object = None
     static: dict = field(default_factory=dict)
     blots: dict = field(default_factory=dict)
+
+
+class PackedMasks(Mapping):
+    """Chip label -> boolean mask, stored with one bit per pixel.
+
+    Cosmic-ray masks of every chip are kept until the inputs are updated; packed
+    they take 1/8 of the memory.  Indexing returns a new unpacked array.
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[np.ndarray, tuple[int, int]]] = {}
+
+    def __setitem__(self, key: str, mask: np.ndarray) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        self._data[key] = (np.packbits(mask, axis=None), mask.shape)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        packed, shape = self._data[key]
+        n = shape[0] * shape[1]
+        return np.unpackbits(packed, count=n).astype(bool).reshape(shape)
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Mapping) and not isinstance(other, PackedMasks):
+            return len(self) == len(other) and all(
+                k in other and np.array_equal(self[k], other[k]) for k in self)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -574,11 +608,11 @@ def _ctedir(exp: Exposure, chip: Chip, cfg: AstroDrizzleConfig) -> int:
 def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict,
                      pixmaps: PixmapCache, cfg: AstroDrizzleConfig, *,
                      progress: Callable = no_progress, num_threads: int | None = None,
-                     keep_blots: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+                     keep_blots: bool = False) -> tuple[PackedMasks, dict]:
     """Steps 5 and 6: blot the median to each chip and flag cosmic rays."""
     ccfg = cfg.driz_cr
     bits = interpret_bits(cfg.driz_sep.driz_sep_bits, "driz_sep_bits")
-    masks: dict[str, np.ndarray] = {}
+    masks = PackedMasks()
     blots: dict[str, np.ndarray] = {}
     pairs = [(e, c) for e in exposures for c in e.chips]
     for exp, chip in progress(pairs, desc="blot + driz_cr", total=len(pairs)):
@@ -695,7 +729,8 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
     """Estimated peak bytes of each step (arrays held plus working arrays).
 
     The estimate counts: one chip's SCI/DQ/ERR and temporaries (~60 bytes per
-    chip pixel) plus its pixel map (16 bytes per pixel); for the separate
+    chip pixel) plus its pixel map and the temporaries of computing it (32
+    bytes per pixel); the packed cosmic-ray masks of every chip; for the separate
     drizzle, one exposure's output image and weight in memory (8 bytes per
     output pixel); for the median, one band (see
     :func:`.median.plan_rows`) of at least 16 rows; for the final drizzle the
@@ -709,7 +744,8 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
     n_chips = sum(len(e.chips) for e in exposures)
     n_exp = len(exposures)
     # one chip's arrays and driz_cr temporaries (~60 B/px) and its float64 pixel map
-    base = 80_000_000 + chip_px * (60 + 16)
+    # with the temporaries of computing it (~32 B/px)
+    base = 80_000_000 + chip_px * (60 + 32)
     in_mem = cfg.general.in_memory
     singles = out_px * 8 * n_exp if in_mem else 0
     steps = {"separate drizzle": base + out_px * 8 + singles}
@@ -721,7 +757,10 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
     nplanes = math.ceil(n_chips / CTX_BITS) if cfg.general.context else 0
     steps["final drizzle"] = (base + out_px * (8 + 4 * nplanes)
                               + (out_px * 4 if cfg.median.median else 0) + singles)
-    return steps
+    # writing: the product is read back once for verification
+    steps["write products"] = 80_000_000 + 2 * out_px * (8 + 4 * nplanes) + out_px * 4
+    packed_masks = n_chips * chip_px // 8
+    return {k: v + packed_masks for k, v in steps.items()}
 
 
 def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
@@ -772,7 +811,7 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             f"{limit / 1e6:.0f} MB; raise memory_limit, or reduce the output frame "
             "(final_outnx/final_outny, final_scale) or the number of inputs")
     # pixel maps are cached (float32) in what the budget leaves
-    budget = 600_000_000 if limit is None else max(0, (limit - peak) * 2 // 3)
+    budget = 600_000_000 if limit is None else max(0, (limit - peak) // 3)
     chip_px_total = sum(c.shape[0] * c.shape[1] for e in exposures for c in e.chips)
     budget = min(budget, chip_px_total * 8)
     log.info("pixel-map cache up to %.0f MB", budget / 1e6)
