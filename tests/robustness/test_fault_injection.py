@@ -33,25 +33,14 @@ IDS = [t.name for t in INPLACE]
 
 #: Contract violations found by this suite, reported for fixing (strict: a fix
 #: turns the xfail into a failure, and the entry must then be removed).
-KNOWN = {
-    ("read_only_folder", "fb.blendheaders"):
-        "fitsblender_ng._fileio.atomic_write lets the PermissionError of "
-        "tempfile.mkstemp escape (not a FileUpdateError)",
-    ("read_only_folder", "blendheaders"):
-        "fitsblender_ng._fileio.atomic_write lets the PermissionError of "
-        "tempfile.mkstemp escape (not a FileUpdateError)",
+KNOWN: dict[tuple[str, str], str] = {
+    # Fixed in 07fbf77 (atomic writers wrap any write failure; fitsblender's wraps the
+    # temporary-file creation too): read_only_folder for both blendheaders, and the
+    # short write (RLIMIT_FSIZE) for every task but AstroDrizzle.
+    ("file_size_limit", "AstroDrizzle"):
+        "a failed write raises a bare OSError ('... requested and ... written', numpy "
+        "tofile) instead of a FileUpdateError; inputs unchanged",
 }
-# A short write (full disk, EFBIG) makes astropy's own error handling fail
-# (util._free_space_check reads ``hdulist._file`` of a plain list) and raise
-# AttributeError; stwcs_ng.fileio.atomic_write and fitsblender_ng._fileio wrap
-# only OSError/ValueError/VerifyError, so it escapes.  The inputs stay intact.
-_SHORT_WRITE = ("a failed write raises a bare AttributeError (\"'list' object has no "
-                "attribute '_file'\", from astropy's free-space check) that the atomic "
-                "writer does not wrap; inputs unchanged")
-KNOWN.update({("file_size_limit", n): _SHORT_WRITE for n in IDS if n != "AstroDrizzle"})
-KNOWN["file_size_limit", "AstroDrizzle"] = (
-    "a failed write raises a bare OSError ('... requested and ... written', numpy "
-    "tofile) instead of a FileUpdateError; inputs unchanged")
 
 
 def _params(kind: str) -> list:
