@@ -1,6 +1,7 @@
 """Kill an in-place task with SIGKILL at many points and check its files.
 
-Run as a script (``python faultinject.py TASK TEMPLATE WORKDIR NKILLS OUT.json``);
+Run as a script (``python faultinject.py TASK[,TASK...] TEMPLATE WORKDIR NKILLS OUT.json
+[--fast | --fsize BYTES]``);
 ``test_fault_injection.py`` does that in a subprocess.  The driver
 
 1. imports the task and prepares its inputs once (``TaskSpec.prepare``) into
@@ -11,7 +12,8 @@ Run as a script (``python faultinject.py TASK TEMPLATE WORKDIR NKILLS OUT.json``
    (``write``, ``fsync``, ``replace`` ...); a second clean run tells which
    header keywords change from run to run (dates);
 3. for each kill point N (half spread over the I/O calls, half over the whole
-   run) forks a child that runs the same task and sends itself ``SIGKILL`` at
+   run; with ``--fast``, the N-th call of a wrapped os-level file function,
+   no profiler) forks a child that runs the same task and sends itself ``SIGKILL`` at
    call N, then checks every file of the task:
 
    * ``old``: byte-identical to before the run;

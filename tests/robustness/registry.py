@@ -24,16 +24,18 @@ from typing import Any
 
 # Capabilities a task can declare.  A corpus case applies to a task when the
 # task has every capability the case needs.
-#   fits     the task reads FITS exposures given by name
-#   sci      it needs SCI extensions           wcs      it reads the SCI WCS
-#   dq       it reads or changes DQ arrays     err      it needs ERR arrays
-#   exptime  it uses EXPTIME                   phot     it uses PHOTFLAM
-#   idctab   it reads the IDCTAB               npol     it reads NPOLFILE/refdir
-#   coords   it reads a coordinate file        rules    it reads a rules file
-#   drz      it reads a drizzled product       hdrlet   it reads a headerlet file
-#   region   it reads a region file            catalog  it reads a source catalog
-#   multi    it combines several exposures     sources  it needs sources in images
-#   instrument it uses INSTRUME/DETECTOR
+#   fits       the task reads FITS exposures given by name
+#   sci        it needs SCI extensions         sci_data  it uses SCI pixels as 2-D images
+#   wcs        it reads the SCI WCS keywords   wcs_math  it transforms with the WCS
+#   dq         it reads or changes DQ arrays   err       it requires ERR arrays
+#   exptime    it uses EXPTIME                 phot      it uses PHOTFLAM
+#   idctab     it reads the IDCTAB             npol      it reads NPOLFILE/refdir
+#   npol_search it picks NPOLFILEs by filter   instrument it depends on INSTRUME/DETECTOR
+#   coords     it reads a coordinate file      rules     it reads a rules file
+#   drz        it reads a drizzled product     hdrlet    it reads a headerlet file
+#   region     it reads a region file          catalog   it reads a source catalog
+#   multi      it combines several exposures   sources   it needs sources in images
+#   single     it works on one extension       hdrlet_attached  it needs attached headerlets
 
 
 @dataclass
