@@ -177,6 +177,22 @@ cdef inline int _bilinear(const Params* P, double x, double y, double fox, doubl
     return 1
 
 
+cdef int _corners_slow(const Params* P, Py_ssize_t i, Py_ssize_t j, double fox, double foy,
+                       double* xo, double* yo) noexcept nogil:
+    """_corners for border pixels and pixfrac > 1: four general bilinear
+    interpolations (kept out of line so that the fast path inlines)."""
+    cdef double dh = P.dh
+    if _bilinear(P, i - dh, j + dh, fox, foy, &xo[0], &yo[0]):
+        return 1
+    if _bilinear(P, i + dh, j + dh, fox, foy, &xo[1], &yo[1]):
+        return 1
+    if _bilinear(P, i + dh, j - dh, fox, foy, &xo[2], &yo[2]):
+        return 1
+    if _bilinear(P, i - dh, j - dh, fox, foy, &xo[3], &yo[3]):
+        return 1
+    return 0
+
+
 cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
                          double* xo, double* yo, Py_ssize_t* org) noexcept nogil:
     """Output positions of the four corners of the drop of pixel (i, j),
@@ -244,15 +260,7 @@ cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
         if a < BIG and b < BIG:      # also false for NaN
             return 0
         return 1
-    if _bilinear(P, i - dh, j + dh, fox, foy, &xo[0], &yo[0]):
-        return 1
-    if _bilinear(P, i + dh, j + dh, fox, foy, &xo[1], &yo[1]):
-        return 1
-    if _bilinear(P, i + dh, j - dh, fox, foy, &xo[2], &yo[2]):
-        return 1
-    if _bilinear(P, i - dh, j - dh, fox, foy, &xo[3], &yo[3]):
-        return 1
-    return 0
+    return _corners_slow(P, i, j, fox, foy, xo, yo)
 
 
 cdef inline double _quad_area(const double* x, const double* y) noexcept nogil:
@@ -360,66 +368,45 @@ cdef inline double _overlap(const double* x, const double* y,
 cdef inline int _footprint(const Params* P, Py_ssize_t i, Py_ssize_t j,
                            double* xo, double* yo, double* jac,
                            Py_ssize_t* lim, Py_ssize_t* org) noexcept nogil:
-    """Integer output range [lim[0], lim[1]] x [lim[2], lim[3]] (x then y,
-    absolute, not clipped) that pixel (i, j) can touch.  For the square
-    kernel also the corners (relative to the integer origin org, see
-    _corners) and the signed drop area.  Returns 1 when the pixel is
-    unusable."""
-    cdef double cx, cy, pfo, mnx, mxx, mny, mxy
-    cdef double* pm
+    """Square kernel: integer output range [lim[0], lim[1]] x [lim[2], lim[3]]
+    (x then y, absolute, not clipped) that the drop of pixel (i, j) can
+    touch, its corners (relative to the integer origin org, see _corners)
+    and its signed area.  Returns 1 when the pixel is unusable."""
+    cdef double mnx, mxx, mny, mxy
     cdef int k
-    if P.kernel == K_SQUARE:
-        if _corners(P, i, j, xo, yo, org):
-            return 1
-        jac[0] = _quad_area(xo, yo)
-        if not (jac[0] != 0.0 and isfinite(jac[0])):
-            return 1
-        mnx = xo[0]
-        mxx = xo[0]
-        mny = yo[0]
-        mxy = yo[0]
-        for k in range(1, 4):
-            if xo[k] < mnx:
-                mnx = xo[k]
-            if xo[k] > mxx:
-                mxx = xo[k]
-            if yo[k] < mny:
-                mny = yo[k]
-            if yo[k] > mxy:
-                mxy = yo[k]
-        # corners are within +-BIG: round half up (only the candidate cells
-        # depend on it; the areas decide the weights)
-        lim[0] = _ffloor(mnx + 0.5) + org[0]
-        lim[1] = _ffloor(mxx + 0.5) + org[0]
-        lim[2] = _ffloor(mny + 0.5) + org[1]
-        lim[3] = _ffloor(mxy + 0.5) + org[1]
-        return 0
-    org[0] = 0
-    org[1] = 0
-    pm = P.pixmap + 2 * (j * P.nx + i)
-    cx = pm[0]
-    cy = pm[1]
-    if not (cx > -BIG and cx < BIG and cy > -BIG and cy < BIG):
+    if _corners(P, i, j, xo, yo, org):
         return 1
-    xo[0] = cx
-    yo[0] = cy
-    pfo = P.pfo
-    if P.kernel == K_POINT:
-        lim[0] = _nint(cx)
-        lim[1] = lim[0]
-        lim[2] = _nint(cy)
-        lim[3] = lim[2]
-    elif P.kernel == K_LANCZOS2 or P.kernel == K_LANCZOS3 or P.kernel == K_LANCZOS5:
-        lim[0] = _floori(cx - pfo) + 1
-        lim[1] = _floori(cx + pfo)
-        lim[2] = _floori(cy - pfo) + 1
-        lim[3] = _floori(cy + pfo)
-    else:
-        lim[0] = _nint(cx - pfo)
-        lim[1] = _nint(cx + pfo)
-        lim[2] = _nint(cy - pfo)
-        lim[3] = _nint(cy + pfo)
+    jac[0] = _quad_area(xo, yo)
+    if not (jac[0] != 0.0 and isfinite(jac[0])):
+        return 1
+    mnx = xo[0]
+    mxx = xo[0]
+    mny = yo[0]
+    mxy = yo[0]
+    for k in range(1, 4):
+        if xo[k] < mnx:
+            mnx = xo[k]
+        if xo[k] > mxx:
+            mxx = xo[k]
+        if yo[k] < mny:
+            mny = yo[k]
+        if yo[k] > mxy:
+            mxy = yo[k]
+    # corners are within +-BIG: round half up (only the candidate cells
+    # depend on it; the areas decide the weights)
+    lim[0] = _ffloor(mnx + 0.5) + org[0]
+    lim[1] = _ffloor(mxx + 0.5) + org[0]
+    lim[2] = _ffloor(mny + 0.5) + org[1]
+    lim[3] = _ffloor(mxy + 0.5) + org[1]
     return 0
+
+
+cdef int _footprint_pre(const Params* P, Py_ssize_t i, Py_ssize_t j,
+                        double* xo, double* yo, double* jac,
+                        Py_ssize_t* lim, Py_ssize_t* org) noexcept nogil:
+    """_footprint for the pre-pass (out of line, so that the copy in
+    _do_pixel is inlined)."""
+    return _footprint(P, i, j, xo, yo, jac, lim, org)
 
 
 cdef inline void _centre_lim(const Params* P, double cx, double cy,
@@ -565,13 +552,13 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
                 _union(sg, _nint(r[0]) - 1, _nint(r[1]) + 1, _nint(r[2]) - 1, _nint(r[3]) + 1,
                        P.onx, P.ony)
             # the first and last pixels of a row have extrapolated corners
-            if i0 == 0 and not _footprint(P, 0, j, xo, yo, &jac, lim, org):
+            if i0 == 0 and not _footprint_pre(P, 0, j, xo, yo, &jac, lim, org):
                 _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
-            if i1 == P.nx and not _footprint(P, P.nx - 1, j, xo, yo, &jac, lim, org):
+            if i1 == P.nx and not _footprint_pre(P, P.nx - 1, j, xo, yo, &jac, lim, org):
                 _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
         else:
             for i in range(i0, i1):
-                if not _footprint(P, i, j, xo, yo, &jac, lim, org):
+                if not _footprint_pre(P, i, j, xo, yo, &jac, lim, org):
                     _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
         if sg[0] <= sg[1]:
             _union(rw, sg[0], sg[1], sg[2], sg[3], P.onx, P.ony)
