@@ -30,6 +30,24 @@ data2 or pixel-map values contribute nothing.  The band holding the first
 output row of a pixel's footprint records whether the pixel reached the
 frame (``hit``), so every pixel is counted once.
 
+Translation invariance
+----------------------
+Drizzling onto an output tile (the pixel map minus an integer tile origin,
+a smaller output) gives bit for bit the values of the same region of a
+whole-frame drizzle.  Every floating-point expression uses coordinates
+relative to an integer origin that moves with the map: the floor of the
+input pixel's own mapped centre.  Map values minus that origin are exact,
+so the same numbers are rounded in both frames: square-kernel corners,
+drop areas and cell overlaps, turbo box edges and every kernel's output
+range (rounded from the origin-relative offset, so a tie rounds the same
+way everywhere).  Square-kernel cell areas are computed over the drop's
+whole cell range and only then clipped to the frame and the band, so a
+tile or band edge cannot change them.  The pre-pass ranges carry one cell
+of margin because they are rounded from absolute coordinates.
+
+On one thread the point kernel skips the pre-pass and the bands: it walks
+the input in the same order and updates the outputs directly.
+
 No global state; every array is passed in.  All geometry is float64.
 """
 
