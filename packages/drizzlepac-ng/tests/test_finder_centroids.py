@@ -65,7 +65,7 @@ def test_stars_with_nearby_cosmic_ray_are_still_found_and_located():
     hit[np.rint(y).astype(int), np.rint(x).astype(int) + 2] += 5000.0
     res, _, _ = _matched(hit, x, y, f)
     # the sources are still found; their displacement stays well below a pixel
-    assert len(res) >= 0.9 * len(x)
+    assert len(res) >= 0.8 * len(x)
     assert np.median(np.hypot(*res.T)) < 0.5
     assert np.median(np.hypot(*clean.T)) < 0.02
 

@@ -49,8 +49,11 @@ log = logging.getLogger(__name__)
 #: Larger floors were measured to *worsen* the alignment of simulated ACS/WFC
 #: data: faint sources are less reliable than their noise alone says.
 ERROR_FLOOR = 0.001
-#: Sigma of the Gaussian centroid window in units of the kernel sigma.
-WINDOW_FACTOR = 1.0
+#: Sigma of the Gaussian centroid window in units of the kernel sigma.  A window
+#: somewhat narrower than the detection kernel (``conv_width`` is usually chosen
+#: wider than the PSF core) weights the well-measured core more: on simulated
+#: ACS/WFC exposures 0.7-0.9 gave the best alignment (0.6 and 1.0 were worse).
+WINDOW_FACTOR = 0.8
 
 
 @dataclass
