@@ -11,7 +11,11 @@ Models (positions in the reference tangent plane, pixels,
     Full affine: independent scales, rotation and skew (6 parameters).
 
 After each fit, pairs whose residual exceeds ``sigma`` times the RMS
-residual (radial) are rejected and the fit repeated, ``nclip`` times.
+residual (radial) are rejected and the fit repeated, ``nclip`` times.  In a
+weighted fit (position errors given) the residuals are in units of the errors
+and the RMS is estimated robustly, as ``median / sqrt(ln 2)`` (exact for a
+circular 2-D Gaussian), so that false matches (cosmic rays, noise peaks) do
+not widen the clipping limit until they are themselves accepted.
 """
 
 from __future__ import annotations
@@ -147,7 +151,8 @@ def fit_linear(inp: np.ndarray, ref: np.ndarray, *, fitgeometry: str = "rscale",
     errors : numpy.ndarray, optional
         Expected position error of each pair (pixels).  When given (all finite
         and > 0) the fit is weighted by ``1/errors**2`` and clipping uses the
-        residuals in units of ``errors``; otherwise all pairs weigh the same.
+        residuals in units of ``errors`` and a robust (median-based) RMS;
+        otherwise all pairs weigh the same and the plain RMS is used.
 
     Returns
     -------
