@@ -275,55 +275,76 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
                 chip.sky = 0.0
         return
     bits = interpret_bits(scfg.sky_bits, "sky_bits")
+    stat_options = dict(skystat=scfg.skystat, skywidth=scfg.skywidth, skylower=scfg.skylower,
+                        skyupper=scfg.skyupper, skyclip=scfg.skyclip, skylsigma=scfg.skylsigma,
+                        skyusigma=scfg.skyusigma)
+    want_match = scfg.skymethod.endswith("match") and out_wcs is not None and pixmaps is not None
     sky_chips = []
-    exp_index = {id(e): k for k, e in enumerate(exposures)}
-    for exp, chip in progress(chips, desc="sky", total=len(chips)):
-        arr = chip.arrays()
-        good = good_pixel_mask(arr.dq, bits, chip.shape)
-        st = _static_for(static, exp, chip)
-        if scfg.use_static and st is not None:
-            good &= st
-        scale = _pixel_area(chip) * (1.0 if chip.is_rate else exp.exptime)
-        sky_chips.append(sky_mod.SkyChip(arr.data, good, scale, exp_index[id(exp)]))
-    differences = None
-    if scfg.skymethod.endswith("match") and out_wcs is not None and pixmaps is not None:
-        differences = _overlap_differences(exposures, sky_chips, out_wcs, pixmaps)
-    values = sky_mod.compute_sky(
-        sky_chips, skymethod=scfg.skymethod, differences=differences, skystat=scfg.skystat,
-        skywidth=scfg.skywidth, skylower=scfg.skylower, skyupper=scfg.skyupper,
-        skyclip=scfg.skyclip, skylsigma=scfg.skylsigma, skyusigma=scfg.skyusigma)
+    maps = []
+    # one chip in memory at a time: the statistic (and, for matching, a coarse map of
+    # the exposure on the output grid) is all that is kept
+    for k, exp in enumerate(progress(exposures, desc="sky", total=len(exposures))):
+        cells = _CoarseMap(out_wcs) if want_match else None
+        for chip in exp.chips:
+            arr = chip.arrays()
+            good = good_pixel_mask(arr.dq, bits, chip.shape)
+            st = _static_for(static, exp, chip)
+            if scfg.use_static and st is not None:
+                good &= st
+            scale = _pixel_area(chip) * (1.0 if chip.is_rate else exp.exptime)
+            value = sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
+            sky_chips.append(sky_mod.SkyChip(None, None, scale, k, value=value))
+            if cells is not None:
+                cells.add(arr.data, good, scale, pixmaps.get(chip))
+            del arr, good
+        if cells is not None:
+            maps.append(cells.medians())
+    differences = _map_differences(maps) if want_match else None
+    values = sky_mod.compute_sky(sky_chips, skymethod=scfg.skymethod, differences=differences)
     for (_, chip), value in zip(chips, values, strict=True):
         chip.sky = float(value)
         log.info("%s: MDRIZSKY = %.6g", chip.label, chip.sky)
 
 
-def _overlap_differences(exposures, sky_chips, out_wcs, pixmaps, cell: int = 32):
-    """Median brightness per coarse output cell per exposure; pairwise differences."""
-    nx, ny = out_wcs.pixel_shape
-    ncx, ncy = nx // cell + 1, ny // cell + 1
-    maps = []
-    k = 0
-    for exp in exposures:
-        vals, cells = [], []
-        for chip in exp.chips:
-            sc = sky_chips[k]
-            k += 1
-            pm = pixmaps.get(chip)
-            x, y = pm[..., 0], pm[..., 1]
-            ok = sc.good & np.isfinite(x) & np.isfinite(y) & np.isfinite(sc.data)
-            ok &= (x >= 0) & (x < nx) & (y >= 0) & (y < ny)
-            cid = (y[ok] // cell).astype(np.int64) * ncx + (x[ok] // cell).astype(np.int64)
-            vals.append(sc.data[ok].astype(np.float64) / sc.scale)
-            cells.append(cid)
-        v, c = np.concatenate(vals), np.concatenate(cells)
+class _CoarseMap:
+    """Median brightness of one exposure in coarse cells of the output grid."""
+
+    def __init__(self, out_wcs, cell: int = 32) -> None:
+        self.nx, self.ny = out_wcs.pixel_shape
+        self.cell = cell
+        self.ncx = self.nx // cell + 1
+        self.ncy = self.ny // cell + 1
+        self.vals: list[np.ndarray] = []
+        self.cells: list[np.ndarray] = []
+
+    def add(self, data, good, scale, pm) -> None:
+        x, y = pm[..., 0], pm[..., 1]
+        ok = good & np.isfinite(x) & np.isfinite(y) & np.isfinite(data)
+        ok &= (x >= 0) & (x < self.nx) & (y >= 0) & (y < self.ny)
+        step = 2  # every other pixel is plenty for a median per 32 x 32 cell
+        ok[1::step, :] = False
+        ok[:, 1::step] = False
+        cid = ((y[ok] // self.cell).astype(np.int64) * self.ncx
+               + (x[ok] // self.cell).astype(np.int64))
+        self.vals.append(data[ok].astype(np.float32) / np.float32(scale))
+        self.cells.append(cid)
+
+    def medians(self) -> np.ndarray:
+        full = np.full(self.ncx * self.ncy, np.nan)
+        if not self.vals:
+            return full
+        v, c = np.concatenate(self.vals), np.concatenate(self.cells)
+        self.vals, self.cells = [], []
         order = np.lexsort((v, c))
         v, c = v[order], c[order]
         uniq, start, count = np.unique(c, return_index=True, return_counts=True)
-        med = v[start + count // 2]
-        full = np.full(ncx * ncy, np.nan)
         enough = count >= 20
-        full[uniq[enough]] = med[enough]
-        maps.append(full)
+        full[uniq[enough]] = v[start + count // 2][enough]
+        return full
+
+
+def _map_differences(maps: list[np.ndarray]) -> dict[tuple[int, int], tuple[float, float]]:
+    """Pairwise median differences of coarse maps where both exposures have data."""
     diffs = {}
     for i in range(len(maps)):
         for j in range(i):
@@ -831,8 +852,11 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             result.singles = drizzle_separate(exposures, static, pixmaps_sep, cfg, tmpdir=tmpdir,
                                               progress=progress, num_threads=num_threads)
         if cfg.median.median:
-            med_budget = None if limit is None else max(1, limit - peak
-                                                         + estimate.get("median", 0) // 2)
+            # the band may use what the estimate and the pixel-map cache leave, plus
+            # the 16-row band the estimate already counts
+            med_budget = None if limit is None else max(
+                1, limit - peak - budget
+                + median_mod.bytes_per_row(len(exposures), out_wcs.pixel_shape[0]) * 16)
             result.median = create_median(result.singles, exposures, cfg,
                                           memory_limit=med_budget, progress=progress)
             if not np.any(result.median):

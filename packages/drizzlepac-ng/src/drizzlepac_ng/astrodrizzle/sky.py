@@ -49,12 +49,15 @@ class SkyChip:
         Data units per unit brightness (e.g. exptime x pixel area).
     exposure : int
         Index of the exposure the chip belongs to.
+    value : float or None
+        Sky statistic already measured (data units); ``data`` is then unused.
     """
 
-    data: np.ndarray
+    data: np.ndarray | None
     good: np.ndarray | None
     scale: float
     exposure: int
+    value: float | None = None
 
 
 def chip_sky_statistic(data: np.ndarray, good: np.ndarray | None = None, *,
@@ -171,7 +174,8 @@ def compute_sky(chips: Sequence[SkyChip], *, skymethod: str = "localmin",
         One value per chip, in ``chips`` order; chips without usable pixels get 0.
     """
     n_exp = (max(c.exposure for c in chips) + 1) if chips else 0
-    bright = np.array([chip_sky_statistic(c.data, c.good, **stat_options) / c.scale
+    bright = np.array([(c.value if c.value is not None
+                        else chip_sky_statistic(c.data, c.good, **stat_options)) / c.scale
                        for c in chips], dtype=np.float64)
     exp_of = np.array([c.exposure for c in chips], dtype=np.int64)
     scales = np.array([c.scale for c in chips], dtype=np.float64)
