@@ -248,6 +248,18 @@ def _equal_new(path: Path, expected: Path, volatile: list[str], volatile_hdus: l
                     rtol=0.0, atol=0.0).identical
 
 
+def _diff_report(path: Path, expected: Path, volatile: list[str],
+                 volatile_hdus: list[str]) -> str:
+    """What differs between a killed run's file and the clean result (for the failure message)."""
+    from astropy.io.fits import FITSDiff
+
+    try:
+        return FITSDiff(str(path), str(expected), ignore_keywords=volatile,
+                        ignore_comments=volatile, ignore_hdus=volatile_hdus).report()[-3000:]
+    except Exception as exc:  # diagnostics only: never mask the real failure
+        return f"(no diff report: {exc})"
+
+
 def kill_points(calls: int, io_calls: int, n: int) -> list[tuple[str, int]]:
     """``n`` distinct kill points: half on I/O calls, the rest spread over the run.
 
@@ -369,7 +381,8 @@ def run(task_name: str, template: Path, workdir: Path, nkills: int,
                 counts["new"] += 1
             elif p.exists() and _is_complete_fits(p):
                 counts["intermediate"] += 1
-                problems.append(f"kill at {k[0]} {k[1]}: {r} is valid but neither old nor new")
+                problems.append(f"kill at {k[0]} {k[1]}: {r} is valid but neither old nor new"
+                                f"\n{_diff_report(p, expected / '0' / r, volatile_l, volatile_h)}")
             else:
                 counts["corrupt"] += 1
                 problems.append(f"kill at {k[0]} {k[1]}: {r} is corrupt or missing")
