@@ -34,6 +34,7 @@ import time
 import warnings
 
 import numpy as np
+
 from drizzlepac_ng.blot import blot_image
 from drizzlepac_ng.pixmap import calc_pixmap_with_error
 

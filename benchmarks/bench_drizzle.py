@@ -28,6 +28,7 @@ import time
 import warnings
 
 import numpy as np
+
 from drizzlepac_ng.resample import SUPPORTED_KERNELS, Drizzle
 
 TARGETS = {"square": (1.5, 2.7)}

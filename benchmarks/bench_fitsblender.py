@@ -20,8 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import astropy
-import fitsblender_ng
 import numpy as np
+
+import fitsblender_ng
 from fitsblender_ng import testing
 from fitsblender_ng.blender import HeaderSet
 from fitsblender_ng.blendheaders import get_blended_headers

@@ -30,6 +30,7 @@ import astropy
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
+
 from stwcs_ng.wcsutil import HSTWCS
 from stwcs_ng.wcsutil._fastwcs import default_threads
 

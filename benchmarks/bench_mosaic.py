@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from drizzlepac_ng.astrodrizzle.outwcs import default_output_wcs
 from drizzlepac_ng.mosaic.graph import ChipInput
 from drizzlepac_ng.mosaic.run import run_mosaic

@@ -61,8 +61,9 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", default=None, help="write the files here instead of a temp dir")
     parser.add_argument("--quick", action="store_true", help="small cases only")
     args = parser.parse_args(argv)
-    import drizzlepac_ng
     import numpy
+
+    import drizzlepac_ng
 
     print(f"drizzlepac_ng {drizzlepac_ng.__version__}, numpy {numpy.__version__}, "
           f"python {platform.python_version()}, {os.cpu_count()} cpu(s), {_load()}")

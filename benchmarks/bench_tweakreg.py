@@ -65,6 +65,7 @@ def _simulate(folder: Path, shape) -> list[Path]:
 def _truth_error_mas(path: Path) -> float:
     from astropy.io import fits
     from astropy.wcs import WCS
+
     from drizzlepac_ng.simulate import load_truth
 
     truth = load_truth(str(path).replace("_flc.fits", "_truth.fits"))

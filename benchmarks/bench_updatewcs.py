@@ -38,6 +38,7 @@ DATA = ROOT.parent / "shared" / "data" / "hst"
 sys.path.insert(0, str(ROOT / "packages" / "stwcs-ng" / "tests"))
 
 import rawfiles  # noqa: E402
+
 from stwcs_ng import __version__  # noqa: E402
 from stwcs_ng.updatewcs import updatewcs  # noqa: E402
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+
 from drizzlepac_ng.align import catalogs, finder, fitting, matching
 from drizzlepac_ng.errors import ConfigError, InputFileError
 from drizzlepac_ng.imagefindpars import ImageFindPars

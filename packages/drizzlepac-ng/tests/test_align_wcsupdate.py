@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align import wcsupdate
 from drizzlepac_ng.errors import AlignmentError, ConfigError

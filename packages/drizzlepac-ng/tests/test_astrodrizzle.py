@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-from drizzlepac_ng import astrodrizzle, simulate
 from scipy.ndimage import binary_dilation
+
+from drizzlepac_ng import astrodrizzle, simulate
 
 SHAPE = (256, 512)
 SEED = 11

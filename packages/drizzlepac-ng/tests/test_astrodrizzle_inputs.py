@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from drizzlepac_ng import astrodrizzle, simulate
 from drizzlepac_ng.astrodrizzle.inputs import expand_input
 from drizzlepac_ng.errors import (

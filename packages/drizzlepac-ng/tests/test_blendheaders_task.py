@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from drizzlepac_ng import blendheaders, simulate
 from drizzlepac_ng.errors import ConfigError
 from fitsblender_ng.errors import FitsblenderError

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from drizzlepac_ng.blot import BLOT_INTERPOLANTS, blot_image
-from drizzlepac_ng.errors import KernelArgumentError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
+
+from drizzlepac_ng.blot import BLOT_INTERPOLANTS, blot_image
+from drizzlepac_ng.errors import KernelArgumentError
 
 ALL = ["nearest", "linear", "poly3", "poly5", "spline3", "sinc", "lsinc", "lanczos3", "lanczos5"]
 

@@ -13,8 +13,9 @@ with a test below that shows our behaviour is the right one:
 
 import numpy as np
 import pytest
-from drizzlepac_ng.blot import blot_image
 from numpy.testing import assert_allclose
+
+from drizzlepac_ng.blot import blot_image
 
 pytestmark = pytest.mark.oracle
 drizzle_resample = pytest.importorskip("drizzle.resample")

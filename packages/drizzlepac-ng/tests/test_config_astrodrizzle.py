@@ -1,6 +1,7 @@
 """Tests of drizzlepac_ng.astrodrizzle.config."""
 
 import pytest
+
 from drizzlepac_ng.astrodrizzle.config import (
     AstroDrizzleConfig,
     MedianConfig,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from drizzlepac_ng.astrodrizzle.crrej import cte_trail, derivative, flag_cosmic_rays, grow_mask
 
 

@@ -8,14 +8,15 @@ bit-identical results for 1, 2 and 4 threads.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
 from drizzlepac_ng.drizzle_kernels import (
     SUPPORTED_KERNELS,
     drizzle_add,
     estimate_pixmap_scale_ratio,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from numpy.testing import assert_allclose, assert_array_equal
 
 CONSERVING = ["square", "turbo", "point"]
 

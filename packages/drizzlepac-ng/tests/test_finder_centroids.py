@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
+
 from drizzlepac_ng.align.finder import find_sources
 from drizzlepac_ng.align.fitting import fit_linear
 from drizzlepac_ng.imagefindpars import ImageFindPars
 from drizzlepac_ng.simulate.render import render_psf
-from scipy.spatial import cKDTree
 
 SKY, READ_NOISE = 60.0, 5.0
 

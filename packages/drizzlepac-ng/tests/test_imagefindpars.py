@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
+
 from drizzlepac_ng.errors import ConfigError
 from drizzlepac_ng.imagefindpars import ImageFindPars, find_parameter_names, imagefindpars_defaults
 from drizzlepac_ng.refimagefindpars import RefImageFindPars, refimagefindpars_defaults

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from drizzlepac_ng import mapreg, pixtosky, simulate
 from drizzlepac_ng.errors import ConfigError, InputFileError
 
@@ -153,6 +154,7 @@ def test_region_file_name():
 
 def test_fk5_regions_are_converted_to_the_image_frame(flc, tmp_path):
     from astropy.coordinates import SkyCoord
+
     from drizzlepac_ng import skytopix
 
     r, d = _sky(flc, 1, 120.0, 70.0)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from drizzlepac_ng.astrodrizzle.median import combine, combine_block, plan_rows
 from drizzlepac_ng.errors import MemoryLimitError
 

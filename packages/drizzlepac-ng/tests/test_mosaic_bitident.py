@@ -13,6 +13,7 @@ even for a kernel that is not translation invariant.
 
 import numpy as np
 import pytest
+
 from drizzlepac_ng.drizzle_kernels import drizzle_add
 from drizzlepac_ng.mosaic.graph import ChipInput, drizzle_tile, prepare_chips
 from drizzlepac_ng.mosaic.tiles import plan_tiles, tile_overlaps

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from drizzlepac_ng.errors import ConfigError, MemoryLimitError
 from drizzlepac_ng.mosaic.tiles import (
     BBox,

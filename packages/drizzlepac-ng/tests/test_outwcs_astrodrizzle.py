@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from astropy.wcs import WCS
+
 from drizzlepac_ng.astrodrizzle.outwcs import (
     cd_scale_orient,
     check_overlap,

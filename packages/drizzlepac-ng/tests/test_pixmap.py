@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.wcs import WCS, DistortionLookupTable, Sip
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
 from drizzlepac_ng.errors import PixmapError
 from drizzlepac_ng.pixmap import (
     calc_pixmap,
     calc_pixmap_with_error,
     estimate_pixel_scale_ratio,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from numpy.testing import assert_allclose, assert_array_equal
 
 
 def tan_wcs(shape=(200, 300), crval=(150.0, 2.0), scale_arcsec=0.05, rot_deg=0.0,

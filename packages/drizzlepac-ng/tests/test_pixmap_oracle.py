@@ -8,8 +8,9 @@ and ``estimate_pixel_scale_ratio`` agrees to 1e-9 relative.
 import numpy as np
 import pytest
 from astropy.wcs import WCS
-from drizzlepac_ng.pixmap import calc_pixmap, estimate_pixel_scale_ratio
 from numpy.testing import assert_allclose
+
+from drizzlepac_ng.pixmap import calc_pixmap, estimate_pixel_scale_ratio
 
 pytestmark = pytest.mark.oracle
 dutils = pytest.importorskip("drizzle.utils")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from drizzlepac_ng import pixreplace
 from drizzlepac_ng.errors import ConfigError, InputFileError
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from drizzlepac_ng import pixtopix, simulate
 from drizzlepac_ng.astrodrizzle.outwcs import default_output_wcs
 from drizzlepac_ng.errors import ConfigError, InputFileError

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from drizzlepac_ng import _coords, pixtosky, simulate
 from drizzlepac_ng.errors import ConfigError, InputFileError
 from stwcs_ng.errors import InputFileError as StwcsInputFileError

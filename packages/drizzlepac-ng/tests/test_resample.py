@@ -9,12 +9,13 @@ import warnings
 
 import numpy as np
 import pytest
-from drizzlepac_ng import resample
-from drizzlepac_ng.errors import DrizzlepacError
-from drizzlepac_ng.resample import SUPPORTED_KERNELS, Drizzle, decode_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+
+from drizzlepac_ng import resample
+from drizzlepac_ng.errors import DrizzlepacError
+from drizzlepac_ng.resample import SUPPORTED_KERNELS, Drizzle, decode_context
 
 
 def ident(ny, nx, dx=0.0, dy=0.0):

@@ -14,8 +14,9 @@ import warnings
 
 import numpy as np
 import pytest
-from drizzlepac_ng.resample import Drizzle
 from numpy.testing import assert_allclose, assert_array_equal
+
+from drizzlepac_ng.resample import Drizzle
 
 pytestmark = pytest.mark.oracle
 drizzle_resample = pytest.importorskip("drizzle.resample")

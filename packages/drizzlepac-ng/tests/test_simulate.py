@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
-from drizzlepac_ng import simulate
-from drizzlepac_ng.errors import ConfigError, InputFileError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import least_squares
+
+from drizzlepac_ng import simulate
+from drizzlepac_ng.errors import ConfigError, InputFileError
 
 
 @pytest.fixture(scope="module")

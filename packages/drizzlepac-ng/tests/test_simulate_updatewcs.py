@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from drizzlepac_ng import simulate
 
 KW = dict(n_exposures=1, shape="small", seed=21, n_stars=5, n_galaxies=0, n_bright=0,

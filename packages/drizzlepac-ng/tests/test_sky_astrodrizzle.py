@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from drizzlepac_ng.astrodrizzle._stats import clipped_stats
 from drizzlepac_ng.astrodrizzle.sky import SkyChip, chip_sky_statistic, compute_sky, match_offsets
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from drizzlepac_ng.astrodrizzle.staticmask import chip_static_mask, combine_static_masks
 
 

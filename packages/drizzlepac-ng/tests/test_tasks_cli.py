@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from drizzlepac_ng import pixtosky, simulate
 from drizzlepac_ng.cli import COMMAND_MODULES, main
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align.xcorr import cross_correlate
 from drizzlepac_ng.tweakback import tweakback

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from drizzlepac_ng import simulate
 from drizzlepac_ng.tweakreg import TweakReg
 

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+from scipy import fft, ndimage
+
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align import xcorr
 from drizzlepac_ng.align.deltashift import reference_frame
 from drizzlepac_ng.errors import AlignmentError, ConfigError, NoOverlapError
-from scipy import fft, ndimage
 
 SHAPE = (200, 320)            # (ny, nx) of the single chip
 SKY_PIX = 0.025 / 3600        # grid of the sky-brightness model (deg)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from fitsblender_ng.blender import INDEF, HeaderSet, blend, is_protected, make_table
 from fitsblender_ng.errors import MissingKeywordError
 from fitsblender_ng.rules import RulesFile

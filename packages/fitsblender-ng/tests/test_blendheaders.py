@@ -10,6 +10,7 @@ import stat
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from fitsblender_ng import testing as T
 from fitsblender_ng.blender import INDEF, HeaderSet
 from fitsblender_ng.blendheaders import (

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from astropy.io.fits.card import UNDEFINED
+
 from fitsblender_ng import functions as F
 from fitsblender_ng.functions import REDUCERS, ErrorPolicy, reduce_values
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from astropy.io import fits
+
 from fitsblender_ng import testing as T
 from fitsblender_ng.blendheaders import blendheaders, get_blended_headers
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from fitsblender_ng import testing as T
 from fitsblender_ng.blender import INDEF, HeaderSet, blend
 from fitsblender_ng.blendheaders import blendheaders, get_blended_headers

@@ -7,6 +7,7 @@ import math
 
 import pytest
 from astropy.io import fits
+
 from fitsblender_ng.errors import RulesNotFoundError, RulesSyntaxError
 from fitsblender_ng.functions import ErrorPolicy
 from fitsblender_ng.rules import (

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from stwcs_ng.errors import InputFileError, MissingExtensionError, WCSKeyError
 from stwcs_ng.wcsutil import altwcs
 from stwcs_ng.wcsutil.altwcs import ArchiveMode

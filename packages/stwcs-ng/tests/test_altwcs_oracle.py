@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 from astropy.io import fits
+
 from stwcs_ng.wcsutil import altwcs
 
 pytestmark = [pytest.mark.oracle, pytest.mark.hstdata]

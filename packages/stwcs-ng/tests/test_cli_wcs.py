@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from astropy.io import fits
+
 from stwcs_ng.cli import main
 
 

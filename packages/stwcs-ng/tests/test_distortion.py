@@ -9,6 +9,7 @@ import pytest
 from astropy.io import fits
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from stwcs_ng.distortion import lookup
 from stwcs_ng.distortion.idctab import (
     DEFAULT_TDD,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
+
 from stwcs_ng.errors import FileUpdateError, HeaderletError, MissingExtensionError, WCSKeyError
 from stwcs_ng.wcsutil import altwcs, headerlet
 from stwcs_ng.wcsutil._hdrlet_hdu import HeaderletHDU, hdrlet_bytes

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from stwcs_ng.fileio import atomic_write, read_fits
 from stwcs_ng.wcsutil import headerlet as hlmod
 from stwcs_ng.wcsutil._hdrlet_hdu import HeaderletHDU, hdrlet_bytes

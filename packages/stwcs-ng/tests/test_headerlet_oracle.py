@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
+
 from stwcs_ng.wcsutil import headerlet as ours
 
 pytestmark = [

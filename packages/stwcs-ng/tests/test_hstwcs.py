@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from stwcs_ng.errors import HeaderError, InputFileError, MissingExtensionError, NoConvergence
 from stwcs_ng.wcsutil import HSTWCS, _fastwcs
 from stwcs_ng.wcsutil._ext import parse_extension, split_filename

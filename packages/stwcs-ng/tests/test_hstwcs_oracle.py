@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from stwcs_ng.wcsutil import HSTWCS
 
 pytestmark = [pytest.mark.oracle, pytest.mark.hstdata]

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from stwcs_ng.errors import ReferenceFileError
 from stwcs_ng.updatewcs.reffiles import check_reference, is_blank_reference, resolve_reference
 

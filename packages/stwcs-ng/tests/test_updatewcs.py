@@ -15,6 +15,7 @@ from astropy.wcs import WCS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rawfiles
+
 from stwcs_ng import cli
 from stwcs_ng.errors import (
     HeaderError,

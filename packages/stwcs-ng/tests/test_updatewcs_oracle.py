@@ -14,6 +14,7 @@ from astropy.wcs import WCS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rawfiles
+
 from stwcs_ng.updatewcs import updatewcs
 from stwcs_ng.wcsutil import altwcs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from stwcs_ng.errors import MissingExtensionError, WCSKeyError
 from stwcs_ng.wcsutil import altwcs, wcscorr
 

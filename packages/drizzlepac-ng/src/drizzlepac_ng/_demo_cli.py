@@ -14,7 +14,8 @@ def _shape(text: str):
     try:
         ny, nx = (int(v) for v in text.lower().split("x"))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"shape must be full, small or NYxNX, not {text!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"shape must be full, small or NYxNX, not {text!r}") from exc
     return (ny, nx)
 
 

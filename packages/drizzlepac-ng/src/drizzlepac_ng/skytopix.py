@@ -43,6 +43,7 @@ def world_to_pixel(wcs, ra: np.ndarray, dec: np.ndarray, origin: int = 1,
     x, y : ndarray of float64
     """
     from astropy.wcs import NoConvergence as AstropyNoConvergence
+
     from stwcs_ng.errors import NoConvergence
 
     ra = np.asarray(ra, dtype=np.float64)

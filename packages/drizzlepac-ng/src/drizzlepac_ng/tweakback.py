@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from stwcs_ng.wcsutil import altwcs
 
 from .align import wcsupdate

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from stwcs_ng import fileio
 
 from .align.catalogs import ChipCatalog, chip_wcs, image_catalogs, read_sky_catalog, reference_plane

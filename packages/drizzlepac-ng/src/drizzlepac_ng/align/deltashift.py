@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from stwcs_ng import fileio
 from stwcs_ng.errors import StwcsError
 

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
+
 from stwcs_ng import fileio
 from stwcs_ng.wcsutil import altwcs, wcscorr
 
