@@ -22,7 +22,7 @@ __all__ = ["count_inputs", "stretch", "write_quicklook"]
 log = logging.getLogger(__name__)
 
 
-def stretch(image: np.ndarray, *, lower: float = 0.5, upper: float = 99.8,
+def stretch(image: np.ndarray, *, lower: float = 20.0, upper: float = 99.8,
             softening: float = 0.05) -> np.ndarray:
     """Map an image to [0, 1] with an asinh stretch between two percentiles.
 
@@ -130,7 +130,8 @@ def write_quicklook(product: str | Path, png: str | Path | None = None, *,
         panels.append(("inputs per pixel", _bin(count_inputs(ctx).astype(float), step), "magma"))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 5.0), squeeze=False)
     for ax, (label, img, cmap) in zip(axes[0], panels, strict=True):
-        im = ax.imshow(img, origin="lower", cmap=cmap, interpolation="nearest")
+        colours = plt.get_cmap(cmap).with_extremes(bad="black")  # NaN: no input reached it
+        im = ax.imshow(img, origin="lower", cmap=colours, interpolation="nearest")
         ax.set_title(label)
         ax.set_xticks([])
         ax.set_yticks([])
