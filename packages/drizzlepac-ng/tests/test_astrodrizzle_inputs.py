@@ -177,6 +177,7 @@ def test_bad_parameters():
 
 # ---- options ---------------------------------------------------------------------------------
 def test_separate_files_intermediates_and_dq_only_in_masks(simset, tmp_path):
+    pytest.importorskip("matplotlib")  # the quick-look PNG needs the [plot] extra
     files = _copy(simset, tmp_path / "in")
     before = {f: fits.getdata(f, ("DQ", 1)).copy() for f in files}
     res = _run(files, tmp_path, build=False, write_intermediates=True, driz_cr_mask=True,
@@ -249,6 +250,8 @@ def test_at_file_input(simset, tmp_path):
 
 def test_cli(simset, tmp_path, capsys):
     import argparse
+
+    pytest.importorskip("matplotlib")  # --quicklook needs the [plot] extra
 
     from drizzlepac_ng.astrodrizzle import _cli
 

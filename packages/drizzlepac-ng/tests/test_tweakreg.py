@@ -120,6 +120,7 @@ def test_refcat_aligns_all_images(simset, tmp_path, monkeypatch):
 
 
 def test_shiftfile_plots_and_catalogs(work):
+    pytest.importorskip("matplotlib")  # the PNG plots need the [plot] extra
     rep = TweakReg([str(p) for p in work], dqbits=0, shiftfile=True, writecat=True, runfile="")
     lines = Path("shifts.txt").read_text().splitlines()
     assert lines[:4] == ["# frame: output", "# refimage: shifts_wcs.fits[wcs]", "# form: delta",
@@ -237,6 +238,7 @@ def test_user_catalogs_and_exclusions(work, simset):
     for p, e in zip(work, simset, strict=True):
         assert wcs_error_mas(p, e.truth) < 0.5   # exact positions: only the fit limits
     # an exclusion region covering a whole chip removes its sources
+    pytest.importorskip("regions")  # DS9 region files need the [regions] extra
     Path("all.reg").write_text("image\nbox(400,200,2000,1000,0)\n")
     Path("excl.txt").write_text(f"{work[1].name} all.reg all.reg\n")
     rep = TweakReg([str(p) for p in work], exclusions="excl.txt", dqbits=0, **QUIET)
