@@ -17,8 +17,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "a truncated drizzled product is rewritten without error",
     ("product_truncated", "blendheaders"):
         "a truncated drizzled product is rewritten without error",
-    ("missing_sci", "attach_headerlet"):
-        "a headerlet is attached to a file that has no SCI extension",
     ("dq_float", "AstroDrizzle"):
         "a floating-point DQ array raises a bare numpy TypeError (bitwise_and)",
     ("sci_3d", "TweakReg"):

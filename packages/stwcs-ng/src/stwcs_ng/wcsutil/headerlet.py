@@ -1119,6 +1119,11 @@ def _attach(hl: Headerlet, hdul: fits.HDUList, filename: str | None) -> int:
         raise HeaderletError(f"a HDRLET extension with HDRNAME {hl.hdrname!r} is already "
                              "attached; nothing changed", filename=filename)
     hl.hverify(filename=filename)
+    for extname, extver in hl.targets():
+        if not any(h.name.upper() == extname and h.ver == extver for h in hdul[1:]):
+            raise MissingExtensionError(
+                f"the headerlet {hl.hdrname!r} is for extension ({extname}, {extver}), which "
+                "this file does not have; nothing changed", filename=filename)
     extver = _next_hdrlet_extver(hdul)
     hdul.append(build_hdrlet_hdu(hl, extver=extver))
     _refresh_nextend(hdul)
