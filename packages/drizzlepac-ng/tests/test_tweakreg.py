@@ -244,3 +244,41 @@ def test_user_catalogs_and_exclusions(work, simset):
     rep = TweakReg([str(p) for p in work], exclusions="excl.txt", dqbits=0, **QUIET)
     r = rep[work[1].name]
     assert not r.accepted and "no sources" in r.reason
+
+
+def test_broken_wcs_is_a_clear_error(work):
+    """An image whose SCI headers lost their WCS: a package error naming it, files unchanged."""
+    import hashlib
+
+    from drizzlepac_ng.errors import InputFileError
+
+    with fits.open(work[2], mode="update") as hdul:
+        for hdu in hdul:
+            if hdu.name == "SCI":
+                for key in list(hdu.header):
+                    if key.startswith(("CTYPE", "CRVAL", "CRPIX", "CD1_", "CD2_", "WCSNAME")):
+                        del hdu.header[key]
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in work}
+    with pytest.raises(InputFileError, match=work[2].name):
+        TweakReg([str(p) for p in work], dqbits=0, updatehdr=True, **QUIET)
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in work} == before
+
+
+def test_non_finite_positions_are_refused(work, monkeypatch):
+    """Sources whose sky positions are not finite refuse the image instead of crashing."""
+    from drizzlepac_ng import tweakreg as tw
+
+    real = tw.image_catalogs
+
+    def poisoned(filename, *args, **kwargs):
+        cats = real(filename, *args, **kwargs)
+        if str(filename).endswith(work[2].name):
+            for cat in cats:
+                cat.ra = cat.ra.copy()
+                cat.ra[0] = np.nan
+        return cats
+
+    monkeypatch.setattr(tw, "image_catalogs", poisoned)
+    rep = TweakReg([str(p) for p in work], dqbits=0, **QUIET)
+    r = rep[work[2].name]
+    assert not r.accepted and "valid sky position" in r.reason

@@ -609,6 +609,9 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         try:
             if len(in_xy) == 0:
                 raise _Refused("no sources found in the image")
+            if not np.all(np.isfinite(in_xy)):
+                raise _Refused("the image's WCS gives no valid sky position for some of its "
+                               "sources (missing or broken WCS keywords?)")
             box = _footprint(f, refwcs)
             if _overlap(box, ref_box, searchrad) <= 0:
                 raise _Refused("no overlap with the reference")

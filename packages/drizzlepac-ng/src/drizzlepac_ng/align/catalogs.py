@@ -68,9 +68,24 @@ class ChipCatalog:
         return np.full(len(self.ra), np.nan)
 
 
-def chip_wcs(hdul: fits.HDUList, index: int) -> WCS:
-    """Full-distortion WCS of HDU ``index`` (SIP and lookup tables included)."""
-    return WCS(hdul[index].header, hdul, relax=True)
+def chip_wcs(hdul: fits.HDUList, index: int, filename: str | None = None) -> WCS:
+    """Full-distortion WCS of HDU ``index`` (SIP and lookup tables included).
+
+    Raises
+    ------
+    InputFileError
+        If the header has no usable WCS (astropy cannot build one from it).
+    """
+    header = hdul[index].header
+    missing = [k for k in ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2") if k not in header]
+    if missing:
+        raise InputFileError(f"extension {index} has no usable WCS: {', '.join(missing)} "
+                             "missing", filename=filename, extension=index)
+    try:
+        return WCS(header, hdul, relax=True)
+    except (KeyError, ValueError, MemoryError) as exc:
+        raise InputFileError(f"extension {index} has no usable WCS ({exc})",
+                             filename=filename, extension=index) from exc
 
 
 def _column(table_like: Any, spec: Any, ncols: int, filename: str) -> list[int]:
@@ -365,7 +380,7 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
         chips = chip_extensions(hdul, fname)
         for n, (ev, i) in enumerate(sorted(chips.items())):
             hdr = hdul[i].header
-            w = chip_wcs(hdul, i)
+            w = chip_wcs(hdul, i, fname)
             shape = (int(hdr.get("NAXIS2", 0)), int(hdr.get("NAXIS1", 0)))
             if chip_catalogs:
                 if n >= len(chip_catalogs) or not chip_catalogs[n]:
