@@ -401,3 +401,17 @@ def test_psf_stamp_conserves_flux_and_centre(x, y, flux):
     # first moments of a stamp truncated at +-7.5 px are unbiased to ~0.01 px
     assert (img * xx).sum() / img.sum() == pytest.approx(x, abs=0.02)
     assert (img * yy).sum() / img.sum() == pytest.approx(y, abs=0.02)
+
+
+def test_truth_wcs_error_mas(tmp_path):
+    """Header-vs-truth distance: ~0 without injected errors, the injected shift with them."""
+    from drizzlepac_ng import simulate as sim_mod
+
+    errors = [[0.0, 0.0, 0.0], [0.3, -0.4, 0.0]]  # (dRA", dDec", drot deg) per exposure
+    sim = sim_mod.simulate_exposures(2, shape="small", seed=4, output_dir=tmp_path,
+                                     wcs_errors=errors, cosmic_rays=False)
+    exact, shifted = sim
+    assert exact.truth.wcs_error_mas(exact.path) < 1e-3
+    rms = shifted.truth.wcs_error_mas(shifted.path)
+    assert rms == pytest.approx(500.0, rel=0.01)          # hypot(300, 400) mas
+    assert shifted.truth.wcs_error_mas(shifted.path, statistic="max") >= rms

@@ -119,6 +119,45 @@ class Truth:
         hdul = fits.HDUList([fits.PrimaryHDU(), *self.lookup_hdus])
         return evaluate_wcs(c.wcs_header, hdul, c.shape)
 
+    def wcs_error_mas(self, filename: str | Path, *, grid: tuple[int, int] = (20, 10),
+                      statistic: str = "rms") -> float:
+        """How far a file's header WCS is from the true WCS on the sky, in mas.
+
+        Both WCSs (full distortion) are evaluated on a regular grid of pixels
+        of every chip, corners included.
+
+        Parameters
+        ----------
+        filename : str or Path
+            The exposure (or an updated copy of it).
+        grid : (int, int), optional
+            Number of grid points along x and y of each chip.
+        statistic : {"rms", "max"}, optional
+            Root mean square or maximum of the separations.
+
+        Returns
+        -------
+        float
+            Separation in milliarcseconds.
+        """
+        seps = []
+        with fits.open(filename) as hdul:
+            for c in self.chips:
+                wcs = WCS(hdul["SCI", c.extver].header, hdul)
+                ny, nx = c.shape
+                gx, gy = np.meshgrid(np.linspace(0, nx - 1, grid[0]),
+                                     np.linspace(0, ny - 1, grid[1]))
+                a = np.column_stack(wcs.all_pix2world(gx.ravel(), gy.ravel(), 0))
+                b = np.column_stack(self.true_wcs(c.extver).all_pix2world(gx.ravel(),
+                                                                          gy.ravel(), 0))
+                d = a - b
+                d[:, 0] = ((d[:, 0] + 180.0) % 360.0 - 180.0) * np.cos(np.radians(b[:, 1]))
+                seps.append(np.hypot(d[:, 0], d[:, 1]) * 3.6e6)
+        e = np.concatenate(seps)
+        if statistic == "max":
+            return float(e.max())
+        return float(np.sqrt(np.mean(e**2)))
+
 
 def truth_hdulist(truth: Truth) -> fits.HDUList:
     """Serialise a :class:`Truth` into the documented FITS layout."""
