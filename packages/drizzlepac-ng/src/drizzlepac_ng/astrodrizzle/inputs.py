@@ -512,6 +512,10 @@ def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, requi
     elif _ext_shape(dq_hdu) != shape:
         raise InputFileError(f"DQ shape {_ext_shape(dq_hdu)} differs from SCI shape {shape}",
                              filename=path, extension=("dq", extver))
+    elif int(dq_hdu.header.get("BITPIX", 16)) < 0:
+        raise InputFileError(f"DQ holds floating-point values (BITPIX={dq_hdu.header['BITPIX']}); "
+                             "data-quality flags must be integers", filename=path,
+                             extension=("dq", extver))
     try:
         err_hdu = hdul["ERR", extver]
     except KeyError:
