@@ -23,7 +23,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("singular_cd", "MapReg"): "a singular CD matrix is accepted; returns normally",
     ("no_wcs", "write_headerlet"):
         "the error names the headerlet being written, not the input lacking CRVAL1",
-    ("no_wcs", "archive_wcs"): "archives a WCS the file does not have; returns normally",
     ("no_overlap", "tweakback"):
         "an input 40 degrees away from the product is updated without a NoOverlapError",
 }

@@ -861,6 +861,10 @@ def archive_wcs(fname: Any, ext: Any = None, wcskey: str | None = None,
         first = True
         for i in indices:
             header = hdul[i].header
+            missing = [k for k in ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2") if k not in header]
+            if missing:
+                raise HeaderError(f"no complete primary WCS to archive ({', '.join(missing)} "
+                                  "missing); nothing changed", filename=name, extension=i)
             key, nm = archive_header_wcs(header, wcskey, wcsname, mode)
             if first:
                 result = (key, nm)
