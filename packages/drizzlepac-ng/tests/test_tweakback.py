@@ -225,6 +225,33 @@ def test_bad_inputs_leave_files_untouched(visit, tmp_path):
     tweakback(product, input=inputs, force=True)
 
 
+def test_input_moved_40_degrees_away_is_no_overlap(visit):
+    """An input whose WCS points 40 degrees away: NoOverlapError naming it, nothing written."""
+    inputs, _, product = visit
+    apply_delta_shift(product, 0.3, -0.2, wcsname="NUDGE")
+    with fits.open(inputs[-1], mode="update") as hdul:
+        for h in hdul:
+            if h.name == "SCI":
+                h.header["CRVAL1"] = (h.header["CRVAL1"] + 40.0) % 360.0
+                h.header["CRVAL2"] = h.header["CRVAL2"] / 3.0
+    digests = {f: _digest(f) for f in inputs + [product]}
+    with pytest.raises(NoOverlapError, match=Path(inputs[-1]).name):
+        tweakback(product, input=inputs)
+    assert all(_digest(f) == d for f, d in digests.items())
+
+
+def test_singular_cd_input_is_an_input_error(visit):
+    inputs, _, product = visit
+    apply_delta_shift(product, 0.3, -0.2, wcsname="NUDGE")
+    with fits.open(inputs[0], mode="update") as hdul:
+        for key in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"):
+            hdul["SCI", 2].header[key] = 0.0
+    digests = {f: _digest(f) for f in inputs + [product]}
+    with pytest.raises(InputFileError, match=rf"{Path(inputs[0]).name}\[SCI,2\].*singular"):
+        tweakback(product, input=inputs)
+    assert all(_digest(f) == d for f, d in digests.items())
+
+
 def test_cli_tweakback(visit, capsys):
     from drizzlepac_ng.cli import main
 

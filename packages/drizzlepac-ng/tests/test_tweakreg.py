@@ -268,3 +268,33 @@ def test_non_finite_positions_are_refused(work, monkeypatch):
     rep = TweakReg([str(p) for p in work], dqbits=0, **QUIET)
     r = rep[work[2].name]
     assert not r.accepted and "valid sky position" in r.reason
+
+
+@pytest.mark.parametrize("which", [0, 2])
+def test_singular_cd_is_a_clear_error(work, which):
+    """An all-zero CD matrix (astropy would silently make it 1 deg/pixel) names the file."""
+    with fits.open(work[which], mode="update") as hdul:
+        for hdu in hdul:
+            if hdu.name == "SCI":
+                for key in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"):
+                    hdu.header[key] = 0.0
+    before = {p: _digest(p) for p in work}
+    with pytest.raises(InputFileError, match=rf"{work[which].name}\[SCI,1\].*singular"):
+        TweakReg([str(p) for p in work], dqbits=0, updatehdr=True, **QUIET)
+    assert {p: _digest(p) for p in work} == before
+
+
+def test_check_linear_header():
+    from drizzlepac_ng.align.wcsupdate import check_linear_header
+
+    h = fits.Header({"CD1_1": -1e-5, "CD1_2": 2e-6, "CD2_1": 2e-6, "CD2_2": 1e-5})
+    assert check_linear_header(h).shape == (2, 2)
+    h["CD2_2"], h["CD2_1"] = 2e-6 * 2e-6 / -1e-5, 2e-6        # rank 1
+    with pytest.raises(InputFileError, match="singular"):
+        check_linear_header(h, "x.fits", ("SCI", 1))
+    with pytest.raises(InputFileError, match=r"x.fits\[SCI,2\]: CD1_1"):
+        check_linear_header(fits.Header({"CD1_1": "abc"}), "x.fits", ("SCI", 2))
+    # PC x CDELT form: a zero CDELT is singular, the defaults are not
+    assert np.allclose(check_linear_header(fits.Header({"CDELT1": 2.0})), [[2, 0], [0, 1]])
+    with pytest.raises(InputFileError, match="PC x CDELT"):
+        check_linear_header(fits.Header({"CDELT2": 0.0}))

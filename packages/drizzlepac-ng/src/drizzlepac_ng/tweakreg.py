@@ -304,7 +304,7 @@ def _footprint(filename: str, refwcs: WCS) -> np.ndarray:
         for _, i in chip_extensions(hdul, filename).items():
             h = hdul[i].header
             nx, ny = int(h.get("NAXIS1", 1)), int(h.get("NAXIS2", 1))
-            w = chip_wcs(hdul, i)
+            w = chip_wcs(hdul, i, filename)
             gx, gy = np.meshgrid(np.linspace(0, nx - 1, 5), np.linspace(0, ny - 1, 5))
             sky = np.column_stack(w.all_pix2world(gx.ravel(), gy.ravel(), 0))
             pts.append(refwcs.wcs_world2pix(sky, 0))
@@ -709,7 +709,7 @@ def _plane_for(filename: str) -> WCS:
         ws, shapes = [], []
         for _, i in sorted(chip_extensions(hdul, filename).items()):
             h = hdul[i].header
-            ws.append(chip_wcs(hdul, i))
+            ws.append(chip_wcs(hdul, i, filename))
             shapes.append((int(h.get("NAXIS2", 1)), int(h.get("NAXIS1", 1))))
     return reference_plane(ws, shapes)
 
@@ -732,7 +732,7 @@ def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,
             for ev, i in chip_extensions(hdul, f).items():
                 h = hdul[i].header
                 shape = (int(h.get("NAXIS2", 2048)), int(h.get("NAXIS1", 4096)))
-                corrections[ev] = apply_linear_correction(chip_wcs(hdul, i), refwcs, m, t,
+                corrections[ev] = apply_linear_correction(chip_wcs(hdul, i, f), refwcs, m, t,
                                                           shape=shape)
         update_image_wcs(
             f, corrections, wcsname=pars["wcsname"], reusename=bool(pars["reusename"]),

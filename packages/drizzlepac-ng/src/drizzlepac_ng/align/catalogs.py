@@ -26,7 +26,7 @@ from stwcs_ng import fileio
 from ..errors import ConfigError, InputFileError
 from ..imagefindpars import ImageFindPars
 from .finder import SourceList, find_sources
-from .wcsupdate import chip_extensions
+from .wcsupdate import check_linear_header, chip_extensions
 
 __all__ = ["ChipCatalog", "image_catalogs", "read_columns", "read_xy_catalog", "read_sky_catalog",
            "reference_plane", "apply_flux_limits", "exclusion_mask_filter", "chip_wcs"]
@@ -74,18 +74,23 @@ def chip_wcs(hdul: fits.HDUList, index: int, filename: str | None = None) -> WCS
     Raises
     ------
     InputFileError
-        If the header has no usable WCS (astropy cannot build one from it).
+        If the header has no usable WCS (astropy cannot build one from it,
+        or its CD matrix is singular).
     """
     header = hdul[index].header
+    ext: Any = index
+    if index:
+        ext = (str(header.get("EXTNAME", "")).strip() or str(index), header.get("EXTVER", 1))
     missing = [k for k in ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2") if k not in header]
     if missing:
-        raise InputFileError(f"extension {index} has no usable WCS: {', '.join(missing)} "
-                             "missing", filename=filename, extension=index)
+        raise InputFileError(f"no usable WCS: {', '.join(missing)} missing",
+                             filename=filename, extension=ext)
+    check_linear_header(header, filename, ext)
     try:
         return WCS(header, hdul, relax=True)
     except (KeyError, ValueError, MemoryError) as exc:
-        raise InputFileError(f"extension {index} has no usable WCS ({exc})",
-                             filename=filename, extension=index) from exc
+        raise InputFileError(f"no usable WCS ({exc})", filename=filename,
+                             extension=ext) from exc
 
 
 def _column(table_like: Any, spec: Any, ncols: int, filename: str) -> list[int]:

@@ -162,6 +162,7 @@ def read_chip_wcs(filename: str, hdul: fits.HDUList) -> dict[int, tuple[WCS, tup
     out = {}
     for ev, i in wcsupdate.chip_extensions(hdul, filename).items():
         hdr = hdul[i].header
+        wcsupdate.check_linear_header(hdr, filename, ("SCI", ev))
         try:
             w = WCS(hdr, hdul, relax=True)
         except Exception as exc:  # astropy raises many types on malformed headers

@@ -41,7 +41,7 @@ from astropy.wcs import WCS
 from stwcs_ng import fileio
 from stwcs_ng.wcsutil import altwcs, wcscorr
 
-from ..errors import AlignmentError, ConfigError, FileUpdateError
+from ..errors import AlignmentError, ConfigError, FileUpdateError, InputFileError
 
 __all__ = [
     "apply_linear_correction",
@@ -51,6 +51,7 @@ __all__ = [
     "update_image_wcs",
     "correct_image_wcs",
     "chip_extensions",
+    "check_linear_header",
 ]
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,61 @@ class FitSummary:
     rms_ra: float = 0.0
     rms_dec: float = 0.0
     nmatch: int = 0
+
+
+def check_linear_header(header: fits.Header, filename: str | None = None,
+                        extension: Any = None) -> np.ndarray:
+    """The pixel-to-sky matrix a header declares, refused when unusable.
+
+    astropy (wcslib ``cdfix``) silently replaces an all-zero ``CD`` matrix by
+    the unit matrix (1 degree per pixel); this check looks at the keywords
+    themselves so that such an image is refused instead of being aligned
+    with a meaningless WCS.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        Header of one chip (primary WCS: ``CDi_j``, else ``PCi_j`` x ``CDELTi``).
+    filename : str, optional
+        For error messages.
+    extension : str, int or tuple, optional
+        For error messages.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2, 2)
+        The matrix (degrees per pixel).
+
+    Raises
+    ------
+    InputFileError
+        Non-numeric or non-finite values, or a singular matrix.
+    """
+    def value(key: str, default: float) -> float:
+        v = header.get(key, default)
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise InputFileError(f"{key} = {v!r} is not a number", filename=filename,
+                                 extension=extension) from None
+
+    if any(f"CD{i}_{j}" in header for i in (1, 2) for j in (1, 2)):
+        kind = "CD"
+        m = np.array([[value("CD1_1", 0.0), value("CD1_2", 0.0)],
+                      [value("CD2_1", 0.0), value("CD2_2", 0.0)]])
+    else:
+        kind = "PC x CDELT"
+        pc = np.array([[value("PC1_1", 1.0), value("PC1_2", 0.0)],
+                       [value("PC2_1", 0.0), value("PC2_2", 1.0)]])
+        m = pc * np.array([[value("CDELT1", 1.0)], [value("CDELT2", 1.0)]])
+    if not np.all(np.isfinite(m)):
+        raise InputFileError(f"the {kind} matrix has non-finite values", filename=filename,
+                             extension=extension)
+    big = float(np.max(np.abs(m)))
+    if big == 0.0 or abs(float(np.linalg.det(m))) <= 1e-10 * big * big:
+        raise InputFileError(f"the {kind} matrix is singular ({m.ravel().tolist()}): the "
+                             "pixel scale is undefined", filename=filename, extension=extension)
+    return m
 
 
 def chip_extensions(hdul: fits.HDUList, filename: str | None = None) -> dict[int, int]:
