@@ -30,7 +30,7 @@ instead of 0.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from scipy.ndimage import maximum_filter
@@ -38,7 +38,8 @@ from scipy.ndimage import maximum_filter
 from ..errors import MemoryLimitError
 from ..logutil import no_progress
 
-__all__ = ["combine", "combine_block", "plan_rows", "weight_masks", "bytes_per_row"]
+__all__ = ["combine", "combine_block", "plan_rows", "weight_masks", "bytes_per_row",
+           "ordered_map"]
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,8 @@ def combine_block(images: np.ndarray, weights: np.ndarray, bad: np.ndarray, *,
 
 def _minmed(images, weights, bad, nsigma, grow, sky, exptime, readnoise):
     n_img = images.shape[0]
+    if 2 < n_img <= _NETWORK_MAX:
+        return _minmed_planes(images, weights, bad, nsigma, grow, sky, exptime, readnoise)
     good = ~bad
     n_good = good.sum(axis=0)
     srt, _ = _masked_sorted(images, bad)
@@ -192,25 +195,107 @@ def _minmed(images, weights, bad, nsigma, grow, sky, exptime, readnoise):
     minimum = np.where(n_good > 0, srt[0], np.nan)
     w = np.where(good, weights, np.float32(0.0))
     wsum = w.sum(axis=0)
+    bkg_rate, rn2_img = _noise_terms(n_img, sky, exptime, readnoise)
+    bkg = (w * bkg_rate[:, None, None]).sum(axis=0)
+    rn2 = (good * rn2_img[:, None, None]).sum(axis=0)
+    return _minmed_select(med, minimum, wsum, bkg, rn2, n_good > 0, nsigma, grow)
+
+
+def _noise_terms(n_img, sky, exptime, readnoise) -> tuple[np.ndarray, np.ndarray]:
+    """Per image: sky rate (float32) and read noise squared (float32)."""
     sky_a = np.zeros(n_img) if sky is None else np.asarray(sky, dtype=np.float64)
     exp_a = np.ones(n_img) if exptime is None else np.asarray(exptime, dtype=np.float64)
     rn_a = np.zeros(n_img) if readnoise is None else np.asarray(readnoise, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         bkg_rate = np.where(exp_a > 0, sky_a / exp_a, 0.0).astype(np.float32)
-    bkg = (w * bkg_rate[:, None, None]).sum(axis=0)
-    rn2 = (good * (rn_a ** 2).astype(np.float32)[:, None, None]).sum(axis=0)
+    return bkg_rate, (rn_a ** 2).astype(np.float32)
+
+
+def _minmed_select(med, minimum, wsum, bkg, rn2, any_good, nsigma, grow):
+    """The minmed choice between the median ``med`` and the ``minimum``."""
     with np.errstate(invalid="ignore"):
         rms = np.sqrt(np.maximum(0.0, med * wsum + bkg + rn2))
-        flag1 = minimum * wsum < med * wsum - nsigma[0] * rms
-    flag1 &= n_good > 0
+        mw = minimum * wsum
+        medw = med * wsum
+        flag1 = mw < medw - nsigma[0] * rms
+    flag1 &= any_good
     flags = flag1
     if grow > 0:
         size = 2 * grow + 1
-        near = maximum_filter(flag1.astype(np.uint8), size=size, mode="constant") > 0
+        near = maximum_filter(flag1.view(np.uint8), size=size, mode="constant") > 0
         with np.errstate(invalid="ignore"):
-            flag2 = minimum * wsum < med * wsum - nsigma[1] * rms
-        flags = flag1 | (near & flag2 & (n_good > 0))
+            flag2 = mw < medw - nsigma[1] * rms
+        flags = flag1 | (near & flag2 & any_good)
     return np.where(flags, minimum, med)
+
+
+#: Stacks of up to this many images are sorted with a sorting network of
+#: whole-plane minimum/maximum operations (much faster than ``np.sort`` along
+#: the first axis); larger stacks use ``np.sort``.  Both give the same values.
+_NETWORK_MAX = 24
+
+
+def _network(n: int) -> list[tuple[int, int]]:
+    """Compare-exchange pairs of Batcher's odd-even merge sort for ``n`` items."""
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+def _sorted_planes(images: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
+    """Per-pixel ascending values as a list of planes; masked values are +inf (last)."""
+    planes = [np.where(bad[k], np.float32(np.inf), images[k]) for k in range(images.shape[0])]
+    for i, j in _network(len(planes)):
+        lo = np.minimum(planes[i], planes[j])
+        np.maximum(planes[i], planes[j], out=planes[j])
+        planes[i] = lo
+    return planes
+
+
+def _minmed_planes(images, weights, bad, nsigma, grow, sky, exptime, readnoise):
+    """:func:`_minmed` for 3 or more images, plane by plane (same values)."""
+    n_img = images.shape[0]
+    good = ~bad
+    n_good = np.zeros(images.shape[1:], dtype=np.int64)
+    for k in range(n_img):
+        n_good += good[k]
+    planes = _sorted_planes(images, bad)
+    # median of the lowest n_use values, n_use = n_good - 1 (the highest rejected)
+    # unless only one is unmasked
+    n_use = np.where(n_good > 1, n_good - 1, n_good)
+    med = np.full(images.shape[1:], np.nan, dtype=np.float32)
+    for n in range(1, n_img):
+        sel = n_use == n
+        if n % 2:
+            value = planes[(n - 1) // 2]
+        else:
+            with np.errstate(invalid="ignore"):
+                value = np.float32(0.5) * (planes[n // 2 - 1] + planes[n // 2])
+        np.copyto(med, value, where=sel)
+    any_good = n_good > 0
+    minimum = np.where(any_good, planes[0], np.float32(np.nan))
+    del planes
+    bkg_rate, rn2_img = _noise_terms(n_img, sky, exptime, readnoise)
+    w0 = np.where(good[0], weights[0], np.float32(0.0))
+    wsum = w0.copy()
+    bkg = w0 * bkg_rate[0]
+    rn2 = good[0] * rn2_img[0]
+    for k in range(1, n_img):
+        wk = np.where(good[k], weights[k], np.float32(0.0))
+        wsum += wk
+        wk *= bkg_rate[k]
+        bkg += wk
+        rn2 += good[k] * rn2_img[k]
+    return _minmed_select(med, minimum, wsum, bkg, rn2, any_good, nsigma, grow)
 
 
 def bytes_per_row(n_images: int, nx: int) -> int:
@@ -254,7 +339,8 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
             masks: Sequence[np.ndarray | None] | None = None,
             sky: Sequence[float] | None = None, exptime: Sequence[float] | None = None,
             readnoise: Sequence[float] | None = None, memory_limit: int | None = None,
-            rows: int | None = None, progress: Callable = no_progress) -> np.ndarray:
+            rows: int | None = None, progress: Callable = no_progress,
+            num_threads: int | None = 1) -> np.ndarray:
     """Combine single-drizzled images band by band within a memory budget.
 
     Parameters
@@ -278,6 +364,11 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
         Band height; overrides the budget (tests).
     progress : callable, optional
         Progress wrapper, ``progress(iterable, desc=..., total=...)``.
+    num_threads : int or None, optional
+        Bands combined concurrently (default 1; None also means 1).  Each
+        thread holds one band, so ``memory_limit`` is shared between them
+        (one thread is used when a shared band would not fit).  The result
+        does not depend on it.
 
     Returns
     -------
@@ -300,12 +391,27 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
             raise ValueError(f"image {k} has shape {im.shape}/{wt.shape}, expected {shape}")
     n = len(images)
     halo = combine_grow if combine_type.endswith("minmed") else 0
-    step = rows or plan_rows(n, shape, memory_limit, halo=halo)
+    workers = max(1, int(num_threads or 1))
+    if rows:
+        step = rows
+    else:
+        # every worker holds one band: split the budget, but never below one band's need
+        while True:
+            try:
+                step = plan_rows(n, shape, None if memory_limit is None
+                                 else memory_limit // workers, halo=halo)
+                break
+            except MemoryLimitError:
+                if workers == 1:
+                    raise
+                workers = 1
     thresholds = weight_masks(weights, combine_maskpt) if combine_maskpt else [0.0] * n
     out = np.zeros(shape, dtype=np.float32)
     ny = shape[0]
-    starts = range(0, ny, step)
-    for y0 in progress(starts, desc="median", total=len(starts)):
+    starts = list(range(0, ny, step))
+    workers = min(workers, len(starts))
+
+    def band(y0: int) -> np.ndarray:
         y1 = min(ny, y0 + step)
         r0, r1 = max(0, y0 - halo), min(ny, y1 + halo)
         stack = np.stack([np.asarray(im[r0:r1], dtype=np.float32) for im in images])
@@ -320,5 +426,59 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
                               lthresh=combine_lthresh, hthresh=combine_hthresh,
                               grow=combine_grow, sky=sky, exptime=exptime,
                               readnoise=readnoise)
-        out[y0:y1] = block[y0 - r0:y0 - r0 + (y1 - y0)]
+        return block[y0 - r0:y0 - r0 + (y1 - y0)]
+
+    # bands are independent: workers compute them concurrently (numpy releases the
+    # GIL on whole-array operations) and they are written back in order
+    results = ordered_map(band, starts, workers)
+    for y0, block in zip(starts, progress(results, desc="median", total=len(starts)),
+                         strict=True):
+        out[y0:y0 + block.shape[0]] = block
     return out
+
+
+def ordered_map(func: Callable, items: Sequence, workers: int) -> Iterator:
+    """``map(func, items)`` on up to ``workers`` threads, results in input order.
+
+    At most ``workers`` results are computed ahead of the one being consumed,
+    so the memory held is bounded by ``workers`` items in flight plus the
+    results not yet consumed.  With ``workers`` <= 1 it is the plain ``map``.
+
+    Parameters
+    ----------
+    func : callable
+        Function of one item.
+    items : sequence
+        Items, processed in order.
+    workers : int
+        Number of threads.
+
+    Yields
+    ------
+    object
+        ``func(item)`` for every item, in the order of ``items``.
+    """
+    if workers <= 1 or len(items) <= 1:
+        for item in items:
+            yield func(item)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        it = iter(items)
+        try:
+            for item in it:
+                pending.append(pool.submit(func, item))
+                if len(pending) >= workers:
+                    break
+            while pending:
+                result = pending.popleft().result()
+                for item in it:
+                    pending.append(pool.submit(func, item))
+                    break
+                yield result
+        finally:
+            for fut in pending:
+                fut.cancel()
