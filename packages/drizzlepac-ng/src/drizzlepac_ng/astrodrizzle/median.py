@@ -437,12 +437,15 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
     return out
 
 
-def ordered_map(func: Callable, items: Sequence, workers: int) -> Iterator:
-    """``map(func, items)`` on up to ``workers`` threads, results in input order.
+def ordered_map(func: Callable, items: Sequence, workers: int, *,
+                ahead: int | None = None) -> Iterator:
+    """``map(func, items)`` on ``workers`` threads, results in input order.
 
-    At most ``workers`` results are computed ahead of the one being consumed,
-    so the memory held is bounded by ``workers`` items in flight plus the
-    results not yet consumed.  With ``workers`` <= 1 it is the plain ``map``.
+    At most ``ahead`` (default ``workers``) results are being computed or
+    waiting while the caller consumes one, so the memory held is bounded by
+    that many items.  ``workers=1, ahead=1`` prepares the next item in one
+    background thread while the caller works on the current one.  With
+    ``workers`` <= 1 and no ``ahead`` it is the plain ``map``.
 
     Parameters
     ----------
@@ -452,13 +455,16 @@ def ordered_map(func: Callable, items: Sequence, workers: int) -> Iterator:
         Items, processed in order.
     workers : int
         Number of threads.
+    ahead : int, optional
+        Results computed ahead of the consumer (default ``workers``).
 
     Yields
     ------
     object
         ``func(item)`` for every item, in the order of ``items``.
     """
-    if workers <= 1 or len(items) <= 1:
+    depth = workers if ahead is None else ahead
+    if workers < 1 or depth < 1 or len(items) <= 1 or (workers == 1 and ahead is None):
         for item in items:
             yield func(item)
         return
@@ -471,7 +477,7 @@ def ordered_map(func: Callable, items: Sequence, workers: int) -> Iterator:
         try:
             for item in it:
                 pending.append(pool.submit(func, item))
-                if len(pending) >= workers:
+                if len(pending) >= depth:
                     break
             while pending:
                 result = pending.popleft().result()

@@ -11,6 +11,15 @@ memory-mapped temporary files (unless ``in_memory``); the median works in
 bands of rows within the budget; pixel maps are cached while they fit a
 quarter of the budget and recomputed otherwise.  :func:`estimate_memory`
 gives the peak up front.
+
+Threads: with ``num_cores`` > 1 (default: every core) the per-chip work runs
+on that many threads: static-mask and sky statistics and blot + driz_cr of
+different chips concurrently (the kernels then use one thread each), the
+median's bands concurrently, and for both drizzle steps a background thread
+prepares the next chip while the kernel drizzles the current one.  Results
+are collected in input order, so the products do not depend on the number
+of threads.  Under ``memory_limit`` the chips are processed one at a time
+when the concurrent estimate does not fit.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +35,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MemoryLimitError, NoOverlapError
+from ..kernels import resolve_num_threads
 from ..logutil import no_progress
 from . import crrej, outwcs, staticmask
 from . import median as median_mod
 from . import sky as sky_mod
 from .config import AstroDrizzleConfig, good_pixel_mask, interpret_bits
 from .inputs import Chip, Exposure
+from .median import ordered_map
 
 __all__ = [
     "PipelineResult",
@@ -178,17 +190,29 @@ def _static_key(exp: Exposure, chip: Chip) -> Hashable:
 
 
 def static_masks(exposures: list[Exposure], cfg: AstroDrizzleConfig,
-                 progress: Callable = no_progress) -> dict[Hashable, np.ndarray]:
-    """Step 1: static good-pixel masks keyed by detector chip (empty when off)."""
+                 progress: Callable = no_progress, *,
+                 workers: int = 1) -> dict[Hashable, np.ndarray]:
+    """Step 1: static good-pixel masks keyed by detector chip (empty when off).
+
+    ``workers`` chips are measured concurrently (threads); the masks are
+    combined in input order, so the result does not depend on it.
+    """
     if not cfg.static.static:
         return {}
     bits = interpret_bits(cfg.driz_sep.driz_sep_bits, "driz_sep_bits")
     masks: dict[Hashable, np.ndarray] = {}
     pairs = [(e, c) for e in exposures for c in e.chips]
-    for exp, chip in progress(pairs, desc="static mask", total=len(pairs)):
+
+    def one(pair) -> np.ndarray:
+        chip = pair[1]
         arr = chip.arrays()
         good = good_pixel_mask(arr.dq, bits, chip.shape)
-        m = staticmask.chip_static_mask(arr.data, static_sig=cfg.static.static_sig, good=good)
+        return staticmask.chip_static_mask(arr.data, static_sig=cfg.static.static_sig,
+                                           good=good)
+
+    results = ordered_map(one, pairs, workers)
+    for (exp, chip), m in zip(pairs, progress(results, desc="static mask", total=len(pairs)),
+                              strict=True):
         key = _static_key(exp, chip)
         masks[key] = masks[key] & m if key in masks else m
     for key, m in masks.items():
@@ -242,13 +266,14 @@ def _read_skyfile(path: str) -> tuple[dict[str, list[float]], bool]:
 
 def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig,
                 progress: Callable = no_progress, *, out_wcs=None,
-                pixmaps: PixmapCache | None = None) -> None:
+                pixmaps: PixmapCache | None = None, workers: int = 1) -> None:
     """Step 2: set ``chip.sky`` (native units) for every chip.
 
     ``skysub=False`` takes the sky from the ``skyuser`` header keyword (0
     when blank); ``skyfile`` gives user values (subtracted by us unless the
     file says ``applied = yes``).  Otherwise the sky is measured with
-    :func:`.sky.compute_sky`.
+    :func:`.sky.compute_sky`, ``workers`` chips at a time (threads; the
+    values do not depend on it).
     """
     scfg = cfg.sky
     chips = [(e, c) for e in exposures for c in e.chips]
@@ -281,24 +306,36 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
     want_match = scfg.skymethod.endswith("match") and out_wcs is not None and pixmaps is not None
     sky_chips = []
     maps = []
-    # one chip in memory at a time: the statistic (and, for matching, a coarse map of
-    # the exposure on the output grid) is all that is kept
-    for k, exp in enumerate(progress(exposures, desc="sky", total=len(exposures))):
-        cells = _CoarseMap(out_wcs) if want_match else None
-        for chip in exp.chips:
-            arr = chip.arrays()
-            good = good_pixel_mask(arr.dq, bits, chip.shape)
-            st = _static_for(static, exp, chip)
-            if scfg.use_static and st is not None:
-                good &= st
-            scale = _pixel_area(chip) * (1.0 if chip.is_rate else exp.exptime)
-            value = sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
-            sky_chips.append(sky_mod.SkyChip(None, None, scale, k, value=value))
-            if cells is not None:
-                cells.add(arr.data, good, scale, pixmaps.get(chip))
-            del arr, good
-        if cells is not None:
-            maps.append(cells.medians())
+    # ``workers`` chips in memory at a time: the statistic (and, for matching, a coarse
+    # map of the exposure on the output grid) is all that is kept
+    pairs = [(k, e, c) for k, e in enumerate(exposures) for c in e.chips]
+    kernel_threads = 1 if workers > 1 else None
+
+    def one(item):
+        k, exp, chip = item
+        arr = chip.arrays()
+        good = good_pixel_mask(arr.dq, bits, chip.shape)
+        st = _static_for(static, exp, chip)
+        if scfg.use_static and st is not None:
+            good &= st
+        scale = _pixel_area(chip) * (1.0 if chip.is_rate else exp.exptime)
+        value = sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
+        piece = _CoarseMap(out_wcs).piece(arr.data, good, scale, pixmaps.get(
+            chip, num_threads=kernel_threads)) if want_match else None
+        return scale, value, piece
+
+    cells = None
+    results = ordered_map(one, pairs, workers)
+    for n, ((k, exp, chip), (scale, value, piece)) in enumerate(zip(
+            pairs, progress(results, desc="sky", total=len(pairs)), strict=True)):
+        sky_chips.append(sky_mod.SkyChip(None, None, scale, k, value=value))
+        if want_match:
+            if cells is None:
+                cells = _CoarseMap(out_wcs)
+            cells.append(piece)
+            if n + 1 == len(pairs) or pairs[n + 1][0] != k:
+                maps.append(cells.medians())
+                cells = None
     differences = _map_differences(maps) if want_match else None
     values = sky_mod.compute_sky(sky_chips, skymethod=scfg.skymethod, differences=differences)
     for (_, chip), value in zip(chips, values, strict=True):
@@ -318,6 +355,16 @@ class _CoarseMap:
         self.cells: list[np.ndarray] = []
 
     def add(self, data, good, scale, pm) -> None:
+        """Add one chip's pixels (every other row and column)."""
+        self.append(self.piece(data, good, scale, pm))
+
+    def append(self, piece: tuple[np.ndarray, np.ndarray]) -> None:
+        """Add the result of :meth:`piece`."""
+        self.vals.append(piece[0])
+        self.cells.append(piece[1])
+
+    def piece(self, data, good, scale, pm) -> tuple[np.ndarray, np.ndarray]:
+        """Brightness values and cell numbers of one chip (pure: nothing is stored)."""
         x, y = pm[..., 0], pm[..., 1]
         ok = good & np.isfinite(x) & np.isfinite(y) & np.isfinite(data)
         ok &= (x >= 0) & (x < self.nx) & (y >= 0) & (y < self.ny)
@@ -326,8 +373,7 @@ class _CoarseMap:
         ok[:, 1::step] = False
         cid = ((y[ok] // self.cell).astype(np.int64) * self.ncx
                + (x[ok] // self.cell).astype(np.int64))
-        self.vals.append(data[ok].astype(np.float32) / np.float32(scale))
-        self.cells.append(cid)
+        return data[ok].astype(np.float32) / np.float32(scale), cid
 
     def medians(self) -> np.ndarray:
         full = np.full(self.ncx * self.ncy, np.nan)
@@ -441,26 +487,36 @@ class PixmapCache:
         self.num_threads = num_threads
         self._maps: dict[tuple[str, int], np.ndarray] = {}
         self._used = 0
+        self._lock = threading.Lock()
 
-    def get(self, chip: Chip) -> np.ndarray:
-        """Pixel map of ``chip`` (computed, or from the cache)."""
+    def get(self, chip: Chip, *, num_threads: int | None = None) -> np.ndarray:
+        """Pixel map of ``chip`` (computed, or from the cache); safe to call from threads.
+
+        ``num_threads`` overrides the cache's kernel threads for a map computed
+        now (e.g. 1 inside a thread pool); the map does not depend on it.
+        """
         from ..pixmap import calc_pixmap
 
         key = (chip.filename, chip.extver)
-        if key in self._maps:
-            return self._maps[key].astype(np.float64)
+        with self._lock:
+            cached = self._maps.get(key)
+        if cached is not None:
+            return cached.astype(np.float64)
         pm = calc_pixmap(chip.wcs, self.out_wcs, chip.shape, mode=self.mode,
-                         num_threads=self.num_threads)
+                         num_threads=self.num_threads if num_threads is None else num_threads)
         size = pm.nbytes // 2
-        if self.budget is None or self._used + size <= self.budget:
-            self._maps[key] = pm.astype(np.float32)
-            self._used += size
+        with self._lock:
+            if key not in self._maps and (self.budget is None
+                                          or self._used + size <= self.budget):
+                self._maps[key] = pm.astype(np.float32)
+                self._used += size
         return pm
 
     def clear(self) -> None:
         """Drop every cached map."""
-        self._maps.clear()
-        self._used = 0
+        with self._lock:
+            self._maps.clear()
+            self._used = 0
 
 
 def nominal_scale(chip: Chip) -> float:
@@ -520,15 +576,34 @@ class BandFile:
 
 def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
                      cfg: AstroDrizzleConfig, *, tmpdir: Path | None = None,
-                     progress: Callable = no_progress, num_threads: int | None = None
-                     ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Step 3: one single-drizzled image (cps) and weight per exposure."""
+                     progress: Callable = no_progress, num_threads: int | None = None,
+                     prefetch: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Step 3: one single-drizzled image (cps) and weight per exposure.
+
+    With ``prefetch``, a background thread reads and prepares the next chip
+    (arrays, mask, pixel map) while the kernel drizzles the current one; the
+    chips are drizzled in the same order either way.
+    """
     from ..resample import Drizzle
 
     dcfg = cfg.driz_sep
     bits = interpret_bits(dcfg.driz_sep_bits, "driz_sep_bits")
     nx, ny = pixmaps.out_wcs.pixel_shape
     fill = np.nan if dcfg.driz_sep_fillval is None else dcfg.driz_sep_fillval
+    out_scale = _out_scale(pixmaps.out_wcs)
+
+    def prepare(item):
+        exp, chip = item
+        arr = chip.arrays()
+        mask = good_pixel_mask(arr.dq, bits, chip.shape)
+        st = _static_for(static, exp, chip)
+        if st is not None:
+            mask &= st
+        data = arr.data - np.float32(chip.sky)
+        return data, mask.astype(np.float32), pixmaps.get(chip)
+
+    pairs = [(e, c) for e in exposures for c in e.chips]
+    prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
     singles = []
     for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=len(exposures))):
         drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None,
@@ -537,18 +612,14 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
                       num_threads=num_threads)
         scale = _wt_scale(dcfg.driz_sep_wt_scl, exp.exptime)
         for chip in exp.chips:
-            arr = chip.arrays()
-            mask = good_pixel_mask(arr.dq, bits, chip.shape)
-            st = _static_for(static, exp, chip)
-            if st is not None:
-                mask &= st
-            data = arr.data - np.float32(chip.sky)
-            iscale = (_out_scale(pixmaps.out_wcs) / nominal_scale(chip)) ** 2
-            drz.add_image(data, exptime=exp.exptime, pixmap=pixmaps.get(chip),
-                          weight_map=mask.astype(np.float32), wht_scale=scale,
+            data, weight, pm = next(prepared)
+            iscale = (out_scale / nominal_scale(chip)) ** 2
+            drz.add_image(data, exptime=exp.exptime, pixmap=pm,
+                          weight_map=weight, wht_scale=scale,
                           pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
                           in_units="cps" if chip.is_rate else "counts",
                           pixel_scale_ratio=math.sqrt(iscale))
+            del data, weight, pm
         sci, wht = drz.out_img, drz.out_wht
         del drz
         if dcfg.driz_sep_fillval is not None:
@@ -561,8 +632,13 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
 
 
 def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
-                  memory_limit: int | None, progress: Callable = no_progress) -> np.ndarray:
-    """Step 4: combine the single images (cps) into the median image (cps)."""
+                  memory_limit: int | None, progress: Callable = no_progress,
+                  num_threads: int | None = 1) -> np.ndarray:
+    """Step 4: combine the single images (cps) into the median image (cps).
+
+    ``num_threads`` bands of rows are combined concurrently (see
+    :func:`.median.combine`); the result does not depend on it.
+    """
     mcfg = cfg.median
     gains = [float(np.mean([c.effective_gain for c in e.chips])) for e in exposures]
     # work in electrons/s so that the minmed noise model is in electrons
@@ -581,7 +657,8 @@ def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *
         combine_grow=mcfg.combine_grow,
         combine_maskpt=mcfg.combine_maskpt if mcfg.median_newmasks else None,
         sky=sky_e,
-        exptime=exptimes, readnoise=rn, memory_limit=memory_limit, progress=progress)
+        exptime=exptimes, readnoise=rn, memory_limit=memory_limit, progress=progress,
+        num_threads=num_threads)
     g0 = gains[0]
     if g0 != 1.0:
         med /= np.float32(g0)
@@ -629,21 +706,28 @@ def _ctedir(exp: Exposure, chip: Chip, cfg: AstroDrizzleConfig) -> int:
 def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict,
                      pixmaps: PixmapCache, cfg: AstroDrizzleConfig, *,
                      progress: Callable = no_progress, num_threads: int | None = None,
-                     keep_blots: bool = False) -> tuple[PackedMasks, dict]:
-    """Steps 5 and 6: blot the median to each chip and flag cosmic rays."""
+                     keep_blots: bool = False, workers: int = 1) -> tuple[PackedMasks, dict]:
+    """Steps 5 and 6: blot the median to each chip and flag cosmic rays.
+
+    ``workers`` chips are processed concurrently (threads, each running the
+    kernels on one thread); results are collected in input order and do not
+    depend on it.
+    """
     ccfg = cfg.driz_cr
     bits = interpret_bits(cfg.driz_sep.driz_sep_bits, "driz_sep_bits")
     masks = PackedMasks()
     blots: dict[str, np.ndarray] = {}
     pairs = [(e, c) for e in exposures for c in e.chips]
-    for exp, chip in progress(pairs, desc="blot + driz_cr", total=len(pairs)):
-        pm = pixmaps.get(chip)
-        blot = blot_chip(median, chip, pm, cfg, num_threads=num_threads,
+    threads = 1 if workers > 1 else num_threads
+    flag_threads = 1 if workers > 1 else resolve_num_threads(num_threads)
+
+    def one(pair):
+        exp, chip = pair
+        pm = pixmaps.get(chip, num_threads=threads)
+        blot = blot_chip(median, chip, pm, cfg, num_threads=threads,
                          median_wcs=pixmaps.out_wcs)
-        if keep_blots:
-            blots[chip.label] = blot
         if not ccfg.driz_cr:
-            continue
+            return blot if keep_blots else None, None
         arr = chip.arrays()
         extra = 0.0 if cfg.blot.blot_addsky else chip.sky - cfg.blot.blot_skyval
         # test only usable pixels: DQ-flagged ones (hot pixels, bad columns, saturation)
@@ -654,11 +738,21 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
         st = _static_for(static, exp, chip)
         if st is not None:
             covered &= st
+        del pm
         cr = crrej.flag_cosmic_rays(
             arr.data, blot, gain=chip.effective_gain, readnoise=chip.readnoise,
             snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale, grow=ccfg.driz_cr_grow,
             ctegrow=ccfg.driz_cr_ctegrow, ctedir=_ctedir(exp, chip, cfg), extra_sky=extra,
-            good=covered)
+            good=covered, num_threads=flag_threads)
+        return blot if keep_blots else None, cr
+
+    results = ordered_map(one, pairs, workers)
+    for (_, chip), (blot, cr) in zip(pairs, progress(results, desc="blot + driz_cr",
+                                                      total=len(pairs)), strict=True):
+        if keep_blots:
+            blots[chip.label] = blot
+        if cr is None:
+            continue
         masks[chip.label] = cr
         log.info("%s: %d pixels flagged as cosmic rays (%.3f%%)", chip.label, int(cr.sum()),
                  100.0 * cr.mean())
@@ -667,9 +761,15 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
 
 def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np.ndarray],
                   pixmaps: PixmapCache, cfg: AstroDrizzleConfig, *,
-                  progress: Callable = no_progress, num_threads: int | None = None
+                  progress: Callable = no_progress, num_threads: int | None = None,
+                  prefetch: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[ChipRecord]]:
-    """Step 7: drizzle every chip onto the output frame."""
+    """Step 7: drizzle every chip onto the output frame.
+
+    With ``prefetch``, a background thread prepares the next chip (arrays,
+    masks, weights, pixel map) while the kernel drizzles the current one; the
+    chips are drizzled in the same order either way.
+    """
     from ..resample import Drizzle
 
     fcfg = cfg.final
@@ -687,7 +787,9 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
     out_scale = outwcs.cd_scale_orient(pixmaps.out_wcs.wcs.cd)[0]
     records = []
     pairs = [(e, c) for e in exposures for c in e.chips]
-    for exp, chip in progress(pairs, desc="final drizzle", total=len(pairs)):
+
+    def prepare(pair):
+        exp, chip = pair
         arr = chip.arrays()
         mask = good_pixel_mask(arr.dq, bits, chip.shape)
         st = _static_for(static, exp, chip)
@@ -718,8 +820,13 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
             var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
             weight = mask.astype(np.float32) / np.float32(var_rate)
             wht_scale = 1.0
+        return data, weight, wht_scale, pixmaps.get(chip)
+
+    prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
+    for (exp, chip), (data, weight, wht_scale, pm) in zip(
+            pairs, progress(prepared, desc="final drizzle", total=len(pairs)), strict=True):
         in_scale = nominal_scale(chip)
-        drz.add_image(data, exptime=exp.exptime, pixmap=pixmaps.get(chip), weight_map=weight,
+        drz.add_image(data, exptime=exp.exptime, pixmap=pm, weight_map=weight,
                       wht_scale=wht_scale, pixfrac=fcfg.final_pixfrac,
                       iscale=(out_scale / in_scale) ** 2,
                       in_units="cps" if chip.is_rate else "counts",
@@ -731,7 +838,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
             mask_name=f"{Path(chip.filename).name.split('.')[0].rsplit('_', 1)[0]}"
                       f"_{chip.tag}_final_mask.fits",
             idcscale=in_scale))
-        del arr, data, weight, mask
+        del data, weight, pm
     sci, wht = drz.out_img, drz.out_wht
     if fcfg.final_units == "counts":
         total = sum(e.exptime for e in exposures)
@@ -746,7 +853,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
 
 # ---------------------------------------------------------------------------------------------
 def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
-                    cfg: AstroDrizzleConfig) -> dict[str, int]:
+                    cfg: AstroDrizzleConfig, *, workers: int = 1) -> dict[str, int]:
     """Estimated peak bytes of each step (arrays held plus working arrays).
 
     The estimate counts: one chip's SCI/DQ/ERR and temporaries (~60 bytes per
@@ -758,6 +865,12 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
     output SCI, WHT and context (4 + 4 + 4 per 32 chips bytes per output pixel)
     plus the median image kept for blotting.  Python, numpy and astropy add
     ~80 MB.  The pixel-map cache comes on top (see :func:`run_pipeline`).
+
+    With ``workers`` > 1 (chips processed concurrently, see
+    :func:`run_pipeline`), every further worker adds one chip's arrays and
+    pixel map (40 bytes per chip pixel) to the static mask, sky and
+    blot + driz_cr steps, one prepared chip (40 bytes per pixel) to the
+    drizzle steps, and one median band.
     """
     ny, nx = out_shape
     out_px = nx * ny
@@ -767,17 +880,20 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
     # one chip's arrays and driz_cr temporaries (~60 B/px) and its float64 pixel map
     # with the temporaries of computing it (~32 B/px)
     base = 80_000_000 + chip_px * (60 + 32)
+    extra = chip_px * 40 if workers > 1 else 0  # a prepared chip (prefetch)
+    extra_pool = chip_px * 40 * (workers - 1)  # chips processed concurrently
     in_mem = cfg.general.in_memory
     singles = out_px * 8 * n_exp if in_mem else 0
-    steps = {"separate drizzle": base + out_px * 8 + singles}
+    steps = {"static mask + sky": base + extra_pool,
+             "separate drizzle": base + out_px * 8 + singles + extra}
     if cfg.median.median:
         rows = 16
         steps["median"] = (50_000_000 + singles + out_px * 4
-                           + median_mod.bytes_per_row(n_exp, nx) * rows)
-        steps["blot + driz_cr"] = base + out_px * 4 + chip_px * 16 + singles
+                           + median_mod.bytes_per_row(n_exp, nx) * rows * max(1, workers))
+        steps["blot + driz_cr"] = base + out_px * 4 + chip_px * 16 + singles + extra_pool
     nplanes = math.ceil(n_chips / CTX_BITS) if cfg.general.context else 0
     steps["final drizzle"] = (base + out_px * (8 + 4 * nplanes)
-                              + (out_px * 4 if cfg.median.median else 0) + singles)
+                              + (out_px * 4 if cfg.median.median else 0) + singles + extra)
     # writing: the product is read back once for verification
     steps["write products"] = 80_000_000 + 2 * out_px * (8 + 4 * nplanes) + out_px * 4
     packed_masks = n_chips * chip_px // 8
@@ -821,8 +937,15 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         else out_wcs
     check_overlaps(exposures, out_wcs)
     nx, ny = out_wcs.pixel_shape
-    estimate = estimate_memory(exposures, (ny, nx), cfg)
+    # chips are processed on up to num_cores threads when the memory allows
+    workers = resolve_num_threads(num_threads)
+    estimate = estimate_memory(exposures, (ny, nx), cfg, workers=workers)
     peak = max(estimate.values())
+    if workers > 1 and limit is not None and peak > limit:
+        workers = 1
+        estimate = estimate_memory(exposures, (ny, nx), cfg, workers=1)
+        peak = max(estimate.values())
+        log.info("memory_limit: one chip at a time")
     log.info("output frame %d x %d pixels; estimated peak memory %.0f MB (%s)", nx, ny,
              peak / 1e6, ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in estimate.items()))
     if limit is not None and peak > limit:
@@ -841,8 +964,9 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
     pixmaps_sep = pixmaps_final if sep_wcs is out_wcs else PixmapCache(
         sep_wcs, budget=budget // 2, stepsize=cfg.general.stepsize, num_threads=num_threads)
 
-    static = static_masks(exposures, cfg, progress)
-    measure_sky(exposures, static, cfg, progress, out_wcs=sep_wcs, pixmaps=pixmaps_sep)
+    static = static_masks(exposures, cfg, progress, workers=workers)
+    measure_sky(exposures, static, cfg, progress, out_wcs=sep_wcs, pixmaps=pixmaps_sep,
+                workers=workers)
 
     result = PipelineResult(None, None, None, out_wcs, exposures, config=cfg, sep_wcs=sep_wcs,
                             static=static)
@@ -850,15 +974,18 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         tmpdir = None if cfg.general.in_memory else Path(tmp)
         if cfg.driz_sep.driz_separate:
             result.singles = drizzle_separate(exposures, static, pixmaps_sep, cfg, tmpdir=tmpdir,
-                                              progress=progress, num_threads=num_threads)
+                                              progress=progress, num_threads=num_threads,
+                                              prefetch=workers > 1)
         if cfg.median.median:
             # the band may use what the estimate and the pixel-map cache leave, plus
             # the 16-row band the estimate already counts
             med_budget = None if limit is None else max(
                 1, limit - peak - budget
-                + median_mod.bytes_per_row(len(exposures), out_wcs.pixel_shape[0]) * 16)
+                + median_mod.bytes_per_row(len(exposures), out_wcs.pixel_shape[0]) * 16
+                * workers)
             result.median = create_median(result.singles, exposures, cfg,
-                                          memory_limit=med_budget, progress=progress)
+                                          memory_limit=med_budget, progress=progress,
+                                          num_threads=workers)
             if not np.any(result.median):
                 log.warning("median step rejected every pixel: blot and driz_cr switched off")
                 cfg = cfg.replace(blot=False, driz_cr=False)
@@ -866,7 +993,7 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         if cfg.blot.blot and result.median is not None:
             result.crmasks, result.blots = find_cosmic_rays(
                 exposures, result.median, static, pixmaps_sep, cfg, progress=progress,
-                num_threads=num_threads, keep_blots=keep_intermediates)
+                num_threads=num_threads, keep_blots=keep_intermediates, workers=workers)
         if keep_intermediates and tmpdir is not None:
             result.singles = [(np.array(s), np.array(w)) for s, w in result.singles]
         elif tmpdir is not None:
@@ -876,6 +1003,6 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         if cfg.final.driz_combine:
             result.sci, result.wht, result.ctx, result.records = drizzle_final(
                 exposures, static, result.crmasks, pixmaps_final, cfg, progress=progress,
-                num_threads=num_threads)
+                num_threads=num_threads, prefetch=workers > 1)
         pixmaps_final.clear()
     return result
