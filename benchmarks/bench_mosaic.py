@@ -58,6 +58,45 @@ def build(rows: int, cols: int, chip: tuple[int, int]):
     return chips, tuple(out.pixel_shape[::-1])
 
 
+#: pointing step of the full-size grid (arcsec); the ACS/WFC field is ~202"
+GRID_STEP = 150.0
+
+
+def grid_offsets(n: int) -> np.ndarray:
+    """POSTARGs (arcsec) of ``n`` exposures: two per pointing, pointings on a grid."""
+    n_point = -(-n // 2)
+    cols = int(np.ceil(np.sqrt(n_point)))
+    rows = -(-n_point // cols)
+    out = []
+    for k in range(n):
+        p = k // 2
+        r, c = divmod(p, cols)
+        out.append((GRID_STEP * (c - (cols - 1) / 2) + 2.5 * (k % 2),
+                    GRID_STEP * (r - (rows - 1) / 2) + 1.5 * (k % 2)))
+    return np.array(out)
+
+
+def simulate_fullsize(n: int, workdir: Path) -> list[Path]:
+    """``n`` full-size ACS/WFC exposures (FLC, with distortion) in a grid mosaic.
+
+    Files already present in ``workdir`` are reused (the simulation is deterministic).
+    """
+    from drizzlepac_ng.simulate import sky_catalog
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    have = sorted(workdir.glob("*_flc.fits"))
+    if len(have) == n:
+        return have
+    offsets = grid_offsets(n)
+    extent = float(np.abs(offsets).max())
+    # a catalog over the whole grid, with the default density of the camera field
+    area = ((2 * extent + 205.0) / 205.0) ** 2
+    cat = sky_catalog("ACS/WFC", seed=3, n_stars=int(1500 * area), n_galaxies=int(30 * area),
+                      n_bright=int(6 * area), margin_arcsec=extent + 10.0)
+    sim = simulate_exposures(n, seed=11, dither=offsets, catalog=cat, output_dir=workdir)
+    return [Path(p) for p in sim.paths]
+
+
 def read(path):
     with fits.open(path) as h:
         return [np.array(h[e].data) for e in ("SCI", "WHT", "CTX", "MED")]

@@ -156,20 +156,21 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
         names = prod.product_names(root, files[0], exposures[0].instrument)
         prod.check_output_folder(names)
         timings["load"] = time.perf_counter() - t0
-        keep = g.write_intermediates or cfg.driz_cr.driz_cr_corr
-        result = run_pipeline(exposures, cfg, progress=progress, workdir=names.folder,
-                              keep_intermediates=keep)
-        timings["pipeline"] = time.perf_counter() - t0 - timings["load"]
-        written: list[Path] = []
-        product = None
-        if result.sci is not None:
-            written += prod.write_products(result, names, result.config, history)
-            product = written[0]
-        if g.write_intermediates and not cfg.state.clean:
-            written += prod.write_intermediates(result, names)
-        if cfg.driz_cr.driz_cr_corr and result.crmasks:
-            written += prod.write_crclean(result, names)
-        prod.update_inputs(result, result.config)
+        # imported here: drizzlepac_ng.mosaic imports this package's modules
+        from .tiled import run_tiled, tiled_requested
+
+        if tiled_requested(cfg):
+            with run_tiled(exposures, cfg, progress=progress, workdir=names.folder) as result:
+                timings["pipeline"] = time.perf_counter() - t0 - timings["load"]
+                written, product = _write_outputs(result, cfg, names, history)
+            # the mosaic's temporary file is gone: serve the arrays from the product
+            _attach_product_arrays(result, cfg, names)
+        else:
+            keep = g.write_intermediates or cfg.driz_cr.driz_cr_corr
+            result = run_pipeline(exposures, cfg, progress=progress, workdir=names.folder,
+                                  keep_intermediates=keep)
+            timings["pipeline"] = time.perf_counter() - t0 - timings["load"]
+            written, product = _write_outputs(result, cfg, names, history)
         if g.quicklook and result.sci is not None:
             png = prod.write_quicklook(result.sci, names.png, title=names.drz.name)
             if png is not None:
@@ -178,6 +179,45 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
         log.info("AstroDrizzle finished in %.1f s; products: %s", timings["total"],
                  ", ".join(str(p) for p in written) or "none")
     return AstroDrizzleResult(written, product, result, result.config, timings)
+
+
+def _write_outputs(result: PipelineResult, cfg: AstroDrizzleConfig, names: prod.ProductNames,
+                   history: list[str]) -> tuple[list[Path], Path | None]:
+    """Products, intermediates, then (after success) the input updates."""
+    written: list[Path] = []
+    product = None
+    if result.sci is not None:
+        written += prod.write_products(result, names, result.config, history)
+        product = written[0]
+    if cfg.general.write_intermediates and not cfg.state.clean:
+        written += prod.write_intermediates(result, names)
+    if cfg.driz_cr.driz_cr_corr and result.crmasks:
+        written += prod.write_crclean(result, names)
+    prod.update_inputs(result, result.config)
+    return written, product
+
+
+def _attach_product_arrays(result: PipelineResult, cfg: AstroDrizzleConfig,
+                           names: prod.ProductNames) -> None:
+    """Point SCI/WHT/CTX of a tiled result at the written product (memory-mapped)."""
+    from astropy.io import fits
+
+    result.median = None
+    if result.sci is None:
+        return
+    if cfg.general.build:
+        with fits.open(names.drz, memmap=True) as hdul:
+            result.sci, result.wht = hdul["SCI"].data, hdul["WHT"].data
+            result.ctx = hdul["CTX"].data if result.ctx is not None else None
+        return
+    arrays = []
+    for path in (names.sci, names.wht, names.ctx):
+        if path == names.ctx and result.ctx is None:
+            arrays.append(None)
+            continue
+        with fits.open(path, memmap=True) as hdul:
+            arrays.append(hdul[0].data)
+    result.sci, result.wht, result.ctx = arrays
 
 
 def _restore(files: list[str]) -> None:

@@ -52,6 +52,7 @@ __all__ = [
     "good_pixel_mask",
     "parse_memory",
     "parse_float_pair",
+    "parse_tile_shape",
     "PARAMETER_SECTIONS",
 ]
 
@@ -245,6 +246,61 @@ def parse_memory(value: Any, name: str = "memory_limit") -> int | None:
     return nbytes
 
 
+def parse_tile_shape(value: Any, name: str = "tile_shape") -> tuple[int, int] | None:
+    """Read an output tile shape: ``(ny, nx)``, ``"2048 2048"``, ``"2048,1024"`` or one size.
+
+    Parameters
+    ----------
+    value : None, int, str or sequence
+        ``None``/``"None"`` selects the whole-frame run.
+    name : str, optional
+        Parameter name used in error messages.
+
+    Returns
+    -------
+    tuple of int or None
+
+    Raises
+    ------
+    ConfigError
+        If the value is not one or two positive integers.
+    """
+    if _is_none(value):
+        return None
+    if isinstance(value, bool):
+        raise ConfigError(f"parameter {name!r} must be (ny, nx) or None, not {value!r}")
+    if isinstance(value, (int, np.integer)):
+        items: Any = [value, value]
+    elif isinstance(value, str):
+        items = [v for v in re.split(r"[\s,x()\[\]]+", value.strip()) if v]
+        items = items * 2 if len(items) == 1 else items
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            items = []
+    try:
+        pair = tuple(_to_number(name, v, int, False) for v in items)
+    except ConfigError:
+        pair = ()
+    if len(pair) != 2 or min(pair) < 1:
+        raise ConfigError(f"parameter {name!r} must be two positive integers (ny, nx) such "
+                          f"as (2048, 2048), or None, not {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _to_scheduler(name: str, value: Any) -> Any:
+    """None, a scheduler address (str) or a client object (kept as given)."""
+    if _is_none(value):
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    if hasattr(value, "submit") and hasattr(value, "gather"):
+        return value
+    raise ConfigError(f"parameter {name!r} must be None, a dask.distributed.Client or an "
+                      f"address such as 'tcp://host:8786', not {type(value).__name__}")
+
+
 def parse_float_pair(value: Any, name: str) -> tuple[float, float]:
     """Read a pair of numbers such as ``"3.5 3.0"`` (driz_cr_snr, combine_nsigma ...).
 
@@ -317,6 +373,10 @@ class _Section:
             return parse_float_pair(value, name)
         if kind == "memory":
             return parse_memory(value, name)
+        if kind == "tileshape":
+            return parse_tile_shape(value, name)
+        if kind == "scheduler":
+            return _to_scheduler(name, value)
         if kind == "fill":  # None/INDEF or a number
             if _is_none(value):
                 return None
@@ -362,6 +422,11 @@ class GeneralConfig(_Section):
     mdriztab: bool = _p(False, "bool")
     write_intermediates: bool = _p(False, "bool", doc="new: write single/median/blot/crmask")
     quicklook: bool = _p(False, "bool", doc="new: write a PNG quick-look of the product")
+    tile_shape: tuple[int, int] | None = _p(
+        None, "tileshape", doc="new: output tile (ny, nx) of the tiled task-graph run; "
+                               "None: whole-frame steps")
+    scheduler: Any = _p(None, "scheduler", doc="new: None (threads in this process), a "
+                                               "dask.distributed Client or an address")
 
     def _validate(self) -> None:
         c = self.crbit

@@ -29,6 +29,7 @@ tiling and every scheduler.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,8 +45,8 @@ from .tiles import BBox, kernel_margin, pixmap_bbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChipInput", "TileResult", "crmask_chip", "drizzle_tile", "median_tile",
-           "prepare_chips", "single_tile"]
+__all__ = ["ChipInput", "TileResult", "crmask_chip", "drizzle_tile", "exact_sum",
+           "exposure_weight_sum", "median_tile", "prepare_chips", "single_tile"]
 
 CTX_BITS = 32
 
@@ -78,6 +79,9 @@ class ChipInput:
         read noise (e-) and CTE trail direction: the driz_cr noise model.
     bbox : BBox or None
         Output pixels the chip can touch; filled by :func:`prepare_chips`.
+    reject : ndarray, str or None
+        Boolean mask (or ``.npy`` path) of pixels given zero weight, e.g. the
+        cosmic rays found by :func:`crmask_chip`; None rejects nothing.
     """
 
     data: np.ndarray | str
@@ -95,6 +99,7 @@ class ChipInput:
     readnoise: float = 0.0
     ctedir: int = 0
     bbox: BBox | None = field(default=None, compare=False)
+    reject: np.ndarray | str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -149,22 +154,60 @@ def _frame_pixmap(pm: np.ndarray, bbox: BBox) -> np.ndarray:
     return local
 
 
-def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None:
-    """Inclusive input sub-region (xmin, xmax, ymin, ymax) of the pixels whose
-    mapped centres fall in ``box`` (already grown by the kernel's reach).
+#: stride of the pixel-map sample used to find a chip's input window
+WINDOW_STRIDE = 8
 
-    Every input pixel that can reach the tile is inside the window, and the
-    kernels visit the window in input order, so restricting the input does
-    not change any output bit; it only skips work.
+
+def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None:
+    """Inclusive input sub-region (xmin, xmax, ymin, ymax) containing every
+    pixel whose mapped centre falls in ``box`` (already grown by the kernel's
+    reach).
+
+    The window is found on a sample of the map (every :data:`WINDOW_STRIDE`
+    rows and columns, plus the last ones): the box is grown by the largest
+    output step between neighbouring samples, and the window by one stride,
+    so a pixel between samples cannot be missed.  A window that is too large
+    changes nothing either: the kernels visit it in input order and the extra
+    pixels land outside the tile, so restricting the input never changes an
+    output bit; it only skips work.
     """
+    ny, nx = pm.shape[:2]
+    s = WINDOW_STRIDE
+    ys = np.unique(np.r_[np.arange(0, ny, s), ny - 1])
+    xs = np.unique(np.r_[np.arange(0, nx, s), nx - 1])
+    sample = np.asarray(pm[ys][:, xs], dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        inside = ((pm[..., 0] >= box.x0) & (pm[..., 0] < box.x1)
-                  & (pm[..., 1] >= box.y0) & (pm[..., 1] < box.y1))
+        steps = [np.abs(np.diff(sample, axis=a)) for a in (0, 1) if sample.shape[a] > 1]
+        finite = [d[np.isfinite(d)] for d in steps]
+        reach = max((float(d.max()) for d in finite if d.size), default=0.0)
+        g = int(math.ceil(reach)) + 1
+        inside = ((sample[..., 0] >= box.x0 - g) & (sample[..., 0] < box.x1 + g)
+                  & (sample[..., 1] >= box.y0 - g) & (sample[..., 1] < box.y1 + g))
     rows = np.flatnonzero(inside.any(axis=1))
     if rows.size == 0:
         return None
     cols = np.flatnonzero(inside.any(axis=0))
-    return int(cols[0]), int(cols[-1]), int(rows[0]), int(rows[-1])
+    return (max(0, int(xs[cols[0]]) - s), min(nx - 1, int(xs[cols[-1]]) + s),
+            max(0, int(ys[rows[0]]) - s), min(ny - 1, int(ys[rows[-1]]) + s))
+
+
+#: input pixels kept around a window (the kernels read neighbouring map values)
+WINDOW_PAD = 4
+
+
+def _effective_weight(chip: ChipInput, cut: tuple[slice, slice] = (slice(None), slice(None))
+                      ) -> np.ndarray | None:
+    """The chip's weights (over ``cut``) with its ``reject`` pixels set to zero."""
+    weight = _load(chip.weight, "weight", chip.label)
+    reject = _load(chip.reject, "reject mask", chip.label)
+    if weight is not None:
+        weight = weight[cut]
+    if reject is None:
+        return weight
+    reject = np.asarray(reject[cut], dtype=bool)
+    if weight is None:
+        return np.where(reject, np.float32(0.0), np.float32(1.0))
+    return np.where(reject, np.float32(0.0), np.asarray(weight, dtype=np.float32))
 
 
 def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndarray,
@@ -183,8 +226,17 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
                                                             chip.pixel_scale_ratio)))
     if sub is None:
         return
-    pm = _frame_pixmap(pm_global, fb)
-    weight = _load(chip.weight, "weight", chip.label)
+    # cut the input (data, map, weights) to the window plus a pad, so that pixels
+    # on the window's edge still see the same neighbours (or the same chip border)
+    pad = WINDOW_PAD + int(math.ceil(pixfrac))
+    ny_in, nx_in = pm_global.shape[:2]
+    cy0, cy1 = max(0, sub[2] - pad), min(ny_in, sub[3] + 1 + pad)
+    cx0, cx1 = max(0, sub[0] - pad), min(nx_in, sub[1] + 1 + pad)
+    cut = (slice(cy0, cy1), slice(cx0, cx1))
+    pm = _frame_pixmap(pm_global[cut], fb)
+    data = data[cut]
+    weight = _effective_weight(chip, cut)
+    sub = (sub[0] - cx0, sub[1] - cx0, sub[2] - cy0, sub[3] - cy0)
     shape = (inter.y1 - fb.y0, inter.x1 - fb.x0)
     wy0, wx0 = inter.y0 - fb.y0, inter.x0 - fb.x0        # intersection in the work array
     ty0, tx0 = inter.y0 - box.y0, inter.x0 - box.x0      # intersection in the tile
@@ -286,6 +338,7 @@ def single_tile(box: BBox, chips: Sequence[ChipInput], *, kernel: str = "square"
 def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: int = 0,
                 kernel: str = "square", pixfrac: float = 1.0,
                 weight_thresholds: Sequence[float] | None = None,
+                gain: Sequence[float] | None = None, gain_ref: float = 1.0,
                 num_threads: int | None = 1, **combine_kw) -> TileResult:
     """Median (or other combination) of the single-drizzled exposures over one tile.
 
@@ -305,7 +358,14 @@ def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: in
     weight_thresholds : sequence of float, optional
         Per-exposure weight below which a single pixel is masked, computed
         over the *whole* single image by the caller (``combine_maskpt`` x its
-        mean weight) so the mask does not depend on the tile.
+        mean weight) so the mask does not depend on the tile.  A pixel is
+        masked when its weight is below the threshold (or zero).
+    gain : sequence of float, optional
+        Per-exposure factor applied to each single image before combining
+        (AstroDrizzle combines in electrons so that minmed's noise model,
+        ``sky`` and ``readnoise``, is in electrons).
+    gain_ref : float
+        The combined image is divided by it (back to the first exposure's units).
     num_threads : int or None
     **combine_kw
         Passed to ``combine`` (``combine_type``, ``combine_nsigma``...);
@@ -322,14 +382,93 @@ def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: in
     images, weights, masks = [], [], []
     for k, chips in enumerate(exposures):
         s, w = single_tile(big, chips, kernel=kernel, pixfrac=pixfrac, num_threads=num_threads)
+        g = 1.0 if gain is None else float(gain[k])
+        if g != 1.0:
+            s *= np.float32(g)
         images.append(s)
         weights.append(w)
         thr = 0.0 if weight_thresholds is None else float(weight_thresholds[k])
-        masks.append(w <= thr if thr > 0 else None)
+        masks.append(w < thr if thr > 0 else None)
     combine_kw.pop("combine_maskpt", None)
     med = median_mod.combine(images, weights, combine_maskpt=None, masks=masks, **combine_kw)
+    if gain_ref != 1.0:
+        med /= np.float32(gain_ref)
     return TileResult(box, np.ascontiguousarray(med[halo:halo + box.shape[0],
                                                     halo:halo + box.shape[1]]))
+
+
+def exact_sum(values: np.ndarray) -> dict[int, int]:
+    """The exact sum of float32 values, as ``{binary exponent: integer mantissa sum}``.
+
+    Each value is ``m * 2**e`` with an integer ``m`` of 24 bits; the integer
+    sums per exponent are exact, so partial results of any split of the
+    values add up (:func:`exact_total`) to the same number whatever the
+    split: the mean weight of a single image does not depend on the tiling.
+    """
+    v = np.asarray(values, dtype=np.float32).ravel().astype(np.float64)
+    if v.size == 0:
+        return {}
+    m, e = np.frexp(v)
+    mi = np.round(np.ldexp(m, 24)).astype(np.int64)
+    e = e.astype(np.int64) - 24
+    order = np.argsort(e, kind="stable")
+    e, mi = e[order], mi[order]
+    starts = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+    sums = np.add.reduceat(mi, starts)
+    return {int(k): int(s) for k, s in zip(e[starts], sums, strict=True)}
+
+
+def exact_total(parts: Sequence[dict[int, int]]) -> float:
+    """Float value of the sum of :func:`exact_sum` results (rounded once)."""
+    from fractions import Fraction
+
+    total: dict[int, int] = {}
+    for p in parts:
+        for k, v in p.items():
+            total[k] = total.get(k, 0) + v
+    if not total:
+        return 0.0
+    lo = min(total)
+    acc = sum(v << (k - lo) for k, v in total.items())
+    return float(Fraction(acc) * Fraction(2) ** lo)
+
+
+def exposure_weight_sum(chips: Sequence[ChipInput], frame: BBox, *, kernel: str = "square",
+                        pixfrac: float = 1.0,
+                        num_threads: int | None = 1) -> tuple[dict[int, int], int]:
+    """Sum and number of the positive weights of one exposure's single image.
+
+    The exposure's chips are drizzled (separate-drizzle parameters) onto the
+    union of their bounding boxes, clipped to the output ``frame``; the
+    result feeds the ``combine_maskpt`` threshold (``maskpt x mean weight``).
+
+    Parameters
+    ----------
+    chips : sequence of ChipInput
+        The exposure's chips, with ``bbox`` set.
+    frame : BBox
+        The output frame.
+    kernel, pixfrac : optional
+        Separate-drizzle kernel and pixfrac.
+    num_threads : int or None
+
+    Returns
+    -------
+    parts : dict
+        :func:`exact_sum` of the positive weights.
+    count : int
+        Number of positive weights.
+    """
+    boxes = [c.bbox for c in chips if c.bbox is not None]
+    if not boxes:
+        return {}, 0
+    box = BBox(min(b.x0 for b in boxes), max(b.x1 for b in boxes),
+               min(b.y0 for b in boxes), max(b.y1 for b in boxes)).intersect(frame)
+    if box is None:
+        return {}, 0
+    _, wht = single_tile(box, chips, kernel=kernel, pixfrac=pixfrac, num_threads=num_threads)
+    pos = wht[wht > 0]
+    return exact_sum(pos), int(pos.size)
 
 
 #: extra median pixels read around a chip for the blot interpolation

@@ -15,9 +15,18 @@ from astropy.io import fits
 from ..astrodrizzle import median as median_mod
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
-from .graph import ChipInput, _load, crmask_chip, drizzle_tile, median_tile, prepare_chips
+from .graph import (
+    ChipInput,
+    _load,
+    crmask_chip,
+    drizzle_tile,
+    exact_total,
+    exposure_weight_sum,
+    median_tile,
+    prepare_chips,
+)
 from .scheduler import Task, connect, run_tasks
-from .tiles import check_memory, plan_tiles, tile_overlaps
+from .tiles import BBox, check_memory, plan_tiles, tile_overlaps
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +82,14 @@ def create_fits(path: str | os.PathLike, extensions: Sequence[tuple[str, Any, tu
             fh.write(b"\0")
 
 
-def _mask_weight(chip: ChipInput, cr: np.ndarray) -> ChipInput:
-    """The chip with zero weight on its cosmic rays."""
-    w = _load(chip.weight, "weight", chip.label)
-    w = np.ones(cr.shape, np.float32) if w is None else np.array(w, dtype=np.float32)
-    w[cr] = 0.0
-    return replace(chip, weight=w)
+def _mask_weight(chip: ChipInput, cr: np.ndarray, path: Path | None = None) -> ChipInput:
+    """The chip with zero weight on its cosmic rays (the mask saved to ``path`` if given)."""
+    old = _load(chip.reject, "reject mask", chip.label)
+    reject = cr if old is None else (np.asarray(old, dtype=bool) | cr)
+    if path is None:
+        return replace(chip, reject=reject)
+    np.save(path, reject)
+    return replace(chip, reject=str(path))
 
 
 def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
@@ -89,7 +100,10 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                wcs_header: fits.Header | None = None,
                memory_limit: Any = None, max_workers: int | None = None,
                connect_timeout: float = 10.0, overwrite: bool = False,
-               progress: Callable = no_progress) -> Path:
+               progress: Callable = no_progress,
+               final_chips: Sequence[ChipInput] | None = None,
+               on_crmask: Callable[[int, np.ndarray], None] | None = None,
+               scratch: str | os.PathLike | None = None, final: bool = True) -> Path:
     """Drizzle chips onto a large output frame, tile by tile, into a FITS file.
 
     The output is written to ``<output>.partial`` (memory-mapped, one tile
@@ -118,7 +132,11 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         Also combine the single-drizzled exposures per tile: keyword
         arguments of :func:`~drizzlepac_ng.mosaic.graph.median_tile`
         (``halo``, ``kernel``, ``pixfrac``, ``weight_thresholds``,
-        ``combine_type``...).
+        ``combine_type``...; per-exposure lists ``sky``, ``exptime``,
+        ``readnoise``, ``gain``).  Without ``weight_thresholds`` but with
+        ``combine_maskpt`` > 0, the thresholds are computed first, one task
+        per exposure (``maskpt`` x the mean positive weight of its single
+        image, summed exactly so that they do not depend on the tiling).
     driz_cr : dict, optional
         Blot the assembled median back to every chip and flag cosmic rays
         before the final drizzle (needs ``median``): keyword arguments of
@@ -138,6 +156,20 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         Replace an existing ``output``.
     progress : callable
         Progress wrapper for local runs.
+    final_chips : sequence of ChipInput, optional
+        The chips of the final drizzle when they differ from ``chips`` (which
+        then only feed the median and driz_cr): other weights or units.  Same
+        number and order as ``chips``; the cosmic rays found on ``chips[k]``
+        get zero weight in ``final_chips[k]``.
+    on_crmask : callable, optional
+        ``on_crmask(k, mask)`` receives the cosmic-ray mask of every chip.
+    scratch : path-like, optional
+        Folder for the cosmic-ray masks handed to the final-drizzle tasks
+        (``.npy`` files, so that a cluster ships paths, not arrays; it must
+        be shared with the workers).  None keeps them in memory.
+    final : bool
+        Run the final drizzle (False: only the median and the cosmic-ray
+        masks; SCI, WHT and CTX stay zero).
 
     Returns
     -------
@@ -158,7 +190,17 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         raise ConfigError("output exists (use overwrite=True)", filename=str(output))
     if not chips:
         raise ConfigError("no input chips")
+    if final_chips is not None and len(final_chips) != len(chips):
+        raise ConfigError(f"final_chips must have one chip per input chip "
+                          f"({len(final_chips)} != {len(chips)})")
     prepared = prepare_chips(chips, kernel, pixfrac)
+    if median is not None:
+        # the exposure frame must cover the reach of both drizzle kernels
+        sep = prepare_chips(chips, median.get("kernel", "square"), median.get("pixfrac", 1.0))
+        prepared = [replace(c, bbox=_union(c.bbox, s.bbox))
+                    for c, s in zip(prepared, sep, strict=True)]
+    final_prepared = prepared if final_chips is None else [
+        replace(f, bbox=c.bbox) for f, c in zip(final_chips, prepared, strict=True)]
     tiles = plan_tiles(out_shape, tile_shape)
     bboxes = [c.bbox for c in prepared]
     overlaps = tile_overlaps(tiles, bboxes)
@@ -192,6 +234,8 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         n_max = max(n_max, max(len(v) for v in
                                tile_overlaps(tiles, bboxes, halo=halo).values()))
     thr = None if med_kw is None else med_kw.pop("weight_thresholds", None)
+    maskpt = None if med_kw is None else med_kw.pop("combine_maskpt", None)
+    n_exp = max(c.exposure for c in prepared) + 1
 
     def drizzle_tasks(refs: Sequence[Any]) -> list[Task]:
         """Final-drizzle tasks over chip references (chips, or futures of scattered chips)."""
@@ -205,7 +249,6 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         tasks: list[Task] = []
         if med_kw is not None:
             med_over = tile_overlaps(tiles, bboxes, halo=halo)
-            n_exp = max(c.exposure for c in prepared) + 1
             for t in tiles:
                 exps = sorted({prepared[k].exposure for k in med_over[t.index]})
                 # minmed averages (instead of a median) when the stack has exactly
@@ -217,14 +260,14 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                           [refs[k] for k, c in enumerate(prepared) if c.exposure == e]
                           for e in exps]
                 kw = dict(med_kw)
-                for name in ("weight_thresholds", "sky", "exptime", "readnoise"):
+                for name in ("weight_thresholds", "sky", "exptime", "readnoise", "gain"):
                     per_exp = thr if name == "weight_thresholds" else kw.get(name)
                     if per_exp is None:
                         continue
                     if len(per_exp) != n_exp:
                         raise ConfigError(f"median {name!r} needs {n_exp} values (one per "
                                           f"exposure), got {len(per_exp)}")
-                    fill = 0.0 if name != "exptime" else 1.0
+                    fill = 1.0 if name in ("exptime", "gain") else 0.0
                     kw[name] = [fill if e is None else per_exp[e] for e in exps]
                 tasks.append(Task(f"median-{t.index}", "median of " + t.label, median_tile,
                                   (t.box, groups), kw))
@@ -245,10 +288,13 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                  len(tiles), tuple(tile_shape), n_max, need / 2**20)
         # ship every chip to the cluster once, not once per tile
         refs = prepared if client is None else client.scatter(list(prepared))
+        run_kw = dict(max_workers=max_workers, progress=progress)
+        if med_kw is not None and thr is None and maskpt:
+            thr = _weight_thresholds(prepared, refs, float(maskpt), n_exp, out_shape,
+                                     med_kw, client, run_kw)
         med_tasks = median_tasks(refs)
         tmp = output.with_name(output.name + ".partial")
         create_fits(tmp, exts, headers=headers)
-        run_kw = dict(max_workers=max_workers, progress=progress)
         try:
             with fits.open(tmp, mode="update", memmap=True) as hdul:
                 for _, res in run_tasks(med_tasks, client, desc="median tiles", **run_kw):
@@ -261,12 +307,22 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                                      f"({c.label or 'no label'}, exposure {c.exposure})",
                                      crmask_chip, (refs[k], str(tmp)), cr_kw)
                                 for k, c in enumerate(prepared)]
-                    crs = [r for _, r in run_tasks(cr_tasks, client, desc="driz_cr", **run_kw)]
-                    prepared = [_mask_weight(c, cr) for c, cr in zip(prepared, crs, strict=True)]
-                    refs = prepared if client is None else client.scatter(list(prepared))
-                    n_cr = sum(int(cr.sum()) for cr in crs)
-                    log.info("driz_cr: %d pixels flagged in %d chips", n_cr, len(crs))
-                for _, res in run_tasks(drizzle_tasks(refs), client, desc="final drizzle",
+                    n_cr = 0
+                    masked = []
+                    for k, (_, cr) in enumerate(run_tasks(cr_tasks, client, desc="driz_cr",
+                                                          **run_kw)):
+                        n_cr += int(cr.sum())
+                        if on_crmask is not None:
+                            on_crmask(k, cr)
+                        path = None if scratch is None else Path(scratch) / f"reject_{k}.npy"
+                        masked.append(_mask_weight(final_prepared[k], cr, path))
+                    final_prepared = masked
+                    log.info("driz_cr: %d pixels flagged in %d chips", n_cr, len(masked))
+                if final_prepared is not prepared:
+                    refs = (final_prepared if client is None
+                            else client.scatter(list(final_prepared)))
+                for _, res in run_tasks(drizzle_tasks(refs) if final else [], client,
+                                        desc="final drizzle",
                                         **run_kw):
                     b = res.box
                     hdul["SCI"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
@@ -283,3 +339,28 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     if not output.exists():  # pragma: no cover - os.replace either worked or raised
         raise FileUpdateError("product missing after rename", filename=str(output))
     return output
+
+
+def _union(a: BBox | None, b: BBox | None) -> BBox | None:
+    if a is None or b is None:
+        return a or b
+    return BBox(min(a.x0, b.x0), max(a.x1, b.x1), min(a.y0, b.y0), max(a.y1, b.y1))
+
+
+def _weight_thresholds(prepared: Sequence[ChipInput], refs: Sequence[Any], maskpt: float,
+                       n_exp: int, out_shape: tuple[int, int], med_kw: dict, client: Any,
+                       run_kw: dict) -> list[float]:
+    """``maskpt`` x the mean positive weight of every exposure's single image."""
+    ny, nx = (int(v) for v in out_shape)
+    frame = BBox(0, nx, 0, ny)
+    tasks = []
+    for e in range(n_exp):
+        group = [refs[k] for k, c in enumerate(prepared) if c.exposure == e]
+        tasks.append(Task(f"weights-{e}", f"weight statistics of exposure {e}",
+                          exposure_weight_sum, (group, frame),
+                          dict(kernel=med_kw.get("kernel", "square"),
+                               pixfrac=med_kw.get("pixfrac", 1.0))))
+    out = []
+    for _, (parts, count) in run_tasks(tasks, client, desc="single weights", **run_kw):
+        out.append(maskpt * exact_total([parts]) / count if count else 0.0)
+    return out
