@@ -75,3 +75,24 @@ def test_errors_leave_product_unchanged(product, tmp_path):
     with pytest.raises(ConfigError):
         blendheaders.blendheaders(drz, sciext="")
     assert hashlib.sha256(Path(drz).read_bytes()).hexdigest() == digest
+
+
+def test_truncated_input_or_product_is_refused(product):
+    from drizzlepac_ng.errors import InputFileError
+
+    drz, inputs, _ = product
+    digest = hashlib.sha256(Path(drz).read_bytes()).hexdigest()
+    victim = Path(inputs[1])
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size * 6 // 10 + 17])
+    with pytest.raises(InputFileError, match="truncated") as err:
+        blendheaders.blendheaders(drz, inputs=[inputs[0], f"{inputs[1]}[sci,2]"])
+    assert victim.name in str(err.value)
+    with pytest.raises(FitsblenderError, match="truncated"):  # inputs from DnnnDATA
+        blendheaders.blendheaders(drz)
+    assert hashlib.sha256(Path(drz).read_bytes()).hexdigest() == digest
+    Path(drz).write_bytes(Path(drz).read_bytes()[: Path(drz).stat().st_size // 2 + 3])
+    digest = hashlib.sha256(Path(drz).read_bytes()).hexdigest()
+    with pytest.raises(InputFileError, match="drizzled product") as err:
+        blendheaders.blendheaders(drz, inputs=[inputs[0]])
+    assert Path(drz).name in str(err.value)
+    assert hashlib.sha256(Path(drz).read_bytes()).hexdigest() == digest

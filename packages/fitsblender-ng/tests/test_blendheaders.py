@@ -454,3 +454,80 @@ def test_read_only_check_without_root_privileges(product, monkeypatch):
         blendheaders(product)
     assert info.value.filename == str(product)
     assert sha(product) == before
+
+
+# -- truncated files (blendheaders reads headers only, so it checks sizes) ------------------
+def _cut(path, size):
+    data = path.read_bytes()
+    path.write_bytes(data[:size])
+
+
+@pytest.mark.parametrize("where", ["mid_data", "block", "last_pad", "header", "next_header"])
+def test_check_complete_refuses_truncated_files(tmp_path, where):
+    from fitsblender_ng.blendheaders import check_complete
+
+    path = tmp_path / "big_flt.fits"
+    rng = np.random.default_rng(3)
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(rng.random((60, 50)), name="SCI"),
+                  fits.ImageHDU(np.zeros((60, 50), np.int16), name="DQ")]).writeto(path)
+    assert check_complete(path) == path
+    size = path.stat().st_size
+    with fits.open(path) as hdul:
+        sci, dq = hdul.fileinfo(1), hdul.fileinfo(2)
+    cut = {"mid_data": sci["datLoc"] + 5000 + 17,
+           "block": sci["datLoc"] + 2 * 2880,  # a block boundary inside SCI's data
+           "last_pad": size - 100,
+           "header": sci["hdrLoc"] + 80 * 3,
+           "next_header": dq["hdrLoc"] + 3}[where]
+    assert cut < size
+    _cut(path, cut)
+    with pytest.raises(InputFileError, match="truncated") as err:
+        check_complete(path)
+    assert path.name in str(err.value)
+
+
+def test_check_complete_other_problems(tmp_path):
+    from fitsblender_ng._fileio import incomplete_reason
+    from fitsblender_ng.blendheaders import check_complete
+
+    empty = tmp_path / "empty.fits"
+    empty.write_bytes(b"")
+    assert "empty" in incomplete_reason(empty)
+    text = tmp_path / "text.fits"
+    text.write_text("not FITS\n" * 400)
+    assert "not a FITS file" in incomplete_reason(text)
+    with pytest.raises(InputFileError, match="does not exist"):
+        check_complete(tmp_path / "none.fits")
+    # a complete file with trailing bytes after its last HDU is accepted (as FITS readers do)
+    ok = tmp_path / "ok.fits"
+    fits.HDUList([fits.PrimaryHDU(np.arange(7, dtype=np.int16)),
+                  fits.BinTableHDU.from_columns([fits.Column("A", "J", array=[1, 2, 3])])]
+                 ).writeto(ok)
+    assert incomplete_reason(ok) is None
+    ok.write_bytes(ok.read_bytes() + b"\0" * 2880)
+    assert incomplete_reason(ok) is None
+    # the declared size counts PCOUNT (heap) and GCOUNT
+    heap = tmp_path / "heap.fits"
+    col = fits.Column("V", "PJ()", array=[np.arange(500), np.arange(900)])
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([col])]).writeto(heap)
+    assert fits.getheader(heap, 1)["PCOUNT"] > 0 and incomplete_reason(heap) is None
+    _cut(heap, heap.stat().st_size - 2880)
+    assert "HDU 1" in incomplete_reason(heap)
+
+
+def test_blendheaders_refuses_truncated_input_and_product(product, tmp_path):
+    inputs = [str(tmp_path / n) for n in extract_filenames_from_drz(product)]
+    victim = tmp_path / extract_filenames_from_drz(product)[0].split("[")[0]
+    before = sha(product)
+    _cut(victim, victim.stat().st_size * 6 // 10)
+    with pytest.raises(InputFileError, match="truncated") as err:
+        blendheaders(product, inputs=inputs)
+    assert victim.name in str(err.value) and sha(product) == before
+    with pytest.raises(InputFileError, match="truncated"):
+        get_blended_headers(inputs)
+    _cut(product, product.stat().st_size // 2 + 3)
+    before = sha(product)
+    with pytest.raises(InputFileError, match="drizzled product .*truncated") as err:
+        blendheaders(product, inputs=inputs[2:])
+    assert product.name in str(err.value) and sha(product) == before
+    assert not [p for p in product.parent.iterdir() if p.name.endswith(".tmp")]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, InputFileError
 
 __all__ = ["blendheaders", "get_blended_headers"]
 
@@ -54,6 +54,10 @@ def blendheaders(drzfile: str | os.PathLike, inputs: Any = None,
     ------
     ConfigError
         If ``sciext`` is blank.
+    InputFileError
+        If the product or an input file named in ``inputs`` is shorter than
+        its FITS headers declare (truncated); checked before anything is
+        read or written, from the headers only.
     fitsblender_ng.errors.InputFileError
         If the product or an input cannot be read, or no input is known.
     fitsblender_ng.errors.FitsblenderError
@@ -71,11 +75,49 @@ def blendheaders(drzfile: str | os.PathLike, inputs: Any = None,
     if not isinstance(sciext, str) or not sciext.strip():
         raise ConfigError("sciext must be an extension name such as 'SCI'")
     blank = (None, "", "None", "INDEF")
+    _require_complete(Path(drzfile), "drizzled product")
+    if inputs not in blank:
+        folder = Path(drzfile).parent
+        for item in [inputs] if isinstance(inputs, str | os.PathLike) else inputs:
+            if isinstance(item, str | os.PathLike):
+                path = _input_path(item, folder)
+                if path is not None:
+                    _require_complete(path, "input file")
     return _blend(drzfile, inputs=None if inputs in blank else inputs,
                   output=None if output in blank else output, sciext=sciext.strip(),
                   rules_file=None if rules_file in blank else rules_file,
                   errext=errext or None, dqext=dqext or None, extensions=extensions,
                   verbose=bool(verbose))
+
+
+def _input_path(spec: str | os.PathLike, folder: Path) -> Path | None:
+    """The file an input specification names (as fitsblender-ng finds it), if it exists."""
+    from fitsblender_ng.blendheaders import parse_input_spec
+    from fitsblender_ng.errors import FitsblenderError
+
+    try:
+        path, _ = parse_input_spec(spec)
+    except FitsblenderError:
+        return None  # reported by fitsblender-ng with its reason
+    if not path.is_absolute() and not path.exists():
+        path = folder / path
+    return path if path.is_file() else None
+
+
+def _require_complete(path: Path, what: str) -> None:
+    """Raise InputFileError when an existing ``path`` is a truncated FITS file.
+
+    A missing or unreadable file is left to fitsblender-ng, which reports it.
+    """
+    from fitsblender_ng.blendheaders import check_complete
+    from fitsblender_ng.errors import InputFileError as BlendInputError
+
+    if not path.is_file():
+        return
+    try:
+        check_complete(path, what)
+    except BlendInputError as exc:
+        raise InputFileError(exc.reason, filename=str(path)) from exc
 
 
 def get_blended_headers(inputs: Any, verbose: bool = False,

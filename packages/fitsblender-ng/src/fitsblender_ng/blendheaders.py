@@ -17,7 +17,7 @@ from typing import Any
 from astropy.io import fits
 
 from . import __version__
-from ._fileio import atomic_write, check_writable
+from ._fileio import atomic_write, check_writable, incomplete_reason
 from .blender import (
     RULES_HISTORY_TITLE,
     BlendResult,
@@ -43,6 +43,7 @@ __all__ = [
     "KeywordRules",
     "blendheaders",
     "cat_headers",
+    "check_complete",
     "extract_filenames_from_drz",
     "getSingleTemplate",
     "get_blended_headers",
@@ -114,6 +115,46 @@ def parse_input_spec(spec: str | Path) -> tuple[Path, tuple[str, int | None] | i
     except ValueError:
         pass
     raise InputFileError(f"cannot parse extension specification [{ext}]", filename=text)
+
+
+def check_complete(path: str | Path, what: str = "input file") -> Path:
+    """Refuse a file that is missing or shorter than its FITS headers declare.
+
+    blendheaders reads only headers, so a file cut short inside its data
+    would otherwise be accepted.  This cheap check reads the headers only and
+    compares the file size with every HDU's declared data size, padded to
+    2880-byte blocks as the FITS standard writes them.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str, optional
+        What the file is, for the message (``'input file'``,
+        ``'drizzled product'``).
+
+    Returns
+    -------
+    Path
+        ``path`` as a Path.
+
+    Raises
+    ------
+    InputFileError
+        If the file does not exist, cannot be read, is not FITS or is
+        truncated; the message names the file and says what is wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{what} does not exist", filename=str(path))
+    try:
+        reason = incomplete_reason(path)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what}: {exc}", filename=str(path)) from exc
+    if reason is not None:
+        raise InputFileError(f"{what} is not a complete FITS file: {reason}",
+                             filename=str(path))
+    return path
 
 
 def _extname(hdu: fits.hdu.base._BaseHDU) -> str:
@@ -201,7 +242,8 @@ def read_header_sets(spec: str | Path, extlist: Sequence[str | None] = ("SCI", "
     Raises
     ------
     InputFileError
-        If the file is missing, unreadable, or lacks the extension asked for.
+        If the file is missing, unreadable, truncated (see
+        :func:`check_complete`) or lacks the extension asked for.
     """
     reader = _FileReader(extlist)
     try:
@@ -222,8 +264,7 @@ class _FileReader:
         try:
             key = path.resolve()
             if key not in self.open:
-                if not path.is_file():
-                    raise InputFileError("input file does not exist", filename=str(path))
+                check_complete(path)
                 hdul = fits.open(path, lazy_load_hdus=True)
                 self.open[key] = (hdul, hdul[0].header)
             hdul, primary = self.open[key]
@@ -604,15 +645,14 @@ def blendheaders(drzfile: str | Path, inputs: Any = None, output: str | Path | N
     Raises
     ------
     InputFileError
-        If the product or an input cannot be read, or no inputs are known.
+        If the product or an input is missing, unreadable or truncated (see
+        :func:`check_complete`), or no inputs are known; nothing is written.
     FileUpdateError
         If the output cannot be written (the product is then unchanged).
     RulesNotFoundError, RulesSyntaxError, MissingKeywordError
         As :func:`get_blended_headers`.
     """
-    drzfile = Path(drzfile)
-    if not drzfile.is_file():
-        raise InputFileError("drizzled product does not exist", filename=str(drzfile))
+    drzfile = check_complete(drzfile, "drizzled product")
     target = Path(output) if output not in _INDEF else drzfile
     check_writable(target)
     if inputs in _INDEF:
