@@ -165,3 +165,24 @@ def test_fk5_regions_are_converted_to_the_image_frame(flc, tmp_path):
     icrs = SkyCoord(r, d, unit="deg", frame="fk5").icrs
     x, y = skytopix.rd2xy(f"{flc}[sci,1]", icrs.ra.deg, icrs.dec.deg, verbose=False)
     assert got.x == pytest.approx(x - 1, abs=1e-4) and got.y == pytest.approx(y - 1, abs=1e-4)
+
+
+@pytest.mark.parametrize("cd", [(0.0, 0.0, 0.0, 0.0), (1e-5, 2e-5, 1e-5, 2e-5)])
+def test_singular_cd_matrix_is_refused(flc, regfile, tmp_path, cd):
+    import hashlib
+    import shutil
+
+    from stwcs_ng.fileio import atomic_update
+
+    bad = tmp_path / "sing_flc.fits"
+    shutil.copy(flc, bad)
+    with atomic_update(bad) as hdul:
+        for key, value in zip(("CD1_1", "CD1_2", "CD2_1", "CD2_2"), cd, strict=True):
+            hdul["SCI", 2].header[key] = value
+    before = hashlib.sha256(bad.read_bytes()).hexdigest()
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(InputFileError, match="singular") as err:
+        mapreg.MapReg(regfile, str(bad), outpath=str(out))
+    assert "sing_flc.fits[" in str(err.value)
+    assert hashlib.sha256(bad.read_bytes()).hexdigest() == before

@@ -6,6 +6,7 @@ from astropy.wcs import WCS
 
 from drizzlepac_ng.astrodrizzle.outwcs import (
     cd_scale_orient,
+    check_chip_wcs,
     check_overlap,
     custom_output_wcs,
     default_output_wcs,
@@ -13,7 +14,7 @@ from drizzlepac_ng.astrodrizzle.outwcs import (
     linear_cd,
     orthogonal_cd,
 )
-from drizzlepac_ng.errors import NoOverlapError
+from drizzlepac_ng.errors import InputFileError, NoOverlapError
 
 
 def _chip(ra, dec, orient=30.0, scale=0.05, shape=(100, 200), skew=0.0, sip=False):
@@ -98,3 +99,66 @@ def test_check_overlap():
     check_overlap(out, _chip(150.0, 2.0))
     with pytest.raises(NoOverlapError, match="far.fits"):
         check_overlap(out, _chip(151.0, 2.0), filename="far.fits")
+
+
+def _header_wcs(cd, shape=(100, 200)):
+    """An astropy WCS read from a header with the given CD keywords (as inputs.py reads it)."""
+    import warnings
+
+    from astropy.io import fits
+
+    h = fits.Header()
+    h["NAXIS"], h["NAXIS1"], h["NAXIS2"] = 2, shape[1], shape[0]
+    h["CTYPE1"], h["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    h["CRVAL1"], h["CRVAL2"], h["CRPIX1"], h["CRPIX2"] = 10.0, 20.0, 100.5, 50.5
+    for key, value in zip(("CD1_1", "CD1_2", "CD2_1", "CD2_2"), cd, strict=True):
+        h[key] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's FITSFixedWarning for the zero CD
+        w = WCS(h)
+    w.pixel_shape = (shape[1], shape[0])
+    return w
+
+
+@pytest.mark.parametrize("cd", [(0.0, 0.0, 0.0, 0.0), (-1.4e-5, 0.0, 0.0, 0.0),
+                                (1e-5, 2e-5, 1e-5, 2e-5)])
+def test_singular_cd_is_refused_before_any_frame(cd):
+    good = _chip(10.0, 20.0)
+    bad = _header_wcs(cd)
+    assert check_chip_wcs(good) == pytest.approx(0.05, rel=1e-6)
+    names = [("good_flc.fits", ("sci", 1)), ("bad_flc.fits", ("sci", 2))]
+    with pytest.raises(InputFileError, match="singular") as err:
+        default_output_wcs([good, bad], names=names)
+    assert str(err.value).startswith("bad_flc.fits[sci,2]: ")
+    with pytest.raises(InputFileError, match="singular"):
+        custom_output_wcs([good, bad], names=names, scale=0.1)
+    with pytest.raises(InputFileError, match="^input chip 1: .*singular"):
+        default_output_wcs([bad])  # no names: the chip's position in the list
+    with pytest.raises(InputFileError, match="reference image"):
+        custom_output_wcs([good], refimage_wcs=bad)
+
+
+def test_non_finite_wcs_is_refused():
+    w = _chip(10.0, 20.0)
+    w.wcs.cd = np.array([[np.inf, 0.0], [0.0, 1e-5]])
+    with pytest.raises(InputFileError, match="not finite") as err:
+        check_chip_wcs(w, filename="x.fits", extension=("sci", 1))
+    assert str(err.value).startswith("x.fits[sci,1]: ")
+
+
+def test_hstwcs_names_itself(tmp_path):
+    """An HSTWCS carries its file name and extension: no names needed."""
+    from drizzlepac_ng import simulate
+    from stwcs_ng.fileio import atomic_update
+    from stwcs_ng.wcsutil import HSTWCS
+
+    sim = simulate.simulate_exposures(1, shape="small", seed=3, output_dir=tmp_path,
+                                      n_stars=2, n_galaxies=0, n_bright=0,
+                                      cosmic_rays=False, noise=False)[0]
+    with atomic_update(sim.path) as hdul:
+        for key in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"):
+            hdul["SCI", 2].header[key] = 0.0
+    chips = [HSTWCS(str(sim.path), ext=("SCI", v)) for v in (1, 2)]
+    with pytest.raises(InputFileError, match="singular") as err:
+        default_output_wcs(chips)
+    assert f"{sim.path.name}" in str(err.value) and "2" in str(err.value).split(":")[0]

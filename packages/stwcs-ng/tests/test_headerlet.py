@@ -545,3 +545,27 @@ def test_reapplying_current_solution_archives_nothing(science):
     with fits.open(science) as hdul:
         assert altwcs.wcskeys(hdul["SCI", 1].header) == keys
     assert get_headerlet_kw_names(str(science)) == ["same"]
+
+
+@pytest.mark.parametrize("drop", [("CRVAL1",), ("CTYPE2", "CRPIX1"),
+                                  ("CD1_1", "CD1_2", "CD2_1", "CD2_2")])
+def test_input_without_wcs_keywords_is_named(science, tmp_path, drop):
+    """The error names the input file and extension and what is missing, not the output."""
+    from stwcs_ng.errors import HeaderError
+
+    with fits.open(science) as hdul:
+        for key in drop:
+            hdul["SCI", 2].header.remove(key, ignore_missing=True)
+            if key.startswith("CD"):
+                for alt in ("CDELT1", "CDELT2", "PC1_1", "PC1_2", "PC2_1", "PC2_2"):
+                    hdul["SCI", 2].header.remove(alt, ignore_missing=True)
+        hdul.writeto(tmp_path / "nowcs_flt.fits")
+    bad = tmp_path / "nowcs_flt.fits"
+    before = sha(bad)
+    out = tmp_path / "out_hlet.fits"
+    with pytest.raises(HeaderError) as err:
+        write_headerlet(str(bad), "NEW", output=str(out), attach=False)
+    msg = str(err.value)
+    assert msg.startswith(f"{bad}[SCI,2]: ") and "out_hlet" not in msg
+    assert (drop[0] if not drop[0].startswith("CD") else "CDi_j") in msg
+    assert not out.exists() and sha(bad) == before

@@ -143,6 +143,16 @@ def _image_extensions(hdul, spec: Any, filename: str) -> list[tuple[int, Any]]:
     return out
 
 
+def _check_wcs(wcs, shape: tuple[int, int] | None, filename: str, extension: Any) -> None:
+    """Refuse an image whose WCS cannot map regions (singular or non-finite CD matrix)."""
+    from .astrodrizzle.outwcs import check_chip_wcs
+
+    if shape is None or min(shape) <= 0:
+        ps = getattr(wcs, "pixel_shape", None)
+        shape = (int(ps[1]), int(ps[0])) if ps and None not in ps and min(ps) > 0 else (1, 1)
+    check_chip_wcs(wcs, shape, filename=filename, extension=extension)
+
+
 def _linear_copy(wcs):
     lin = wcs.deepcopy()
     lin.sip = None
@@ -235,7 +245,9 @@ def map_region_files(input_reg: Any, images: Any, img_wcs_ext: Any = "sci", refi
         without ``refimg``, no input region file).
     InputFileError
         If a region file or image is missing, unreadable or has no regions,
-        ``outpath`` does not exist, or an extension is missing.
+        ``outpath`` does not exist, an extension is missing, or an image's
+        WCS defines no pixel scale (singular or non-finite CD matrix; see
+        :func:`drizzlepac_ng.astrodrizzle.outwcs.check_chip_wcs`).
     FileUpdateError
         If an output file cannot be written.
     """
@@ -278,6 +290,7 @@ def map_region_files(input_reg: Any, images: Any, img_wcs_ext: Any = "sci", refi
                 ref_ext = (str(base or "SCI"), k + 1 if len(reg_files) > 1 else 1)
             with _coords.drizzlepac_errors():
                 ref_wcs = HSTWCS(ref_name, ext=ref_ext)
+            _check_wcs(ref_wcs, None, ref_name, ref_ext)
             sky_regions.extend(r.to_sky(ref_wcs) for r in pix)
 
     chip_specs = _as_list(chip_reg) if not isinstance(chip_reg, list) else chip_reg
@@ -302,6 +315,7 @@ def map_region_files(input_reg: Any, images: Any, img_wcs_ext: Any = "sci", refi
                 wcs = HSTWCS(hdul, ext=idx)
                 nx = int(hdul[idx].header.get("NAXIS1", 0))
                 ny = int(hdul[idx].header.get("NAXIS2", 0))
+                _check_wcs(wcs, (ny, nx), image, naming)
                 lin = _linear_copy(wcs)
                 mapped = [_to_pixel(r, wcs, lin) for r in sky_regions]
                 if len(chip_lists) == 1 and not isinstance(chip_reg, list):

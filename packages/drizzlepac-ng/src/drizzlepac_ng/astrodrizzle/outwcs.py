@@ -11,7 +11,11 @@ the default), then override rotation, scale, shape, centre and reference pixel
 as the ``final_*`` parameters ask.
 
 Any APE-14 WCS (astropy, HSTWCS, gwcs) can describe the chips; the result is
-an :class:`astropy.wcs.WCS` with ``pixel_shape`` set.
+an :class:`astropy.wcs.WCS` with ``pixel_shape`` set.  Every chip's WCS is
+checked first (:func:`check_chip_wcs`): a chip whose WCS cannot define a
+pixel scale (singular or non-finite CD matrix, sky coordinates that are not
+finite) is refused with :class:`~drizzlepac_ng.errors.InputFileError` before
+any frame is computed.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from collections.abc import Sequence
 import numpy as np
 from astropy.wcs import WCS
 
-from ..errors import NoOverlapError
+from ..errors import InputFileError, NoOverlapError
 
 __all__ = [
+    "check_chip_wcs",
     "footprint",
     "linear_cd",
     "orthogonal_cd",
@@ -32,6 +37,8 @@ __all__ = [
     "make_tan_wcs",
     "default_output_wcs",
     "custom_output_wcs",
+    "check_chips",
+    "check_overlap",
 ]
 
 
@@ -195,19 +202,169 @@ def _deproject(xi_deg: float, eta_deg: float, crval) -> tuple[float, float]:
     return math.degrees(ra) % 360.0, math.degrees(dec)
 
 
-def _all_footprints(wcs_list: Sequence, shapes: Sequence | None) -> np.ndarray:
+#: Smallest accepted |det(CD)| relative to the square of its largest element: a
+#: chip's pixels must span an area, not a line (real detectors give ~1).
+_MIN_RELATIVE_AREA = 1e-10
+
+
+def _chip_name(wcs, index: int, names: Sequence | None) -> tuple[str, object]:
+    """(file name, extension) of chip ``index`` for messages."""
+    if names is not None and index < len(names) and names[index] is not None:
+        name = names[index]
+        if isinstance(name, tuple) and len(name) == 2:
+            return str(name[0]), name[1]
+        return str(name), None
+    filename = getattr(wcs, "filename", None)  # HSTWCS knows its file and extension
+    if filename:
+        return str(filename), getattr(wcs, "extname", None)
+    return f"input chip {index + 1}", None
+
+
+def _header_cd(wcs) -> np.ndarray | None:
+    """The linear CD matrix of a FITS-WCS (astropy, HSTWCS); None for other WCS kinds."""
+    inner = getattr(wcs, "wcs", None)
+    if inner is None or not hasattr(inner, "get_pc"):
+        return None
+    if getattr(wcs, "naxis", 2) != 2:
+        return None
+    try:
+        return np.asarray(inner.get_cdelt(), float)[:, None] * np.asarray(inner.get_pc(), float)
+    except Exception:  # astropy raises several types for unusable matrices
+        return np.full((2, 2), np.nan)
+
+
+def _fmt_cd(cd: np.ndarray) -> str:
+    return "[" + ", ".join("[" + ", ".join(f"{v:.3g}" for v in row) + "]" for row in cd) + "]"
+
+
+def _cd_problem(cd: np.ndarray, what: str) -> str | None:
+    if not np.all(np.isfinite(cd)):
+        return f"its {what} is not finite: {_fmt_cd(cd)}"
+    biggest = float(np.max(np.abs(cd)))
+    det = float(np.linalg.det(cd))
+    if biggest == 0.0 or abs(det) <= _MIN_RELATIVE_AREA * biggest * biggest:
+        return (f"its {what} is singular (determinant {det:.3g}); it defines no pixel "
+                f"scale: {_fmt_cd(cd)}")
+    return None
+
+
+def _unit_fix_problem(cd: np.ndarray) -> str | None:
+    """The signature of an all-zero CD row and column that FITS readers "fixed".
+
+    wcslib (and so astropy) replaces a zero diagonal CD element whose row and
+    column are zero by 1, i.e. one degree per pixel: a singular CD matrix in
+    the header arrives here as a matrix with an exact unit diagonal element.
+    """
+    for i in range(2):
+        j = 1 - i
+        if cd[i, i] == 1.0 and cd[i, j] == 0.0 and cd[j, i] == 0.0:
+            return (f"its CD matrix is singular in the header (row and column {i + 1} are "
+                    f"zero or missing; FITS readers substitute CD{i + 1}_{i + 1} = 1 degree "
+                    "per pixel), so it defines no pixel scale")
+    return None
+
+
+def check_chip_wcs(wcs, shape: tuple[int, int] | None = None, *,
+                   filename: str | None = None, extension=None) -> float:
+    """Refuse a chip whose WCS cannot define a pixel scale; return the scale.
+
+    Checks the header CD matrix (for FITS WCSs) and the local linear CD
+    matrix of the full transform at the chip centre (any APE-14 WCS): both
+    must be finite and non-singular (``|det| > 1e-10 * max|CD|**2``), and the
+    centre must map to finite sky coordinates.  An all-zero CD matrix (or
+    row and column) reaches astropy as a unit diagonal element, one degree
+    per pixel along an otherwise decoupled axis (wcslib's ``cdfix``); that
+    exact pattern is refused too, as no drizzled instrument has such pixels.
+
+    Parameters
+    ----------
+    wcs : APE-14 WCS
+        The chip's WCS, with distortion.
+    shape : (ny, nx), optional
+        Chip shape (taken from the WCS when omitted).
+    filename : str, optional
+        File of the chip, for the message.
+    extension : str, int or tuple, optional
+        Its extension, for the message (e.g. ``('sci', 1)``).
+
+    Returns
+    -------
+    float
+        The chip's linear pixel scale at its centre (arcsec).
+
+    Raises
+    ------
+    InputFileError
+        If the WCS is singular, non-finite or cannot be evaluated; the
+        message names ``filename[extension]`` and the problem.
+    """
+    def refuse(problem: str) -> InputFileError:
+        return InputFileError(f"the SCI WCS cannot be used for drizzling: {problem}",
+                              filename=filename, extension=extension)
+
+    header_cd = _header_cd(wcs)
+    if header_cd is not None:
+        problem = _cd_problem(header_cd, "CD matrix") or _unit_fix_problem(header_cd)
+        if problem:
+            raise refuse(problem)
+    try:
+        with np.errstate(all="ignore"):
+            cd, ra, dec = linear_cd(wcs, shape)
+    except InputFileError:
+        raise
+    except Exception as exc:  # any failure of the transform is the input's
+        raise refuse(f"pixel to sky fails at the chip centre ({type(exc).__name__}: "
+                     f"{exc})") from exc
+    if not (math.isfinite(ra) and math.isfinite(dec)):
+        raise refuse("the chip centre has no finite sky position")
+    problem = _cd_problem(cd, "local linear CD matrix at the chip centre")
+    if problem:
+        raise refuse(problem)
+    return cd_scale_orient(cd)[0]
+
+
+def check_chips(wcs_list: Sequence, shapes: Sequence | None = None,
+                names: Sequence | None = None) -> None:
+    """:func:`check_chip_wcs` on every chip (names as for :func:`default_output_wcs`).
+
+    Parameters
+    ----------
+    wcs_list : sequence of APE-14 WCS
+    shapes : sequence of (ny, nx), optional
+    names : sequence, optional
+        Per chip, a file name or a ``(filename, extension)`` tuple.
+
+    Raises
+    ------
+    InputFileError
+        For the first chip whose WCS defines no pixel scale.
+    """
+    if not wcs_list:
+        raise ValueError("no input WCS given")
+    shapes = shapes or [None] * len(wcs_list)
+    for i, (w, s) in enumerate(zip(wcs_list, shapes, strict=True)):
+        filename, extension = _chip_name(w, i, names)
+        check_chip_wcs(w, s, filename=filename, extension=extension)
+
+
+def _all_footprints(wcs_list: Sequence, shapes: Sequence | None,
+                    names: Sequence | None = None) -> np.ndarray:
     if not wcs_list:
         raise ValueError("no input WCS given")
     shapes = shapes or [None] * len(wcs_list)
     pts = [footprint(w, s) for w, s in zip(wcs_list, shapes, strict=True)]
-    out = np.concatenate(pts)
-    if not np.all(np.isfinite(out)):
-        raise ValueError("an input WCS gives non-finite sky coordinates on its edges")
-    return out
+    for i, (w, pt) in enumerate(zip(wcs_list, pts, strict=True)):
+        if not np.all(np.isfinite(pt)):
+            filename, extension = _chip_name(w, i, names)
+            raise InputFileError("the SCI WCS gives non-finite sky coordinates on the chip "
+                                 "edges; it cannot be drizzled", filename=filename,
+                                 extension=extension)
+    return np.concatenate(pts)
 
 
 def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
-                       scale: float | None = None, rot: float | None = None) -> WCS:
+                       scale: float | None = None, rot: float | None = None,
+                       names: Sequence | None = None) -> WCS:
     """The default output frame: first chip's scale and orientation, covering all chips.
 
     Parameters
@@ -220,13 +377,24 @@ def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         Pixel scale (arcsec) instead of the first chip's.
     rot : float, optional
         ORIENTAT (deg) instead of the first chip's.
+    names : sequence, optional
+        Per chip, its file name or a ``(filename, extension)`` tuple, for
+        error messages (default: an HSTWCS's own ``filename``/``extname``,
+        else ``'input chip N'``).
 
     Returns
     -------
     astropy.wcs.WCS
         TAN projection with an orthogonal CD matrix and ``pixel_shape``.
+
+    Raises
+    ------
+    InputFileError
+        If a chip's WCS defines no pixel scale (see :func:`check_chip_wcs`);
+        checked before the frame is computed.
     """
-    points = _all_footprints(wcs_list, shapes)
+    check_chips(wcs_list, shapes, names)
+    points = _all_footprints(wcs_list, shapes, names)
     cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
     s0, o0 = cd_scale_orient(cd0)
     cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)
@@ -238,7 +406,8 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
                       refimage_wcs=None, rot: float | None = None, scale: float | None = None,
                       outnx: int | None = None, outny: int | None = None,
                       ra: float | None = None, dec: float | None = None,
-                      crpix1: float | None = None, crpix2: float | None = None) -> WCS:
+                      crpix1: float | None = None, crpix2: float | None = None,
+                      names: Sequence | None = None) -> WCS:
     """Output frame with the ``final_*`` (or ``driz_sep_*``) overrides.
 
     Parameters
@@ -256,12 +425,24 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         Sky position of the reference pixel (default: centre of the frame).
     crpix1, crpix2 : float, optional
         1-based reference pixel (default: centre of the output).
+    names : sequence, optional
+        As :func:`default_output_wcs`.
 
     Returns
     -------
     astropy.wcs.WCS
+
+    Raises
+    ------
+    InputFileError
+        If a chip's WCS (or the reference image's) defines no pixel scale;
+        checked before the frame is computed.
     """
+    if wcs_list:
+        check_chips(wcs_list, shapes, names)
     if refimage_wcs is not None:
+        check_chip_wcs(refimage_wcs, filename=getattr(refimage_wcs, "filename", None)
+                       or "the reference image")
         ref_shape = _shape_of(refimage_wcs)
         cd_ref, ra_ref, dec_ref = linear_cd(refimage_wcs, ref_shape)
         s_ref, o_ref = cd_scale_orient(cd_ref)
@@ -271,7 +452,7 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         shape = (max(1, round(ref_shape[0] * s_ref / s_new)),
                  max(1, round(ref_shape[1] * s_ref / s_new)))
     else:
-        points = _all_footprints(wcs_list, shapes)
+        points = _all_footprints(wcs_list, shapes, names)
         cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
         s0, o0 = cd_scale_orient(cd0)
         cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)

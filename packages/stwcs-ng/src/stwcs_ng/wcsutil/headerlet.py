@@ -56,6 +56,7 @@ from astropy.table import Table
 from .. import __version__
 from ..errors import (
     FileUpdateError,
+    HeaderError,
     HeaderletError,
     MissingExtensionError,
     StwcsError,
@@ -501,6 +502,31 @@ def _default_key_and_name(hdul: fits.HDUList, sci0: fits.Header, wcskey: Any,
     return key, stored
 
 
+def _require_wcs_keywords(header: fits.Header, key: str, filename: str | None,
+                          index: int) -> None:
+    """Raise HeaderError naming the input and extension when its WCS lacks keywords.
+
+    A headerlet needs ``CRPIXi``, ``CRVALi``, ``CTYPEi`` and a linear
+    transformation (``CDi_j``, or ``CDELTi``/``PCi_j``) of the WCS it copies;
+    checked on the input, so that the message names the input file and
+    extension (not the headerlet being written).
+    """
+    k = key.strip()
+    missing = [f"{base}{k}" for base in ("CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CTYPE1",
+                                          "CTYPE2") if f"{base}{k}" not in header]
+    linear = [f"CD{i}_{j}{k}" for i in (1, 2) for j in (1, 2)] + \
+        [f"CDELT{i}{k}" for i in (1, 2)] + [f"PC{i}_{j}{k}" for i in (1, 2) for j in (1, 2)]
+    if not any(kw in header for kw in linear):
+        missing.append(f"CDi_j{k} (or CDELTi{k})")
+    if missing:
+        extname = _text(header.get("EXTNAME")) or "PRIMARY"
+        extver = header.get("EXTVER", 1)
+        what = "primary WCS" if not k else f"alternate WCS {k!r}"
+        raise HeaderError(f"the {what} lacks {', '.join(missing)}; a headerlet cannot be made "
+                          "from it", filename=filename,
+                          extension=(extname, extver) if extname != "PRIMARY" else index)
+
+
 def _build_headerlet(hdul: fits.HDUList, filename: str | None, *, sciext: str = "SCI",
                      hdrname: Any = None, destim: Any = None, wcskey: Any = " ",
                      wcsname: Any = None, sipname: Any = None, npolfile: Any = None,
@@ -570,6 +596,7 @@ def _build_headerlet(hdul: fits.HDUList, filename: str | None, *, sciext: str = 
         header = hdul[i].header
         if key not in altwcs.wcskeys(header):
             raise WCSKeyError(f"WCS key {key!r} is missing from extension {i}", filename=filename)
+        _require_wcs_keywords(header, key, filename, i)
         hdus.append(fits.ImageHDU(header=_sipwcs_header(header, key, wcsname,
                                                         _sci_target(hdul, i), n)))
         for extname, vers in _lookup_extvers(header).items():
