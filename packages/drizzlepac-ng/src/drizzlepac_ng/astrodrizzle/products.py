@@ -340,46 +340,190 @@ def write_crclean(result: PipelineResult, names: ProductNames) -> list[Path]:
     return written
 
 
+def _fsync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` durable (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _update_workers(cfg: AstroDrizzleConfig, n_files: int) -> int:
+    cores = cfg.general.num_cores or os.cpu_count() or 1
+    return max(1, min(int(cores), n_files))
+
+
+def _staged_update(exp, result: PipelineResult, resetbits: int, crbit: int,
+                   write_dq: bool) -> Path:
+    """Phase 1 for one input: its updated copy, written and verified next to it.
+
+    Returns the staged file (``.<name>.<random>.tmp``, the original's permission
+    bits); the input itself is not touched.
+    """
+    import tempfile
+
+    from stwcs_ng.fileio import atomic_write, read_fits
+
+    path = Path(exp.filename)
+    hdul = read_fits(path)
+    for chip in exp.chips:
+        hdul["SCI", chip.extver].header["MDRIZSKY"] = (
+            float(chip.sky), "Sky value computed by AstroDrizzle")
+        if not chip.has_dq:
+            continue
+        dq_hdu = hdul["DQ", chip.extver]
+        dq = np.asarray(dq_hdu.data)
+        new = dq.astype(np.int64)
+        if resetbits:
+            new &= ~np.int64(resetbits)
+        cr = result.crmasks.get(chip.label)
+        if write_dq and cr is not None and crbit:
+            new[cr] |= crbit
+        dq_hdu.data = new.astype(dq.dtype)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    staged = Path(name)
+    try:
+        atomic_write(hdul, staged)  # write, fsync, verify, rename onto the staging name
+        os.chmod(staged, path.stat().st_mode & 0o7777)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def _update_error(exc: BaseException, path: Path) -> BaseException:
+    """The package error for a failed phase-1 update of ``path``."""
+    from stwcs_ng.errors import FileUpdateError as StwcsFileUpdateError
+    from stwcs_ng.errors import StwcsError
+
+    if isinstance(exc, StwcsFileUpdateError) or not isinstance(exc, StwcsError):
+        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        return FileUpdateError(f"could not be updated ({reason}); no input file was changed",
+                               filename=str(path))
+    return exc  # stwcs-ng's InputFileError etc. name the file already
+
+
 def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
     """After success: MDRIZSKY into each SCI header; DQ resetbits cleared, CR bit set.
 
     With ``preserve`` the original files are first copied to ``OrIg_files/``
     (unless a copy is already there and ``overwrite`` is False).  With
     ``driz_cr_mask=True`` the DQ arrays are not changed.
+
+    The inputs are updated in two phases, so that the update is
+    all-or-nothing across files:
+
+    1. every input is checked to be writable, then each one's updated copy is
+       read, changed, written to a temporary file next to it (``.<name>.*.tmp``),
+       fsynced and verified, concurrently in a thread pool of
+       ``general.num_cores`` (default ``os.cpu_count()``) workers, at most one
+       per file.  Nothing has been renamed yet: if any file fails, every
+       temporary file is removed, every input is byte-identical, and
+       :class:`~drizzlepac_ng.errors.FileUpdateError` names the first failing
+       file in input order;
+    2. the verified copies are renamed over the inputs in input order
+       (``os.replace``, atomic per file) and the folders fsynced.  Only a
+       failed rename (practically never, as the temporary file is in the same
+       folder) can leave the files before it updated and those after it old;
+       the error then says which were updated.  Each file on its own is
+       always either the old or the new complete file.
+
+    Log lines are written from the calling thread in input order, so the log
+    does not depend on the number of workers.  Memory: each worker holds one
+    whole input file (as the serial update did), so up to ``workers`` files.
+
+    Parameters
+    ----------
+    result : PipelineResult
+        The run's exposures (with their chips' sky values) and CR masks.
+    cfg : AstroDrizzleConfig
+        ``general.crbit``, ``general.resetbits``, ``general.num_cores``,
+        ``state.preserve``/``overwrite`` and ``driz_cr.driz_cr_mask``.
+
+    Raises
+    ------
+    FileUpdateError
+        If an input (or its ``OrIg_files`` copy) cannot be written; no input
+        was changed (see the phases above).
+    stwcs_ng.errors.InputFileError
+        If an input can no longer be read.
     """
-    from stwcs_ng.errors import FileUpdateError as StwcsFileUpdateError
-    from stwcs_ng.fileio import atomic_update
+    from concurrent.futures import ThreadPoolExecutor
 
     crbit = int(cfg.general.crbit)
     resetbits = interpret_bits(cfg.general.resetbits, "resetbits") or 0
     write_dq = not cfg.driz_cr.driz_cr_mask
-    for exp in result.exposures:
-        path = Path(exp.filename)
-        if cfg.state.preserve:
+    exposures = list(result.exposures)
+    if not exposures:
+        return
+    paths = [Path(exp.filename) for exp in exposures]
+    for path in paths:  # refuse before anything is written
+        if not os.access(path, os.W_OK):
+            raise FileUpdateError("input file is read-only; no input file was changed",
+                                  filename=str(path))
+    if cfg.state.preserve:
+        for path in paths:
             archive = path.parent / "OrIg_files"
             target = archive / path.name
             if not target.exists() or cfg.state.overwrite:
-                archive.mkdir(exist_ok=True)
-                shutil.copy2(path, target)
+                try:
+                    archive.mkdir(exist_ok=True)
+                    shutil.copy2(path, target)
+                except OSError as exc:
+                    raise FileUpdateError(f"cannot keep a copy of the original ({exc}); no "
+                                          "input file was changed", filename=str(target)) \
+                        from exc
                 log.info("copied %s to %s", path, target)
-        try:
-            with atomic_update(path) as hdul:
-                for chip in exp.chips:
-                    hdul["SCI", chip.extver].header["MDRIZSKY"] = (
-                        float(chip.sky), "Sky value computed by AstroDrizzle")
-                    if not chip.has_dq:
-                        continue
-                    dq_hdu = hdul["DQ", chip.extver]
-                    dq = np.array(dq_hdu.data)
-                    new = dq.astype(np.int64)
-                    if resetbits:
-                        new &= ~np.int64(resetbits)
-                    cr = result.crmasks.get(chip.label)
-                    if write_dq and cr is not None and crbit:
-                        new[cr] |= crbit
-                    dq_hdu.data = new.astype(dq.dtype)
-        except StwcsFileUpdateError as exc:
-            raise FileUpdateError(getattr(exc, "reason", str(exc)), filename=str(path)) from None
+
+    workers = _update_workers(cfg, len(exposures))
+    staged: list[Path | None] = [None] * len(exposures)
+    futures: list = []
+    try:
+        with ThreadPoolExecutor(max_workers=workers,
+                                thread_name_prefix="update_inputs") as pool:
+            futures = [pool.submit(_staged_update, exp, result, resetbits, crbit, write_dq)
+                       for exp in exposures]
+            failure: BaseException | None = None
+            for i, fut in enumerate(futures):  # input order: a deterministic first failure
+                try:
+                    staged[i] = fut.result()
+                except Exception as exc:
+                    if failure is None:
+                        failure = _update_error(exc, paths[i])
+                        failure.__cause__ = exc
+                        for later in futures[i + 1:]:
+                            later.cancel()
+        if failure is not None:
+            raise failure
+        for i, path in enumerate(paths):  # phase 2: rename in input order
+            try:
+                os.replace(staged[i], path)
+            except OSError as exc:
+                done = ", ".join(p.name for p in paths[:i]) or "none"
+                raise FileUpdateError(f"cannot replace the file with its update ({exc}); "
+                                      f"inputs already updated: {done}; the others are "
+                                      "unchanged", filename=str(path)) from exc
+            staged[i] = None
+        for folder in dict.fromkeys(p.parent if str(p.parent) else Path(".") for p in paths):
+            _fsync_folder(folder)
+    finally:
+        for i, fut in enumerate(futures):  # also copies finished after an interruption
+            if staged[i] is None and fut.done() and not fut.cancelled() \
+                    and fut.exception() is None and Path(fut.result()).exists() \
+                    and Path(fut.result()) != paths[i]:
+                staged[i] = fut.result()
+        for i, tmp in enumerate(staged):
+            if tmp is not None and Path(tmp).exists() and Path(tmp) != paths[i]:
+                Path(tmp).unlink(missing_ok=True)
+    for path in paths:
         log.info("updated %s (MDRIZSKY%s)", path, ", DQ" if write_dq else "")
 
 
