@@ -45,8 +45,10 @@ whole cell range and only then clipped to the frame and the band, so a
 tile or band edge cannot change them.  The pre-pass ranges carry one cell
 of margin because they are rounded from absolute coordinates.
 
-On one thread the point kernel skips the pre-pass and the bands: it walks
-the input in the same order and updates the outputs directly.
+The point kernel (one output pixel per input pixel) skips the pre-pass, the
+bands and the hit map: the output columns are cut into one strip per thread,
+each thread walks the whole input in input order and updates, directly,
+only the output pixels of its own strip (see _point_strip).
 
 No global state; every array is passed in.  All geometry is float64.
 """
@@ -70,6 +72,7 @@ cdef enum:
     K_LANCZOS5 = 6
     K_TOPHAT = 7
     SEGLEN = 16          # input pixels per row segment in the pre-pass
+    PFD = 20             # point kernel: prefetch distance (input pixels)
     MAXCELLS = 64        # output cells handled by the fast square-kernel path
 
 cdef extern from *:
@@ -79,6 +82,202 @@ cdef extern from *:
     """
     double LUT_STEP "DPNG_LUT_STEP"
     double BIG "DPNG_BIG"
+    void _prefetch_w "__builtin_prefetch"(const void* addr, int rw, int locality) noexcept nogil
+
+cdef extern from *:
+    """
+    #include <string.h>
+    /* Overlap areas of square-kernel drops with their 2x2 output cells, four
+       drops at a time (GCC vector extensions).  On x86-64 Linux with GCC an
+       AVX2 clone is selected at load time; AVX2 is not FMA, and every lane
+       performs the same IEEE operations in the same order as the generic
+       clone, so both give the same bits. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define DPNG_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define DPNG_CLONES
+    #endif
+    #define DPNG_INL static inline __attribute__((always_inline))
+    typedef double dpng_vd __attribute__((vector_size(32)));
+    typedef long long dpng_vl __attribute__((vector_size(32)));
+
+    DPNG_INL dpng_vd dpng_sel(dpng_vl m, dpng_vd a, dpng_vd b) {
+        return (dpng_vd)(((dpng_vl)a & m) | ((dpng_vl)b & ~m));
+    }
+    DPNG_INL dpng_vd dpng_ld(const double* p) { dpng_vd v; memcpy(&v, p, sizeof v); return v; }
+    DPNG_INL void dpng_st(double* p, dpng_vd v) { memcpy(p, &v, sizeof v); }
+
+    /* Piece x in [u, v] of the edge y = ya + s (x - xa): returns the
+       integral of max(y - b1, 0) and stores in *below that of
+       clamp(y - b0, 0, 1) (b1 = b0 + 1 lies above the edge's lower cell).
+       h = 1 / (2 |s|) (huge for flat pieces, which then vanish through a
+       zero factor). */
+    DPNG_INL dpng_vd dpng_p2(dpng_vd ya, dpng_vd s, dpng_vd h, dpng_vd xa, dpng_vd u,
+                             dpng_vd v, dpng_vd b0, dpng_vd b1, dpng_vd* below) {
+        const dpng_vd zero = {0.0, 0.0, 0.0, 0.0};
+        const dpng_vd half = {0.5, 0.5, 0.5, 0.5};
+        dpng_vd length = v - u;
+        dpng_vd yu = ya + s * (u - xa);
+        dpng_vd yv = ya + s * (v - xa);
+        dpng_vl m = yu < yv;
+        dpng_vd lo = dpng_sel(m, yu, yv);
+        dpng_vd hi = dpng_sel(m, yv, yu);
+        dpng_vd c = dpng_sel(b1 > lo, b1, lo);
+        dpng_vd t, e, p1;
+        c = dpng_sel(c < hi, c, hi);
+        t = hi - c;
+        e = lo - b1;
+        p1 = length * dpng_sel(e > zero, e, zero) + t * t * h;
+        *below = length * (half * (yu + yv) - b0) - p1;
+        return p1;
+    }
+
+    /* n drops (n a multiple of 4).  X, Y: corner k of drop l at [16 k + l]
+       (corners relative to the drop's integer origin); XM: the middle
+       column boundary, B0/B1: the bottom and middle row boundaries (same
+       origin).  C: areas of cells (row, col) 00, 01, 10, 11 at
+       [16 * cell + l]. */
+    DPNG_CLONES
+    static void dpng_area2x2(long n, const double* X, const double* Y, const double* XM,
+                             const double* B0, const double* B1, double* C) {
+        const dpng_vd one = {1.0, 1.0, 1.0, 1.0};
+        const dpng_vd mone = {-1.0, -1.0, -1.0, -1.0};
+        const dpng_vd half = {0.5, 0.5, 0.5, 0.5};
+        const dpng_vd tiny = {1e-300, 1e-300, 1e-300, 1e-300};
+        const dpng_vd zero = {0.0, 0.0, 0.0, 0.0};
+        const dpng_vl absm = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL,
+                              0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
+        long l;
+        int k, m;
+        for (l = 0; l < n; l += 4) {
+            dpng_vd xm = dpng_ld(XM + l), b0 = dpng_ld(B0 + l), b1 = dpng_ld(B1 + l);
+            dpng_vd c00 = {0.0, 0.0, 0.0, 0.0}, c01 = c00, c10 = c00, c11 = c00;
+            for (k = 0; k < 4; k++) {
+                dpng_vd x1, y1, x2, y2, dx, dy, sgn, xa, xb, ya, adx, ady, sl, h, u, v, lo, hi;
+                dpng_vl pos;
+                m = (k + 1) & 3;
+                x1 = dpng_ld(X + 16 * k + l);
+                y1 = dpng_ld(Y + 16 * k + l);
+                x2 = dpng_ld(X + 16 * m + l);
+                y2 = dpng_ld(Y + 16 * m + l);
+                dx = x2 - x1;
+                dy = y2 - y1;
+                pos = dx > zero;
+                sgn = dpng_sel(pos, one, mone);
+                xa = dpng_sel(pos, x1, x2);
+                xb = dpng_sel(pos, x2, x1);
+                ya = dpng_sel(pos, y1, y2);
+                adx = (dpng_vd)((dpng_vl)dx & absm);
+                ady = (dpng_vd)((dpng_vl)dy & absm);
+                sl = dpng_sel(pos, dy, -dy) / dpng_sel(adx > tiny, adx, tiny);
+                h = half * adx / dpng_sel(ady > tiny, ady, tiny);
+                /* left column piece [xa, min(xb, xm)] */
+                v = dpng_sel(xb < xm, xb, xm);
+                v = dpng_sel(v > xa, v, xa);
+                hi = dpng_p2(ya, sl, h, xa, xa, v, b0, b1, &lo);
+                c00 += sgn * lo;
+                c10 += sgn * hi;
+                /* right column piece [max(xa, xm), xb] */
+                u = dpng_sel(xa > xm, xa, xm);
+                u = dpng_sel(u < xb, u, xb);
+                hi = dpng_p2(ya, sl, h, xa, u, xb, b0, b1, &lo);
+                c01 += sgn * lo;
+                c11 += sgn * hi;
+            }
+            dpng_st(C + l, c00);
+            dpng_st(C + 16 + l, c01);
+            dpng_st(C + 32 + l, c10);
+            dpng_st(C + 48 + l, c11);
+        }
+    }
+
+    DPNG_INL void dpng_deint(const double* p, dpng_vd* x, dpng_vd* y) {
+        const dpng_vl ix = {0, 2, 4, 6}, iy = {1, 3, 5, 7};
+        dpng_vd u = dpng_ld(p), v = dpng_ld(p + 4);
+        *x = __builtin_shuffle(u, v, ix);
+        *y = __builtin_shuffle(u, v, iy);
+    }
+
+    /* Fast-path corners (see _corners) of 16 consecutive interior pixels
+       whose centre is at pm (interleaved map, row stride rs doubles),
+       relative to the origins FOX, FOY; the same operations, in the same
+       order, as the scalar code.  Writes corner k of pixel l to
+       CX/CY[16 k + l], the signed drop area (0 for unusable corners) to
+       JAC[l] and the corners' x min, x max, y min, y max to MN[16 * r + l]. */
+    DPNG_CLONES
+    static void dpng_corners16(const double* pm, long rs, const double* FOX, const double* FOY,
+                               double ca, double cb, double cc, double big,
+                               double* CX, double* CY, double* JAC, double* MN) {
+        const dpng_vd A = {ca, ca, ca, ca}, B = {cb, cb, cb, cb}, C = {cc, cc, cc, cc};
+        const dpng_vd BG = {big, big, big, big}, zero = {0.0, 0.0, 0.0, 0.0};
+        const dpng_vd half = {0.5, 0.5, 0.5, 0.5};
+        const dpng_vl absm = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL,
+                              0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
+        int l, k;
+        for (l = 0; l < 16; l += 4) {
+            const double* p = pm + 2 * l;
+            dpng_vd fx = dpng_ld(FOX + l), fy = dpng_ld(FOY + l);
+            dpng_vd mx, my, lx, ly, rx, ry, tx, ty, qx, qy, x[4], y[4], sa, sb, s, mn, mx_;
+            dpng_vl ok;
+            dpng_deint(p, &mx, &my);
+            dpng_deint(p - 2, &lx, &ly);
+            dpng_deint(p + 2, &rx, &ry);
+            mx = mx - fx; my = my - fy;
+            lx = lx - fx; ly = ly - fy;
+            rx = rx - fx; ry = ry - fy;
+            /* row above (j + 1): corners (-,+) and (+,+) */
+            dpng_deint(p + rs, &tx, &ty);
+            tx = tx - fx; ty = ty - fy;
+            dpng_deint(p + rs - 2, &qx, &qy);
+            x[0] = A * mx + B * (lx + tx) + C * (qx - fx);
+            y[0] = A * my + B * (ly + ty) + C * (qy - fy);
+            dpng_deint(p + rs + 2, &qx, &qy);
+            x[1] = A * mx + B * (rx + tx) + C * (qx - fx);
+            y[1] = A * my + B * (ry + ty) + C * (qy - fy);
+            /* row below (j - 1): corners (+,-) and (-,-) */
+            dpng_deint(p - rs, &tx, &ty);
+            tx = tx - fx; ty = ty - fy;
+            dpng_deint(p - rs + 2, &qx, &qy);
+            x[2] = A * mx + B * (rx + tx) + C * (qx - fx);
+            y[2] = A * my + B * (ry + ty) + C * (qy - fy);
+            dpng_deint(p - rs - 2, &qx, &qy);
+            x[3] = A * mx + B * (lx + tx) + C * (qx - fx);
+            y[3] = A * my + B * (ly + ty) + C * (qy - fy);
+            sa = (dpng_vd)((dpng_vl)x[0] & absm) + (dpng_vd)((dpng_vl)x[1] & absm)
+                 + (dpng_vd)((dpng_vl)x[2] & absm) + (dpng_vd)((dpng_vl)x[3] & absm);
+            sb = (dpng_vd)((dpng_vl)y[0] & absm) + (dpng_vd)((dpng_vl)y[1] & absm)
+                 + (dpng_vd)((dpng_vl)y[2] & absm) + (dpng_vd)((dpng_vl)y[3] & absm);
+            ok = (sa < BG) & (sb < BG);
+            s = zero;
+            for (k = 0; k < 4; k++) {
+                int m = (k + 1) & 3;
+                s = s + (x[m] - x[k]) * (y[k] + y[m]);
+                dpng_st(CX + 16 * k + l, x[k]);
+                dpng_st(CY + 16 * k + l, y[k]);
+            }
+            dpng_st(JAC + l, dpng_sel(ok, half * s, zero));
+            mn = x[0]; mx_ = x[0];
+            for (k = 1; k < 4; k++) {
+                mn = dpng_sel(x[k] < mn, x[k], mn);
+                mx_ = dpng_sel(x[k] > mx_, x[k], mx_);
+            }
+            dpng_st(MN + l, mn);
+            dpng_st(MN + 16 + l, mx_);
+            mn = y[0]; mx_ = y[0];
+            for (k = 1; k < 4; k++) {
+                mn = dpng_sel(y[k] < mn, y[k], mn);
+                mx_ = dpng_sel(y[k] > mx_, y[k], mx_);
+            }
+            dpng_st(MN + 32 + l, mn);
+            dpng_st(MN + 48 + l, mx_);
+        }
+    }
+    """
+    void dpng_corners16(const double* pm, long rs, const double* FOX, const double* FOY,
+                        double ca, double cb, double cc, double big,
+                        double* CX, double* CY, double* JAC, double* MN) noexcept nogil
+    void dpng_area2x2(long n, const double* X, const double* Y, const double* XM,
+                      const double* B0, const double* B1, double* C) noexcept nogil
 
 
 ctypedef struct Params:
@@ -666,78 +865,6 @@ cdef inline double _p2(double ya, double s, double h, double xa, double u, doubl
     return p1
 
 
-cdef void _square_2x2(const Params* P, Band* B, const double* xo, const double* yo,
-                      Py_ssize_t i0, Py_ssize_t j0, Py_ssize_t ilo, Py_ssize_t ihi,
-                      Py_ssize_t jlo, Py_ssize_t jhi, double d, double w, double jac,
-                      unsigned int dqv, const Py_ssize_t* org) noexcept nogil:
-    """Overlap of a drop whose bounding box lies within output cells
-    [i0, i0 + 1] x [j0, j0 + 1] (the common case), without data-dependent
-    branches: every edge is split at the middle column boundary and each
-    piece's area is shared between the two rows through _p2.  Only the cells
-    inside [ilo, ihi] x [jlo, jhi] (frame and band) are accumulated.  The
-    corners are relative to the integer origin org (cell indices absolute)."""
-    cdef double c00 = 0.0, c01 = 0.0, c10 = 0.0, c11 = 0.0   # c<row><col>
-    cdef double xm = (i0 - org[0]) + 0.5
-    cdef double b0 = (j0 - org[1]) - 0.5
-    cdef double b1 = (j0 - org[1]) + 0.5
-    cdef double x1, y1, x2, y2, dx, dy, sgn, xa, xb, ya, s, h, adx, ady, u, v, lo_part, hi_part
-    cdef double eps = 1e-12 * fabs(jac)
-    cdef double* acc
-    cdef int k, m
-    for k in range(4):
-        m = (k + 1) & 3
-        x1 = xo[k]
-        y1 = yo[k]
-        x2 = xo[m]
-        y2 = yo[m]
-        dx = x2 - x1
-        dy = y2 - y1
-        sgn = 1.0 if dx > 0.0 else -1.0
-        xa = x1 if dx > 0.0 else x2
-        xb = x2 if dx > 0.0 else x1
-        ya = y1 if dx > 0.0 else y2
-        adx = fabs(dx)
-        ady = fabs(dy)
-        s = (dy if dx > 0.0 else -dy) / (adx if adx > 1e-300 else 1e-300)
-        h = 0.5 * adx / (ady if ady > 1e-300 else 1e-300)
-        # left column piece [xa, min(xb, xm)]
-        v = xb if xb < xm else xm
-        v = v if v > xa else xa
-        hi_part = _p2(ya, s, h, xa, xa, v, b0, b1, &lo_part)
-        c00 += sgn * lo_part
-        c10 += sgn * hi_part
-        # right column piece [max(xa, xm), xb]
-        u = xa if xa > xm else xm
-        u = u if u < xb else xb
-        hi_part = _p2(ya, s, h, xa, u, xb, b0, b1, &lo_part)
-        c01 += sgn * lo_part
-        c11 += sgn * hi_part
-    if P.extra:
-        if j0 >= jlo:
-            if i0 >= ilo and fabs(c00) > eps:
-                _accumulate(P, B, i0, j0, d, c00 * w, dqv)
-            if i0 + 1 <= ihi and fabs(c01) > eps:
-                _accumulate(P, B, i0 + 1, j0, d, c01 * w, dqv)
-        if j0 + 1 <= jhi:
-            if i0 >= ilo and fabs(c10) > eps:
-                _accumulate(P, B, i0, j0 + 1, d, c10 * w, dqv)
-            if i0 + 1 <= ihi and fabs(c11) > eps:
-                _accumulate(P, B, i0 + 1, j0 + 1, d, c11 * w, dqv)
-        return
-    if j0 >= jlo:
-        acc = B.acc_d + 3 * ((j0 - B.y0) * B.w + (i0 - B.x0))
-        if i0 >= ilo and fabs(c00) > eps:
-            _acc3(acc, d, c00 * w)
-        if i0 + 1 <= ihi and fabs(c01) > eps:
-            _acc3(acc + 3, d, c01 * w)
-    if j0 + 1 <= jhi:
-        acc = B.acc_d + 3 * ((j0 + 1 - B.y0) * B.w + (i0 - B.x0))
-        if i0 >= ilo and fabs(c10) > eps:
-            _acc3(acc, d, c10 * w)
-        if i0 + 1 <= ihi and fabs(c11) > eps:
-            _acc3(acc + 3, d, c11 * w)
-
-
 cdef void _square_cells(const Params* P, Band* B, const double* xo, const double* yo,
                         const Py_ssize_t* lim, const Py_ssize_t* org,
                         Py_ssize_t ilo, Py_ssize_t ihi, Py_ssize_t jlo, Py_ssize_t jhi,
@@ -883,8 +1010,230 @@ cdef inline void _turbo_small(const Params* P, Band* B, double cx, double cy,
             _acc3(acc + 3, d, kx1 * wy)
 
 
+cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1,
+                          Py_ssize_t j) noexcept nogil:
+    """Square kernel: add the parts inside band B of the input pixels
+    i0..i1-1 (at most SEGLEN) of row j.
+
+    Three stages: the footprints of all the pixels (for interior pixels with
+    pixfrac <= 1, sixteen at a time: dpng_corners16, the same arithmetic as
+    _corners), then the cell areas of the drops that lie within 2x2 output
+    cells (the common case), four at a time (dpng_area2x2), then the
+    accumulation, in input order.  A drop takes the 2x2 path whenever its
+    own cell range is 2x2, whatever the clipping, so the areas never depend
+    on the band or the frame."""
+    cdef Py_ssize_t n = i1 - i0
+    cdef int st[SEGLEN]            # 0: nothing, 1: one cell, 2: 2x2 cells, 3: more
+    cdef Py_ssize_t lim[4 * SEGLEN]
+    cdef Py_ssize_t clip[4 * SEGLEN]
+    cdef Py_ssize_t org[2 * SEGLEN]
+    cdef double dd[SEGLEN]
+    cdef double ww[SEGLEN]
+    cdef double JAC[SEGLEN]
+    cdef double FOX[SEGLEN]
+    cdef double FOY[SEGLEN]
+    cdef double CX[4 * SEGLEN]
+    cdef double CY[4 * SEGLEN]
+    cdef double MN[4 * SEGLEN]
+    cdef double XM[SEGLEN]
+    cdef double B0[SEGLEN]
+    cdef double B1[SEGLEN]
+    cdef double C[4 * SEGLEN]
+    cdef double xo[4]
+    cdef double yo[4]
+    cdef Py_ssize_t q, i, o, nv = 0, ilo, ihi, jlo, jhi, ii, jj, v
+    cdef Py_ssize_t* L
+    cdef Py_ssize_t* K
+    cdef double d, w, jac, a, eps, cx, cy
+    cdef double* acc
+    cdef double* pc
+    cdef unsigned int dqv = 0
+    cdef int k, ok
+    cdef int fast = (P.dh <= 0.5 and j >= 1 and j <= P.ny - 2 and i0 >= 1
+                     and i0 + SEGLEN + 1 <= P.nx)
+    if fast:
+        # origins: the floor of each pixel's mapped centre (see _corners)
+        pc = P.pixmap + 2 * (j * P.nx + i0)
+        for q in range(SEGLEN):
+            cx = pc[2 * q]
+            cy = pc[2 * q + 1]
+            org[2 * q] = 0
+            org[2 * q + 1] = 0
+            if cx > -BIG and cx < BIG and cy > -BIG and cy < BIG:
+                org[2 * q] = _ffloor(cx)
+                org[2 * q + 1] = _ffloor(cy)
+            FOX[q] = <double>org[2 * q]
+            FOY[q] = <double>org[2 * q + 1]
+        dpng_corners16(pc, 2 * P.nx, FOX, FOY, P.cw[0], P.cw[1], P.cw[2], BIG, CX, CY, JAC, MN)
+    for q in range(SEGLEN):
+        XM[q] = 0.0
+        B0[q] = 0.0
+        B1[q] = 0.0
+    for q in range(n):
+        st[q] = 0
+        i = i0 + q
+        o = j * P.nx + i
+        # classification: masked, zero or non-finite weight, non-finite data
+        if P.mask != NULL and P.mask[o] != 0:
+            continue
+        if P.weights != NULL:
+            w = P.weights[o] * P.wtscale
+        else:
+            w = P.wtscale
+        if w == 0.0 or not isfinite(w):
+            continue
+        d = P.data[o]
+        if not isfinite(d):
+            continue
+        ok = 1
+        for k in range(P.n2):
+            if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
+                ok = 0
+        if not ok:
+            continue
+        L = &lim[4 * q]
+        if fast:
+            jac = JAC[q]
+            if not (jac != 0.0 and isfinite(jac)):
+                continue
+            # as _footprint: round half up, from origin-relative offsets
+            L[0] = _ffloor(MN[q] + 0.5) + org[2 * q]
+            L[1] = _ffloor(MN[SEGLEN + q] + 0.5) + org[2 * q]
+            L[2] = _ffloor(MN[2 * SEGLEN + q] + 0.5) + org[2 * q + 1]
+            L[3] = _ffloor(MN[3 * SEGLEN + q] + 0.5) + org[2 * q + 1]
+        else:
+            if _footprint(P, i, j, xo, yo, &jac, L, &org[2 * q]):
+                continue
+            for k in range(4):
+                CX[SEGLEN * k + q] = xo[k]
+                CY[SEGLEN * k + q] = yo[k]
+            JAC[q] = jac
+        # clip to the frame
+        ilo = L[0] if L[0] > 0 else 0
+        ihi = L[1] if L[1] < P.onx - 1 else P.onx - 1
+        jlo = L[2] if L[2] > 0 else 0
+        jhi = L[3] if L[3] < P.ony - 1 else P.ony - 1
+        if ilo > ihi or jlo > jhi:
+            continue
+        # the band that holds the first touched row records the hit
+        if jlo >= B.y0 and jlo < B.y1:
+            P.hit[o] = 1
+        # clip to the band
+        if jlo < B.y0:
+            jlo = B.y0
+        if jhi > B.y1 - 1:
+            jhi = B.y1 - 1
+        if ilo < B.x0:
+            ilo = B.x0
+        if ihi > B.x1:
+            ihi = B.x1
+        if ilo > ihi or jlo > jhi:
+            continue
+        K = &clip[4 * q]
+        K[0] = ilo
+        K[1] = ihi
+        K[2] = jlo
+        K[3] = jhi
+        # fetch the accumulators of the first two rows ahead of stage 3 (the
+        # walk crosses output rows, which hardware prefetchers miss)
+        acc = B.acc_d + 3 * ((jlo - B.y0) * B.w + (ilo - B.x0))
+        _prefetch_w(acc, 1, 3)
+        _prefetch_w(acc + 5, 1, 3)
+        if jhi > jlo:
+            _prefetch_w(acc + 3 * B.w, 1, 3)
+            _prefetch_w(acc + 3 * B.w + 5, 1, 3)
+        dd[q] = d * P.dscale
+        ww[q] = w
+        if L[0] == L[1] and L[2] == L[3]:
+            st[q] = 1
+        elif L[1] - L[0] <= 1 and L[3] - L[2] <= 1:
+            st[q] = 2
+            XM[q] = (L[0] - org[2 * q]) + 0.5
+            B0[q] = (L[2] - org[2 * q + 1]) - 0.5
+            B1[q] = (L[2] - org[2 * q + 1]) + 0.5
+            nv = nv + 1
+        else:
+            st[q] = 3
+    if nv > 0:
+        if not fast:
+            # lanes without a footprint: harmless values
+            for q in range(n, SEGLEN):
+                for k in range(4):
+                    CX[SEGLEN * k + q] = 0.0
+                    CY[SEGLEN * k + q] = 0.0
+            for q in range(n):
+                if st[q] == 0:
+                    for k in range(4):
+                        CX[SEGLEN * k + q] = 0.0
+                        CY[SEGLEN * k + q] = 0.0
+        dpng_area2x2(SEGLEN, CX, CY, XM, B0, B1, C)
+    for q in range(n):
+        if st[q] == 0:
+            continue
+        o = j * P.nx + i0 + q
+        if P.extra:
+            if P.dq != NULL:
+                dqv = P.dq[o]
+            for k in range(P.n2):
+                if P.data2[k] != NULL:
+                    B.d2v[k] = P.data2[k][o] * P.dscale2
+                else:
+                    B.d2v[k] = 0.0
+        d = dd[q]
+        jac = JAC[q]
+        w = ww[q] / jac
+        K = &clip[4 * q]
+        L = &lim[4 * q]
+        if st[q] == 1:
+            # the whole drop falls inside one output pixel
+            _accumulate(P, B, K[0], K[2], d, w * jac, dqv)
+        elif st[q] == 2:
+            eps = 1e-12 * fabs(jac)
+            v = q
+            ii = L[0]
+            jj = L[2]
+            if P.extra:
+                if jj >= K[2]:
+                    if ii >= K[0] and fabs(C[v]) > eps:
+                        _accumulate(P, B, ii, jj, d, C[v] * w, dqv)
+                    if ii + 1 <= K[1] and fabs(C[SEGLEN + v]) > eps:
+                        _accumulate(P, B, ii + 1, jj, d, C[SEGLEN + v] * w, dqv)
+                if jj + 1 <= K[3]:
+                    if ii >= K[0] and fabs(C[2 * SEGLEN + v]) > eps:
+                        _accumulate(P, B, ii, jj + 1, d, C[2 * SEGLEN + v] * w, dqv)
+                    if ii + 1 <= K[1] and fabs(C[3 * SEGLEN + v]) > eps:
+                        _accumulate(P, B, ii + 1, jj + 1, d, C[3 * SEGLEN + v] * w, dqv)
+                continue
+            if jj >= K[2]:
+                acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ii - B.x0))
+                if ii >= K[0] and fabs(C[v]) > eps:
+                    _acc3(acc, d, C[v] * w)
+                if ii + 1 <= K[1] and fabs(C[SEGLEN + v]) > eps:
+                    _acc3(acc + 3, d, C[SEGLEN + v] * w)
+            if jj + 1 <= K[3]:
+                acc = B.acc_d + 3 * ((jj + 1 - B.y0) * B.w + (ii - B.x0))
+                if ii >= K[0] and fabs(C[2 * SEGLEN + v]) > eps:
+                    _acc3(acc, d, C[2 * SEGLEN + v] * w)
+                if ii + 1 <= K[1] and fabs(C[3 * SEGLEN + v]) > eps:
+                    _acc3(acc + 3, d, C[3 * SEGLEN + v] * w)
+        else:
+            for k in range(4):
+                xo[k] = CX[SEGLEN * k + q]
+                yo[k] = CY[SEGLEN * k + q]
+            if (L[3] - L[2] + 1) * (L[1] - L[0] + 1) <= MAXCELLS:
+                _square_cells(P, B, xo, yo, L, &org[2 * q],
+                              K[0], K[1], K[2], K[3], d, w, jac, dqv)
+            else:
+                for jj in range(K[2], K[3] + 1):
+                    for ii in range(K[0], K[1] + 1):
+                        a = _overlap(xo, yo, ii - org[2 * q], jj - org[2 * q + 1])
+                        if fabs(a) > 1e-12 * fabs(jac):
+                            _accumulate(P, B, ii, jj, d, a * w, dqv)
+
+
 cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
-    """Add the part of input pixel (i, j) that falls inside band B."""
+    """Add the part of input pixel (i, j) that falls inside band B (every
+    kernel but square, see _square_segment)."""
     cdef Py_ssize_t o = j * P.nx + i
     cdef Py_ssize_t lim[4]
     cdef Py_ssize_t org[2]
@@ -913,17 +1262,13 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     for k in range(P.n2):
         if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
             return
-    if kern == K_SQUARE:
-        if _footprint(P, i, j, xo, yo, &jac, lim, org):
-            return
-    else:
-        cx = P.pixmap[2 * o]
-        cy = P.pixmap[2 * o + 1]
-        if not (cx > -BIG and cx < BIG and cy > -BIG and cy < BIG):
-            return
-        xo[0] = cx
-        yo[0] = cy
-        _centre_lim(P, cx, cy, lim, org, cr)
+    cx = P.pixmap[2 * o]
+    cy = P.pixmap[2 * o + 1]
+    if not (cx > -BIG and cx < BIG and cy > -BIG and cy < BIG):
+        return
+    xo[0] = cx
+    yo[0] = cy
+    _centre_lim(P, cx, cy, lim, org, cr)
     # clip to the frame
     ilo = lim[0] if lim[0] > 0 else 0
     ihi = lim[1] if lim[1] < P.onx - 1 else P.onx - 1
@@ -956,24 +1301,7 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
             else:
                 B.d2v[k] = 0.0
 
-    if kern == K_SQUARE:
-        w = w / jac
-        if lim[0] == lim[1] and lim[2] == lim[3]:
-            # the whole drop falls inside one output pixel
-            _accumulate(P, B, ilo, jlo, d, w * jac, dqv)
-            return
-        if lim[1] - lim[0] <= 1 and lim[3] - lim[2] <= 1:
-            _square_2x2(P, B, xo, yo, lim[0], lim[2], ilo, ihi, jlo, jhi, d, w, jac, dqv, org)
-            return
-        if (lim[3] - lim[2] + 1) * (lim[1] - lim[0] + 1) <= MAXCELLS:
-            _square_cells(P, B, xo, yo, lim, org, ilo, ihi, jlo, jhi, d, w, jac, dqv)
-            return
-        for jj in range(jlo, jhi + 1):
-            for ii in range(ilo, ihi + 1):
-                a = _overlap(xo, yo, ii - org[0], jj - org[1])
-                if fabs(a) > 1e-12 * fabs(jac):
-                    _accumulate(P, B, ii, jj, d, a * w, dqv)
-    elif kern == K_POINT:
+    if kern == K_POINT:
         # one contribution per input pixel: update the outputs directly with
         # the weighted mean (no band accumulators, no merge pass)
         _update_direct(P, B, jlo * P.onx + ilo, d, w, dqv)
@@ -1103,8 +1431,11 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
             i1 = i0 + SEGLEN
             if i1 > P.xmax + 1:
                 i1 = P.xmax + 1
-            for i in range(i0, i1):
-                _do_pixel(P, &B, i, j)
+            if P.kernel == K_SQUARE:
+                _square_segment(P, &B, i0, i1, j)
+            else:
+                for i in range(i0, i1):
+                    _do_pixel(P, &B, i, j)
 
     if P.kernel == K_POINT:
         return 0          # the point kernel updated the outputs directly
@@ -1154,17 +1485,24 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
     return 0
 
 
-cdef void _point_serial(const Params* P, double* d2v, long long* rs) noexcept nogil:
-    """The point kernel on one thread: every input pixel of the sub-region,
-    in input order, updates its output pixel directly (no pre-pass, bands or
-    hit map; the same order, hence the same bits, as the banded path).
+cdef void _point_strip(const Params* P, double* d2v, long long* rs,
+                       Py_ssize_t xlo, Py_ssize_t xhi, int first) noexcept nogil:
+    """The point kernel for the output columns [xlo, xhi): every input pixel
+    of the sub-region whose nearest output column lies there updates its
+    output pixel directly, in input order.  Each output pixel is owned by
+    exactly one strip, so the strips can run on different threads and every
+    output pixel still receives its contributions in input order: the bits
+    do not depend on the number of strips.  The first strip (``first``) also
+    owns the pixels whose map value is not finite, and the first and last
+    strips are unbounded (xlo, xhi = -BIG - 1, BIG + 1), so that every usable
+    pixel, in or out of the frame, is counted by exactly one strip.
     rs[2 * row] counts the pixels of each input row that reached the frame,
     rs[2 * row + 1] the usable ones that did not (see drizzle_kernel)."""
     cdef Py_ssize_t i, j, o, ii, jj, ox, oy
     cdef double w, d, cx, cy
     cdef long long nh, nm
     cdef unsigned int dqv = 0
-    cdef int k, bad
+    cdef int k, bad, fin
     cdef Band B
     B.d2v = d2v
     for j in range(P.ymin, P.ymax + 1):
@@ -1172,6 +1510,35 @@ cdef void _point_serial(const Params* P, double* d2v, long long* rs) noexcept no
         nm = 0
         for i in range(P.xmin, P.xmax + 1):
             o = j * P.nx + i
+            if i + PFD <= P.xmax:
+                # prefetch the output pixel of a pixel PFD ahead (the walk
+                # crosses output rows, which hardware prefetchers miss)
+                cx = P.pixmap[2 * (o + PFD)]
+                cy = P.pixmap[2 * (o + PFD) + 1]
+                if cx > 0.0 and cx < P.onx - 1 and cy > 0.0 and cy < P.ony - 1:
+                    ii = <Py_ssize_t>(cx + 0.5)
+                    if ii >= xlo and ii < xhi:
+                        ii = ii + <Py_ssize_t>(cy + 0.5) * P.onx
+                        _prefetch_w(P.out_wht + ii, 1, 3)
+                        _prefetch_w(P.out_img + ii, 1, 3)
+                        if P.out_ctx != NULL:
+                            _prefetch_w(P.out_ctx + ii, 1, 3)
+            cx = P.pixmap[2 * o]
+            cy = P.pixmap[2 * o + 1]
+            fin = cx > -BIG and cx < BIG and cy > -BIG and cy < BIG
+            ii = 0
+            jj = 0
+            if fin:
+                # nearest output pixel from the exact offsets to floor()
+                # (as _centre_lim); the owner of the pixel is the strip of ii
+                ox = _ffloor(cx)
+                ii = _ffloor((cx - ox) + 0.5) + ox
+                if ii < xlo or ii >= xhi:
+                    continue
+                oy = _ffloor(cy)
+                jj = _ffloor((cy - oy) + 0.5) + oy
+            elif not first:
+                continue
             if P.mask != NULL and P.mask[o] != 0:
                 continue
             if P.weights != NULL:
@@ -1181,21 +1548,13 @@ cdef void _point_serial(const Params* P, double* d2v, long long* rs) noexcept no
             if w == 0.0:
                 continue
             d = P.data[o]
-            cx = P.pixmap[2 * o]
-            cy = P.pixmap[2 * o + 1]
-            bad = not (isfinite(w) and isfinite(d) and cx > -BIG and cx < BIG
-                       and cy > -BIG and cy < BIG)
+            bad = not (fin and isfinite(w) and isfinite(d))
             for k in range(P.n2):
                 if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
                     bad = 1
             if bad:
                 nm = nm + 1
                 continue
-            # nearest output pixel from the exact offsets to floor() (as _centre_lim)
-            ox = _ffloor(cx)
-            oy = _ffloor(cy)
-            ii = _ffloor((cx - ox) + 0.5) + ox
-            jj = _ffloor((cy - oy) + 0.5) + oy
             if ii < 0 or ii >= P.onx or jj < 0 or jj >= P.ony:
                 nm = nm + 1
                 continue
@@ -1207,6 +1566,50 @@ cdef void _point_serial(const Params* P, double* d2v, long long* rs) noexcept no
             _update_direct(P, &B, jj * P.onx + ii, d * P.dscale, w, dqv)
         rs[2 * (j - P.ymin)] = nh
         rs[2 * (j - P.ymin) + 1] = nm
+
+
+cdef void _point_run(const Params* P, long long* rs, const Py_ssize_t* cuts,
+                     Py_ssize_t nstrip, Py_ssize_t nrows) noexcept nogil:
+    """Run the point kernel's strips [cuts[s], cuts[s + 1]) of output
+    columns, one per thread; rs holds nstrip blocks of 2 * nrows counters."""
+    cdef Py_ssize_t s
+    cdef double d2buf[64]
+    if nstrip == 1:
+        _point_strip(P, d2buf, rs, cuts[0], cuts[1], 1)
+        return
+    for s in prange(nstrip, num_threads=nstrip, schedule="static", chunksize=1):
+        _point_strip_thread(P, rs + 2 * nrows * s, cuts[s], cuts[s + 1], s == 0)
+
+
+cdef void _point_strip_thread(const Params* P, long long* rs, Py_ssize_t xlo,
+                              Py_ssize_t xhi, int first) noexcept nogil:
+    """_point_strip with its own data2 scratch (one per thread)."""
+    cdef double d2buf[64]
+    _point_strip(P, d2buf, rs, xlo, xhi, first)
+
+
+def _strip_cuts(const double[:, :, ::1] pixmap, Py_ssize_t xmin, Py_ssize_t xmax,
+                Py_ssize_t ymin, Py_ssize_t ymax, Py_ssize_t nstrip):
+    """Output-column cuts for the point kernel's strips: quantiles of the
+    mapped x of a sparse sample of the sub-region, so that the strips get
+    similar numbers of input pixels.  Only the balance depends on them, never
+    the result.  The outer cuts are -BIG - 1 and BIG + 1."""
+    cdef Py_ssize_t s
+    cuts = np.empty(nstrip + 1, dtype=np.intp)
+    cuts[0] = -<Py_ssize_t>BIG - 1
+    cuts[nstrip] = <Py_ssize_t>BIG + 1
+    if nstrip > 1:
+        ys = np.unique(np.linspace(ymin, ymax, 33).astype(np.intp))
+        xs = np.unique(np.linspace(xmin, xmax, 65).astype(np.intp))
+        sx = np.asarray(pixmap)[ys[:, None], xs[None, :], 0].ravel()
+        sx = sx[np.isfinite(sx) & (np.abs(sx) < BIG)]
+        if sx.size == 0:
+            sx = np.zeros(1)
+        q = np.quantile(sx, np.arange(1, nstrip) / nstrip)
+        for s in range(1, nstrip):
+            cuts[s] = int(np.floor(q[s - 1] + 0.5))
+        cuts[1:nstrip] = np.maximum.accumulate(cuts[1:nstrip])
+    return cuts
 
 
 def _lanczos_lut(int order):
@@ -1377,17 +1780,25 @@ def drizzle_kernel(
     P.nseg = (P.xmax - P.xmin + SEGLEN) // SEGLEN
     P.band_h = band_height if band_height > 0 else 64
     nrows = P.ymax - P.ymin + 1
-    cdef double d2buf[64]
     cdef long long[:, ::1] rs
-    if kernel == K_POINT and num_threads <= 1 and _phases == 3 and n2 <= 64:
-        rowstat = np.zeros((nrows, 2), dtype=np.int64)
-        rs = rowstat
+    cdef long long[:, :, ::1] rs3
+    cdef Py_ssize_t[::1] cutv
+    cdef Py_ssize_t nstrip, nrw
+    if kernel == K_POINT and _phases == 3 and n2 <= 64:
+        # strips of output columns, one per thread: no pre-pass, bands or hit map
+        nstrip = num_threads if num_threads > 1 else 1
+        cuts = _strip_cuts(pixmap, P.xmin, P.xmax, P.ymin, P.ymax, nstrip)
+        cutv = cuts
+        rowstat3 = np.zeros((nstrip, nrows, 2), dtype=np.int64)
+        rs3 = rowstat3
+        nrw = nrows
         try:
             with nogil:
-                _point_serial(&P, d2buf, &rs[0, 0])
+                _point_run(&P, &rs3[0, 0, 0], &cutv[0], nstrip, nrw)
         finally:
             free(P.data2)
             free(P.out2)
+        rowstat = rowstat3.sum(axis=0)
         return int(rowstat[:, 1].sum()), int(np.count_nonzero(rowstat[:, 0] == 0))
     hit = np.zeros((P.ny, P.nx), dtype=np.uint8)
     cdef unsigned char[:, ::1] hv = hit
