@@ -162,3 +162,74 @@ def test_headerlet_written(tmp_path, exposure):
     assert res["headerlet"] is not None
     with fits.open(path) as hdul:
         assert any(h.header.get("EXTNAME") == "HDRLET" for h in hdul[1:])
+
+
+def _data_digests(path):
+    with fits.open(path) as hdul:
+        return [(h.name, h.ver, hashlib.sha256(np.ascontiguousarray(h.data).tobytes()).hexdigest())
+                for h in hdul if h.data is not None and not isinstance(h, fits.BinTableHDU)]
+
+
+def test_header_update_copies_data_bytes_and_adds_tables(tmp_path, exposure):
+    """Headers change, image data are byte copies, a new table HDU is written by astropy."""
+    import shutil
+
+    f = tmp_path / "e.fits"
+    shutil.copy(exposure, f)
+    # a non-standard extension (as attached headerlets are) must survive the rewrite
+    with fits.open(f, mode="append") as hdul:
+        odd = fits.ImageHDU(np.arange(12, dtype=">i2").reshape(3, 4), name="ODD")
+        hdul.append(odd)
+    before = _data_digests(f)
+    with wcsupdate.header_update(f) as hdul:
+        hdul["SCI", 1].header["TESTKW"] = (1.5, "added by the test")
+        for k in range(200):                      # grows the header by several blocks
+            hdul["SCI", 2].header[f"HIST{k:04d}"] = k
+        hdul.append(fits.BinTableHDU.from_columns(
+            [fits.Column(name="A", format="D", array=np.arange(3.0))], name="NEWTAB"))
+    assert _data_digests(f) == before
+    with fits.open(f, memmap=False) as hdul:
+        hdul.verify("exception")
+        assert hdul["SCI", 1].header["TESTKW"] == 1.5
+        assert hdul["SCI", 2].header["HIST0199"] == 199
+        assert list(hdul["NEWTAB"].data["A"]) == [0.0, 1.0, 2.0]
+    assert f.stat().st_size % 2880 == 0
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_header_update_failure_leaves_file(tmp_path, exposure):
+    import os
+    import shutil
+
+    from drizzlepac_ng.errors import FileUpdateError
+
+    f = tmp_path / "e.fits"
+    shutil.copy(exposure, f)
+    digest = _digest(f)
+    with pytest.raises(RuntimeError), wcsupdate.header_update(f) as hdul:
+        hdul["SCI", 1].header["TESTKW"] = 1
+        raise RuntimeError("stop")
+    assert _digest(f) == digest
+    os.chmod(f, 0o444)
+    try:
+        if not os.access(f, os.W_OK):            # (root can write read-only files)
+            with pytest.raises(FileUpdateError, match="read-only"), \
+                    wcsupdate.header_update(f) as hdul:
+                hdul["SCI", 1].header["TESTKW"] = 1
+            assert _digest(f) == digest
+    finally:
+        os.chmod(f, 0o644)
+    # a failing write (no space, here an unwritable folder for the temporary file)
+    real = wcsupdate.tempfile.mkstemp
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    wcsupdate.tempfile.mkstemp = broken
+    try:
+        with pytest.raises(FileUpdateError, match="temporary file"), \
+                wcsupdate.header_update(f) as hdul:
+            hdul["SCI", 1].header["TESTKW"] = 1
+    finally:
+        wcsupdate.tempfile.mkstemp = real
+    assert _digest(f) == digest

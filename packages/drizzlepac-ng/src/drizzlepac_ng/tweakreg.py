@@ -40,7 +40,7 @@ from .align.catalogs import ChipCatalog, chip_wcs, image_catalogs, read_sky_cata
 from .align.fitting import FitResult, fit_linear
 from .align.matching import histogram_offset, match_xy
 from .align.wcsupdate import FitSummary, apply_linear_correction, chip_extensions, update_image_wcs
-from .errors import ConfigError, DrizzlepacError, InputFileError
+from .errors import AlignmentError, ConfigError, DrizzlepacError, InputFileError
 from .imagefindpars import ImageFindPars, find_parameter_names
 from .logutil import task_logging
 from .refimagefindpars import RefImageFindPars
@@ -297,17 +297,29 @@ def _plane_catalog(cats: list[ChipCatalog], refwcs: WCS
     return xy[order], flux[order], chip[order], err[order]
 
 
-def _footprint(filename: str, refwcs: WCS) -> np.ndarray:
-    """Bounding box (xmin, ymin, xmax, ymax) of an image in the reference plane."""
+def _chips(filename: str, cache: dict[str, dict[int, tuple[WCS, tuple[int, int]]]] | None = None
+           ) -> dict[int, tuple[WCS, tuple[int, int]]]:
+    """EXTVER -> (full WCS, (ny, nx)) of every chip, read once per run."""
+    if cache is not None and cache.get(filename):
+        return cache[filename]
+    out = {}
     with fileio.open_fits(filename, memmap=True) as hdul:
-        pts = []
-        for _, i in chip_extensions(hdul, filename).items():
+        for ev, i in sorted(chip_extensions(hdul, filename).items()):
             h = hdul[i].header
-            nx, ny = int(h.get("NAXIS1", 1)), int(h.get("NAXIS2", 1))
-            w = chip_wcs(hdul, i, filename)
-            gx, gy = np.meshgrid(np.linspace(0, nx - 1, 5), np.linspace(0, ny - 1, 5))
-            sky = np.column_stack(w.all_pix2world(gx.ravel(), gy.ravel(), 0))
-            pts.append(refwcs.wcs_world2pix(sky, 0))
+            out[ev] = (chip_wcs(hdul, i, filename),
+                       (int(h.get("NAXIS2", 1) or 1), int(h.get("NAXIS1", 1) or 1)))
+    if cache is not None:
+        cache[filename] = out
+    return out
+
+
+def _footprint(filename: str, refwcs: WCS, cache: dict | None = None) -> np.ndarray:
+    """Bounding box (xmin, ymin, xmax, ymax) of an image in the reference plane."""
+    pts = []
+    for w, (ny, nx) in _chips(filename, cache).values():
+        gx, gy = np.meshgrid(np.linspace(0, nx - 1, 5), np.linspace(0, ny - 1, 5))
+        sky = np.column_stack(w.all_pix2world(gx.ravel(), gy.ravel(), 0))
+        pts.append(refwcs.wcs_world2pix(sky, 0))
     p = np.vstack(pts)
     return np.concatenate([p.min(axis=0), p.max(axis=0)])
 
@@ -492,6 +504,10 @@ def TweakReg(files: Any = None, editpars: bool = False, configobj: Any = None,
         Missing inputs or an unreadable image.  (A reference catalog in the
         wrong format, or a reference without sources, is not an exception:
         every image is then reported as refused with the reason.)
+    FileUpdateError
+        A header update could not be written (disk full, read-only file or
+        folder); that file is unchanged, files updated before it keep their
+        new WCS.
     """
     if editpars:
         log.info("editpars=True: no parameter editor; running with the given values")
@@ -535,11 +551,13 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                "maxflux": _none(pars["maxflux"]), "nbright": _none(pars["nbright"]),
                "fluxunits": pars["fluxunits"]}
     writecat = bool(pars["writecat"])
+    wcs_cache: dict[str, dict[int, tuple[WCS, tuple[int, int]]]] = {}
 
     def catalogs_of(f: str, fp: ImageFindPars) -> list[ChipCatalog]:
         user = atcats.get(f) or _lookup(catfile, f)
         return image_catalogs(f, fp, exclusions=_lookup(exclusions, f), chip_catalogs=user,
-                              catalog_options=catopts if user else None)
+                              catalog_options=catopts if user else None,
+                              wcs_out=wcs_cache.setdefault(f, {}))
 
     cats = {f: catalogs_of(f, ifind) for f in files}
     refimage = _none(pars["refimage"])
@@ -555,11 +573,11 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         plane_image = files[0]
     else:
         # the input with the largest total overlap with the others
-        tmp_plane = _plane_for(files[0])
-        boxes = {f: _footprint(f, tmp_plane) for f in files}
+        tmp_plane = _plane_for(files[0], wcs_cache)
+        boxes = {f: _footprint(f, tmp_plane, wcs_cache) for f in files}
         plane_image = max(files, key=lambda f: sum(_overlap(boxes[f], boxes[g], 0.0)
                                                    for g in files if g != f))
-    refwcs = _plane_for(plane_image)
+    refwcs = _plane_for(plane_image, wcs_cache)
     scale_arcsec = _ref_scale_arcsec(refwcs)
     # reference catalog
     if refcat:
@@ -612,7 +630,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
             if not np.all(np.isfinite(in_xy)):
                 raise _Refused("the image's WCS gives no valid sky position for some of its "
                                "sources (missing or broken WCS keywords?)")
-            box = _footprint(f, refwcs)
+            box = _footprint(f, refwcs, wcs_cache)
             if _overlap(box, ref_box, searchrad) <= 0:
                 raise _Refused("no overlap with the reference")
             offset = np.array([float(pars["xoffset"]), float(pars["yoffset"])])
@@ -675,7 +693,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                 continue
             m = rep.fit.matrix if rep.fit is not None else np.eye(2)
             t = rep.fit.offset if rep.fit is not None else np.zeros(2)
-            _update_file(rep, refwcs, m, t, pars)
+            _update_file(rep, refwcs, m, t, pars, wcs_cache)
     if pars["clean"]:
         for name in written:
             Path(name).unlink(missing_ok=True)
@@ -704,14 +722,9 @@ def _pair_errors(e_in: np.ndarray, e_ref: np.ndarray) -> np.ndarray | None:
     return np.sqrt(e_in ** 2 + e_ref ** 2)
 
 
-def _plane_for(filename: str) -> WCS:
-    with fileio.open_fits(filename, memmap=True) as hdul:
-        ws, shapes = [], []
-        for _, i in sorted(chip_extensions(hdul, filename).items()):
-            h = hdul[i].header
-            ws.append(chip_wcs(hdul, i, filename))
-            shapes.append((int(h.get("NAXIS2", 1)), int(h.get("NAXIS1", 1))))
-    return reference_plane(ws, shapes)
+def _plane_for(filename: str, cache: dict | None = None) -> WCS:
+    chips = sorted(_chips(filename, cache).items())
+    return reference_plane([w for _, (w, _) in chips], [shape for _, (_, shape) in chips])
 
 
 def _write_refxy(plane_image: str, ref_xy: np.ndarray) -> str:
@@ -724,16 +737,11 @@ def _write_refxy(plane_image: str, ref_xy: np.ndarray) -> str:
 
 
 def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,
-                 pars: dict[str, Any]) -> None:
+                 pars: dict[str, Any], cache: dict | None = None) -> None:
     f = rep.filename
     try:
-        corrections = {}
-        with fileio.open_fits(f, memmap=True) as hdul:
-            for ev, i in chip_extensions(hdul, f).items():
-                h = hdul[i].header
-                shape = (int(h.get("NAXIS2", 2048)), int(h.get("NAXIS1", 4096)))
-                corrections[ev] = apply_linear_correction(chip_wcs(hdul, i, f), refwcs, m, t,
-                                                          shape=shape)
+        corrections = {ev: apply_linear_correction(w, refwcs, m, t, shape=shape)
+                       for ev, (w, shape) in _chips(f, cache).items()}
         update_image_wcs(
             f, corrections, wcsname=pars["wcsname"], reusename=bool(pars["reusename"]),
             fit=FitSummary(rep.rms_ra, rep.rms_dec, rep.nmatch), headerlet=bool(pars["headerlet"]),
@@ -742,7 +750,9 @@ def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,
             author=str(pars["author"] or ""), descrip=str(pars["descrip"] or ""),
             catalog=str(pars["catalog"] or ""), history=str(pars["history"] or ""))
         rep.updated = True
-    except DrizzlepacError as exc:
+    except (ConfigError, AlignmentError) as exc:
+        # a refusal of this image (name already used, unusable correction); a failed
+        # write (FileUpdateError: disk full, read-only) or unreadable file is raised
         rep.accepted, rep.role, rep.reason = False, "refused", f"header not updated: {exc}"
         log.error("%s: header not updated (%s); the file is unchanged", f, exc)
 

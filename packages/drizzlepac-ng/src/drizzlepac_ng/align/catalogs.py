@@ -352,7 +352,8 @@ def exclusion_mask_filter(x: np.ndarray, y: np.ndarray, region_file: str | os.Pa
 
 def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                    exclusions: list[str | None] | None = None,
-                   chip_catalogs: list[str] | None = None, catalog_options: dict | None = None
+                   chip_catalogs: list[str] | None = None, catalog_options: dict | None = None,
+                   wcs_out: dict[int, tuple[WCS, tuple[int, int]]] | None = None
                    ) -> list[ChipCatalog]:
     """Find (or read) the sources of every chip of an image and give their sky positions.
 
@@ -367,6 +368,9 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
     catalog_options : dict, optional
         ``xcol``, ``ycol``, ``fluxcol``, ``xyunits``, ``minflux``, ``maxflux``,
         ``nbright``, ``fluxunits`` for user catalogs.
+    wcs_out : dict, optional
+        Filled with EXTVER -> ``(wcs, (ny, nx))`` of every chip (saves
+        re-opening the file to get them).
 
     Returns
     -------
@@ -387,6 +391,8 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
             hdr = hdul[i].header
             w = chip_wcs(hdul, i, fname)
             shape = (int(hdr.get("NAXIS2", 0)), int(hdr.get("NAXIS1", 0)))
+            if wcs_out is not None:
+                wcs_out[ev] = (w, shape)
             if chip_catalogs:
                 if n >= len(chip_catalogs) or not chip_catalogs[n]:
                     continue

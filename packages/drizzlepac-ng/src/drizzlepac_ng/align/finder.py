@@ -183,6 +183,33 @@ def _stamps(data: np.ndarray, ix: np.ndarray, iy: np.ndarray, r: int) -> np.ndar
     return data[iy[:, None, None] + off[None, :, None], ix[:, None, None] + off[None, None, :]]
 
 
+def _local_maxima(conv: np.ndarray, iy: np.ndarray, ix: np.ndarray, footprint: np.ndarray,
+                  chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates ``(iy, ix)`` where ``conv`` is the maximum over ``footprint``.
+
+    Equal to ``conv >= maximum_filter(conv, footprint)`` at those pixels (ties
+    kept), computed on the candidates only; they must lie at least the
+    footprint radius inside the image.
+    """
+    r = footprint.shape[0] // 2
+    v = conv[iy, ix]
+    keep = np.ones(iy.size, dtype=bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                keep &= v >= conv[iy + dy, ix + dx]
+    iy, ix, v = iy[keep], ix[keep], v[keep]
+    oy, ox = np.nonzero(footprint)
+    far = (np.abs(oy - r) > 1) | (np.abs(ox - r) > 1)   # outside the 3 x 3 block
+    oy, ox = oy[far] - r, ox[far] - r
+    keep = np.ones(iy.size, dtype=bool)
+    for a in range(0, iy.size, chunk):
+        sl = slice(a, a + chunk)
+        vals = conv[iy[sl, None] + oy[None, :], ix[sl, None] + ox[None, :]]
+        keep[sl] = v[sl] >= vals.max(axis=1, initial=-np.inf)
+    return iy[keep], ix[keep]
+
+
 def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
                  mask: np.ndarray | None = None) -> SourceList:
     """Find point-like sources in one image.
@@ -210,37 +237,39 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
     data = np.asarray(data)
     if data.ndim != 2 or min(data.shape) < 5:
         raise ConfigError(f"the image must be 2-D and at least 5x5 pixels, got shape {data.shape}")
-    bad = ~np.isfinite(data)
+    # one native float32 copy (FITS data are big-endian: every later pass is faster)
+    img = np.array(data, dtype=np.float32, order="C")
+    bad = ~np.isfinite(img)
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != data.shape:
             raise ConfigError(f"mask shape {mask.shape} differs from image shape {data.shape}")
         bad |= mask
     good = ~bad
-    sky, sigma = sky_statistics(data, good)
+    sky, sigma = sky_statistics(img, good)
     if not pars.computesig:
         sigma = float(pars.skysigma)
     if sigma <= 0 or not good.any():
         log.warning("no usable background (sigma=%g); no sources", sigma)
         return SourceList.empty(sky, sigma)
-    img = np.where(good, data, sky).astype(np.float32) - np.float32(sky)
+    img -= np.float32(sky)
+    img[bad] = 0.0
     kernel, footprint = gaussian_kernel(pars.conv_width, pars.ratio, pars.theta, pars.nsigma)
     r = kernel.shape[0] // 2
     conv = ndimage.correlate(img, kernel.astype(np.float32), mode="constant", cval=0.0)
     thresh = pars.threshold * sigma * float(np.sqrt((kernel ** 2).sum()))
-    cand = conv > thresh
-    cand &= good
-    # local maxima of the filtered image within the footprint
-    maxf = ndimage.maximum_filter(conv, footprint=footprint, mode="constant", cval=-np.inf)
-    cand &= conv >= maxf
-    del maxf
     edge = max(r, 3)
-    cand[:edge, :] = False
-    cand[-edge:, :] = False
-    cand[:, :edge] = False
-    cand[:, -edge:] = False
+    inner = conv[edge:-edge, edge:-edge]
+    cand = inner > np.float32(thresh)
+    cand &= good[edge:-edge, edge:-edge]
     iy, ix = np.nonzero(cand)
     del cand
+    iy += edge
+    ix += edge
+    # local maxima of the filtered image within the footprint, tested only where the
+    # filtered image is above the threshold: first against the 8 neighbours (the
+    # footprint always holds them), then against the whole footprint
+    iy, ix = _local_maxima(conv, iy, ix, footprint)
     if iy.size == 0:
         return SourceList.empty(sky, sigma)
     amp = conv[iy, ix].astype(np.float64)
@@ -275,13 +304,16 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
     dx = np.zeros(iy.size)
     dy = np.zeros(iy.size)
     for _ in range(10):
+        # the window is separable: contract the stamps along x, then along y
         wx = np.exp(-0.5 * ((off[None, :] - dx[:, None]) / sw) ** 2)
         wy = np.exp(-0.5 * ((off[None, :] - dy[:, None]) / sw) ** 2)
-        w = wy[:, :, None] * wx[:, None, :] * big
-        tot = w.sum(axis=(1, 2))
+        bx = np.einsum("nyx,nx->ny", big, wx)
+        bxo = np.einsum("nyx,nx->ny", big, wx * off[None, :])
+        tot = np.einsum("ny,ny->n", bx, wy)
         ok = tot > 0
-        ndx = np.where(ok, (w * off[None, None, :]).sum(axis=(1, 2)) / np.where(ok, tot, 1), 0.0)
-        ndy = np.where(ok, (w * off[None, :, None]).sum(axis=(1, 2)) / np.where(ok, tot, 1), 0.0)
+        safe = np.where(ok, tot, 1.0)
+        ndx = np.where(ok, np.einsum("ny,ny->n", bxo, wy) / safe, 0.0)
+        ndy = np.where(ok, np.einsum("ny,ny->n", bx, wy * off[None, :]) / safe, 0.0)
         ndx = np.clip(ndx, -1.5, 1.5)
         ndy = np.clip(ndy, -1.5, 1.5)
         step = np.max(np.abs(np.concatenate([ndx - dx, ndy - dy]))) if iy.size else 0.0
