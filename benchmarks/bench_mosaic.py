@@ -11,6 +11,15 @@ default), then times minmed median + blot/driz_cr + final drizzle:
 Every run is checked bit for bit against the reference.  Usage::
 
     python benchmarks/bench_mosaic.py [--grid 3x4] [--chip 256x512]
+
+``--fullsize N --workdir DIR`` instead simulates N full-size ACS/WFC
+exposures (two per pointing, pointings on a grid with overlaps; ~170 MB of
+files per exposure in DIR, reused when present) and runs the whole
+AstroDrizzle task on them with 2048 x 2048 tiles, in-process
+(``scheduler=None``, 2 threads) and on a LocalCluster of 2 single-threaded
+worker processes: wall time per step, peak RSS of the main process and of
+each worker (psutil samples), task time per tile / chip (Dask task stream),
+bit-identity of SCI/WHT/CTX, and the extrapolation to 1,000 exposures.
 """
 
 from __future__ import annotations
@@ -102,12 +111,154 @@ def read(path):
         return [np.array(h[e].data) for e in ("SCI", "WHT", "CTX", "MED")]
 
 
+class StepTimer:
+    """A progress wrapper that records the wall time of every step (by its label)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    def __call__(self, iterable, desc: str = "", total=None):
+        t = time.perf_counter()
+        yield from iterable
+        self.times[desc] = self.times.get(desc, 0.0) + time.perf_counter() - t
+
+
+class RssSampler:
+    """Peak resident memory of some processes, sampled in a thread."""
+
+    def __init__(self, pids, interval: float = 0.25) -> None:
+        import threading
+
+        import psutil
+
+        self.procs = {pid: psutil.Process(pid) for pid in pids}
+        self.peak = dict.fromkeys(self.procs, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.is_set():
+            for pid, p in self.procs.items():
+                try:
+                    self.peak[pid] = max(self.peak[pid], p.memory_info().rss)
+                except Exception:  # a process that went away
+                    pass
+            self._stop.wait(interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def fullsize(n: int, workdir: Path, tile: int) -> int:
+    """AstroDrizzle on ``n`` full-size exposures: in-process vs a 2-worker LocalCluster."""
+    import os
+
+    from drizzlepac_ng.astrodrizzle import AstroDrizzle
+
+    t0 = time.perf_counter()
+    files = simulate_fullsize(n, workdir / "inputs")
+    print(f"{n} full-size ACS/WFC exposures in {workdir / 'inputs'} "
+          f"({time.perf_counter() - t0:.0f} s to simulate or find)", flush=True)
+    common = dict(runfile="", preserve=False, build=True, tile_shape=(tile, tile),
+                  num_cores=2)
+    runs = {}
+
+    def run(name, scheduler, worker_pids):
+        out = workdir / name
+        out.mkdir(exist_ok=True)
+        timer = StepTimer()
+        with RssSampler([os.getpid(), *worker_pids]) as rss:
+            t = time.perf_counter()
+            res = AstroDrizzle([str(f) for f in files], output=str(out / "mosaic"),
+                               scheduler=scheduler, progress=timer, **common)
+            wall = time.perf_counter() - t
+        with fits.open(res.product) as h:
+            shape = h["SCI"].shape
+            prods = [np.array(h[e].data) for e in ("SCI", "WHT", "CTX")]
+        runs[name] = dict(wall=wall, steps=dict(timer.times), rss=dict(rss.peak),
+                          prods=prods, shape=shape, pids=worker_pids)
+        print(f"{name}: {wall:.0f} s; steps " + ", ".join(
+            f"{k} {v:.0f} s" for k, v in timer.times.items()), flush=True)
+        return res
+
+    run("in-process", None, [])
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  memory_limit="6GB", dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        pids = list(client.run(os.getpid).values())
+        with distributed.get_task_stream(client) as ts:
+            run("LocalCluster 2x1", client, pids)
+        stream = ts.data
+    # task compute time by kind
+    kinds: dict[str, list[float]] = {}
+    for rec in stream:
+        key = rec["key"] if isinstance(rec["key"], str) else str(rec["key"][0])
+        kind = key.split("-")[0]
+        dur = sum(s["stop"] - s["start"] for s in rec["startstops"]
+                  if s.get("action") == "compute")
+        kinds.setdefault(kind, []).append(dur)
+
+    ref = runs["in-process"]
+    ny, nx = ref["shape"]
+    n_tiles = -(-ny // tile) * -(-nx // tile)
+    print(f"\noutput {nx} x {ny} pixels, {n_tiles} tiles of {tile} x {tile}, "
+          f"{2 * n} chips of 4096 x 2048")
+    print(f"{'run':22s} {'wall [s]':>9s} {'main RSS [GB]':>14s} "
+          f"{'worker RSS [GB]':>16s}  bit-identical SCI/WHT/CTX")
+    for name, r in runs.items():
+        same = all(np.array_equal(a, b, equal_nan=True)
+                   for a, b in zip(ref["prods"], r["prods"], strict=True))
+        main_rss = r["rss"][os.getpid()] / 1e9
+        workers = [r["rss"][p] / 1e9 for p in r["pids"]]
+        wtxt = " / ".join(f"{v:.2f}" for v in workers) or "-"
+        print(f"{name:22s} {r['wall']:9.0f} {main_rss:14.2f} {wtxt:>16s}  {same}")
+    print(f"\n{'task kind':12s} {'count':>6s} {'mean [s]':>9s} {'max [s]':>8s} {'sum [s]':>8s}")
+    total_task = 0.0
+    for kind, durs in sorted(kinds.items()):
+        total_task += sum(durs)
+        print(f"{kind:12s} {len(durs):6d} {np.mean(durs):9.2f} {max(durs):8.2f} "
+              f"{sum(durs):8.0f}")
+    cl_steps = runs["LocalCluster 2x1"]["steps"]
+    serial = sum(v for k, v in cl_steps.items()
+                 if k in ("static mask", "sky", "prepare chips"))
+    other = runs["LocalCluster 2x1"]["wall"] - sum(cl_steps.values())
+    a = serial / n
+    b = total_task / n
+    c = other / n
+    print(f"\nper exposure: {a:.1f} s serial in the main process (static mask, sky, "
+          f"chip preparation), {b:.1f} s of task time (tiles and chips), {c:.1f} s other "
+          f"(loading, product writing, input updates)")
+    print(f"extrapolation: T(N exposures, W workers) ~ N x ({a + c:.1f} + {b:.1f} / W) s")
+    for w in (2, 8, 32, 128):
+        t1000 = 1000 * (a + c + b / w)
+        print(f"  1000 exposures on {w:4d} workers: ~{t1000 / 3600:.1f} h")
+    worst = max(max(r["rss"][p] for p in r["pids"]) for r in runs.values() if r["pids"])
+    print(f"targets: peak RSS per worker <= 2 GB: measured {worst / 1e9:.2f} GB; products "
+          f"bit-identical in-process vs cluster (issue 11)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", default="3x4")
     ap.add_argument("--chip", default="256x512")
     ap.add_argument("--tiles", default="256,512")
+    ap.add_argument("--fullsize", type=int, default=0,
+                    help="run AstroDrizzle on this many full-size exposures instead")
+    ap.add_argument("--workdir", default=None, help="folder for --fullsize (needs disk space)")
+    ap.add_argument("--tile", type=int, default=2048, help="tile side for --fullsize")
     args = ap.parse_args()
+    if args.fullsize:
+        if not args.workdir:
+            ap.error("--fullsize needs --workdir")
+        return fullsize(args.fullsize, Path(args.workdir), args.tile)
     rows, cols = (int(v) for v in args.grid.split("x"))
     chip = tuple(int(v) for v in args.chip.split("x"))
     t0 = time.perf_counter()

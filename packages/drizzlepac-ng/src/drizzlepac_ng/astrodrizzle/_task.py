@@ -143,6 +143,14 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
         for f in files:
             log.info("input: %s", f)
         prod.check_output_folder(prod.product_names(root, files[0]))  # before any change
+        # imported here: drizzlepac_ng.mosaic imports this package's modules
+        from .tiled import run_tiled, tiled_requested, unsupported_in_tiled
+
+        reasons = unsupported_in_tiled(cfg) if tiled_requested(cfg) else []
+        if reasons:
+            raise ConfigError("not available in the tiled run (tile_shape/scheduler): "
+                              + "; ".join(reasons) + ". Use tile_shape=None, scheduler=None "
+                              "for the whole-frame run")
         if cfg.state.restore:
             _restore(files)
         if g.updatewcs:
@@ -156,9 +164,6 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
         names = prod.product_names(root, files[0], exposures[0].instrument)
         prod.check_output_folder(names)
         timings["load"] = time.perf_counter() - t0
-        # imported here: drizzlepac_ng.mosaic imports this package's modules
-        from .tiled import run_tiled, tiled_requested
-
         if tiled_requested(cfg):
             with run_tiled(exposures, cfg, progress=progress, workdir=names.folder) as result:
                 timings["pipeline"] = time.perf_counter() - t0 - timings["load"]

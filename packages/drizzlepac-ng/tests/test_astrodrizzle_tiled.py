@@ -1,0 +1,225 @@
+"""AstroDrizzle on the tiled task graph (tile_shape / scheduler, issue 11).
+
+Small simulated ACS/WFC sets (4 exposures of 2 chips of 128 x 256).  What is
+checked:
+
+* SCI, WHT and CTX are bit-identical for two tile shapes, for chip arrays on
+  disk or in memory, and on a LocalCluster of two worker processes;
+* against the whole-frame run: the same cosmic-ray masks (at most 0.1 % of
+  the flagged pixels differ), the same covered pixels and context, SCI
+  within 1e-4 of the local value (plus 1e-6 of the image maximum), WHT within
+  1e-4 (plus 2e-5 of its maximum), and star aperture fluxes within 1e-4 (the two runs differ only by float32 rounding:
+  the whole-frame run reuses float32 copies of the pixel maps);
+* the product: layout, WCS, HDRTAB (one row per chip), NDRIZIM and the DQ
+  cosmic-ray bit written back into the inputs;
+* errors: a bad scheduler address, or an option the tiled run cannot honour,
+  fails before any input is changed (sha256 of every input).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from drizzlepac_ng import astrodrizzle, simulate
+from drizzlepac_ng.astrodrizzle.config import AstroDrizzleConfig
+from drizzlepac_ng.errors import ConfigError
+from drizzlepac_ng.mosaic import SchedulerError
+
+SHAPE = "small"
+SEED = 5
+N_CHIPS = 8
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiled_base")
+    cat = simulate.sky_catalog(shape=SHAPE, seed=SEED, n_stars=60, n_galaxies=0, n_bright=0,
+                               rate_range=(80.0, 800.0))
+    simulate.simulate_exposures(4, shape=SHAPE, seed=SEED, dither="box", catalog=cat,
+                                output_dir=folder)
+    return dict(folder=folder, catalog=cat)
+
+
+def _copy(base, dest: Path) -> list[str]:
+    dest.mkdir()
+    for p in base["folder"].iterdir():
+        if p.is_file():
+            shutil.copy2(p, dest / p.name)
+    return sorted(str(p) for p in dest.glob("*_flc.fits"))
+
+
+def _run(base, dest: Path, **kw):
+    files = _copy(base, dest)
+    res = astrodrizzle.AstroDrizzle(files, output=str(dest / "final"), runfile="",
+                                    preserve=False, build=True, **kw)
+    with fits.open(res.product) as h:
+        prods = [np.array(h[e].data) for e in ("SCI", "WHT", "CTX")]
+    return res, prods
+
+
+def _same(a, b) -> None:
+    for x, y, name in zip(a, b, ("SCI", "WHT", "CTX"), strict=True):
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        assert np.array_equal(x, y, equal_nan=True), f"{name}: {(x != y).sum()} pixels differ"
+
+
+@pytest.fixture(scope="module")
+def runs(base, tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiled_runs")
+    return {
+        "classic": _run(base, root / "classic"),
+        "t64": _run(base, root / "t64", tile_shape=(64, 64)),
+        "t100": _run(base, root / "t100", tile_shape=(100, 150), num_cores=1),
+    }
+
+
+def _sha(paths) -> dict[str, str]:
+    return {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
+
+
+# --------------------------------------------------------------------------------------------
+def test_products_independent_of_tile_shape(runs):
+    _same(runs["t64"][1], runs["t100"][1])
+    sci = runs["t64"][1][0]
+    assert np.isfinite(sci).mean() > 0.5 and np.nanmax(sci) > 0
+
+
+def test_in_memory_chips_give_the_same_bits(base, runs, tmp_path):
+    _, prods = _run(base, tmp_path / "mem", tile_shape=(64, 64), in_memory=True)
+    _same(runs["t64"][1], prods)
+
+
+def test_close_to_the_whole_frame_run(base, runs):
+    (cres, (csci, cwht, cctx)), (tres, (tsci, twht, tctx)) = runs["classic"], runs["t64"]
+    # cosmic rays: the same masks
+    cm, tm = cres.pipeline.crmasks, tres.pipeline.crmasks
+    assert sorted(cm) == sorted(tm) and len(tm) == N_CHIPS
+    flagged = sum(int(cm[k].sum()) for k in cm)
+    differ = sum(int((cm[k] != tm[k]).sum()) for k in cm)
+    assert flagged > 1000 and differ <= 0.001 * flagged, (differ, flagged)
+    # covered pixels and context identical; values within float32 rounding
+    assert np.array_equal(np.isfinite(csci), np.isfinite(tsci))
+    assert np.array_equal(cctx, tctx)
+    ok = np.isfinite(csci)
+    tol = 1e-4 * np.abs(csci[ok]) + 1e-6 * np.nanmax(np.abs(csci))
+    assert np.all(np.abs(csci[ok] - tsci[ok]) <= tol)
+    # edge pixels with a sliver of overlap: the area moves with the map's rounding
+    assert np.allclose(cwht, twht, rtol=1e-4, atol=2e-5 * cwht.max())
+    # star photometry (12 px aperture, local background)
+    wcs = cres.pipeline.wcs
+    x, y = wcs.world_to_pixel_values(base["catalog"]["RA"], base["catalog"]["DEC"])
+    ratios = []
+    for xi, yi in zip(x, y, strict=True):
+        x0, y0 = round(float(xi)), round(float(yi))
+        if not (20 < x0 < csci.shape[1] - 20 and 20 < y0 < csci.shape[0] - 20):
+            continue
+        cut_c = csci[y0 - 12:y0 + 13, x0 - 12:x0 + 13]
+        cut_t = tsci[y0 - 12:y0 + 13, x0 - 12:x0 + 13]
+        if not np.all(np.isfinite(cut_c)):
+            continue
+        ratios.append((cut_t.sum() - np.median(cut_t)) / (cut_c.sum() - np.median(cut_c)))
+    assert len(ratios) >= 5
+    assert np.max(np.abs(np.array(ratios) - 1.0)) <= 1e-4
+
+
+def test_product_layout_wcs_hdrtab_and_dq_write_back(runs):
+    cres, tres = runs["classic"][0], runs["t64"][0]
+    with fits.open(tres.product) as h, fits.open(cres.product) as c:
+        assert [hdu.name for hdu in h] == ["PRIMARY", "SCI", "WHT", "CTX", "HDRTAB"]
+        assert len(h["HDRTAB"].data) == N_CHIPS
+        prim = h[0].header
+        assert prim["NDRIZIM"] == N_CHIPS and prim["D008DATA"] == c[0].header["D008DATA"]
+        assert prim["EXPTIME"] == c[0].header["EXPTIME"]
+        w_t, w_c = WCS(h["SCI"].header), WCS(c["SCI"].header)
+        assert np.allclose(w_t.wcs.crval, w_c.wcs.crval, rtol=0, atol=1e-12)
+        assert np.allclose(w_t.wcs.cd, w_c.wcs.cd, rtol=1e-12)
+        assert h["SCI"].shape == c["SCI"].shape
+        assert h["SCI"].header["BUNIT"] == c["SCI"].header["BUNIT"]
+    # the arrays of the result are those of the product
+    assert np.array_equal(np.asarray(tres.pipeline.sci), runs["t64"][1][0], equal_nan=True)
+    # DQ 4096 written back exactly where the tiled run found cosmic rays
+    for exp in tres.pipeline.exposures:
+        with fits.open(exp.filename) as hdul:
+            for chip in exp.chips:
+                dq = hdul["DQ", chip.extver].data
+                cr = tres.pipeline.crmasks[chip.label]
+                assert np.array_equal((dq & 4096) > 0, cr)
+                assert hdul["SCI", chip.extver].header["MDRIZSKY"] == pytest.approx(chip.sky)
+
+
+@pytest.mark.slow
+def test_local_cluster_bit_identical(base, runs, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        _, prods = _run(base, tmp_path / "dask", tile_shape=(100, 150), scheduler=client)
+    _same(runs["t64"][1], prods)
+
+
+def test_bad_scheduler_address_fails_before_any_change(base, tmp_path):
+    pytest.importorskip("distributed")
+    files = _copy(base, tmp_path / "bad")
+    before = _sha(files)
+    with pytest.raises(SchedulerError, match=r"cannot reach the Dask scheduler at "
+                                             r"'tcp://127\.0\.0\.1:9'"):
+        astrodrizzle.AstroDrizzle(files, output=str(tmp_path / "bad" / "final"), runfile="",
+                                  build=True, scheduler="tcp://127.0.0.1:9")
+    assert _sha(files) == before
+    assert not list((tmp_path / "bad").glob("final*")) and not (tmp_path / "bad" /
+                                                                 "OrIg_files").exists()
+    assert not list((tmp_path / "bad").glob("astrodrizzle-tiles-*"))
+
+
+@pytest.mark.parametrize("option", [dict(write_intermediates=True), dict(driz_cr_corr=True),
+                                    dict(driz_sep_wcs=True, driz_sep_scale=0.1)])
+def test_unsupported_options_are_clear_errors(base, tmp_path, option):
+    files = _copy(base, tmp_path / "opt")
+    before = _sha(files)
+    name = next(iter(option))
+    with pytest.raises(ConfigError, match=rf"tiled run.*{name}=True.*tile_shape=None"):
+        astrodrizzle.AstroDrizzle(files, output=str(tmp_path / "opt" / "final"), runfile="",
+                                  tile_shape=(64, 64), **option)
+    assert _sha(files) == before
+
+
+def test_parameters_in_config_files(tmp_path):
+    toml = tmp_path / "p.toml"
+    toml.write_text('[astrodrizzle]\ntile_shape = [512, 256]\nscheduler = "tcp://h:8786"\n')
+    cfg = AstroDrizzleConfig.from_toml(toml)
+    assert cfg.general.tile_shape == (512, 256) and cfg.general.scheduler == "tcp://h:8786"
+    lines = cfg.describe()
+    assert "tile_shape = (512, 256)  (file p.toml [astrodrizzle])" in lines
+    cfgfile = tmp_path / "a.cfg"
+    cfgfile.write_text("_task_name_ = astrodrizzle\ntile_shape = 1024\nscheduler = None\n")
+    cfg = AstroDrizzleConfig.from_original_cfg(cfgfile)
+    assert cfg.general.tile_shape == (1024, 1024) and cfg.general.scheduler is None
+    default = AstroDrizzleConfig()
+    assert default.general.tile_shape is None and default.general.scheduler is None
+    for bad in ("0 5", "big", (1, 2, 3), True):
+        with pytest.raises(ConfigError, match="tile_shape"):
+            AstroDrizzleConfig.resolve(None, {"tile_shape": bad})
+    with pytest.raises(ConfigError, match="scheduler"):
+        AstroDrizzleConfig.resolve(None, {"scheduler": 42})
+
+
+def test_in_process_run_imports_no_dask(base, tmp_path):
+    files = _copy(base, tmp_path / "nodask")
+    code = (
+        "import sys\n"
+        "from drizzlepac_ng import astrodrizzle\n"
+        f"astrodrizzle.AstroDrizzle({files!r}, output={str(tmp_path / 'nodask' / 'f')!r}, "
+        "runfile='', preserve=False, tile_shape=(128, 128), num_cores=1)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
