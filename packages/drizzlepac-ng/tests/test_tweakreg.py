@@ -298,3 +298,42 @@ def test_check_linear_header():
     assert np.allclose(check_linear_header(fits.Header({"CDELT1": 2.0})), [[2, 0], [0, 1]])
     with pytest.raises(InputFileError, match="PC x CDELT"):
         check_linear_header(fits.Header({"CDELT2": 0.0}))
+
+
+def test_fit_match_file_has_the_18_columns(work):
+    """Columns of the original's *_catalog_fit.match, consistent with each other."""
+    from astropy.wcs import WCS
+
+    rep = TweakReg([str(p) for p in work[:2]], dqbits=0, expand_refcat=True,
+                   **{**QUIET, "writecat": True})
+    assert rep.all_accepted
+    root = work[1].name.removesuffix(".fits")
+    text = Path(f"{root}_catalog_fit.match").read_text().splitlines()
+    assert "#     Column 18: Ref source provenience" in text
+    rows = [ln.split() for ln in text if not ln.startswith("#")]
+    clipped = [ln for ln in text if ln.startswith("# clipped:")]
+    assert len(rows) + len(clipped) >= rep[1].nmatch and len(rows) == rep[1].nmatch
+    assert all(len(r) == 18 for r in rows)
+    assert {r[17] for r in rows} == {work[0].name}
+    a = np.array([[float(v) for v in r[:17]] for r in rows])
+    # fit minus reference equals the residual columns (up to their sign convention)
+    d = a[:, 4:6] - a[:, 0:2]
+    assert np.allclose(np.abs(d), np.abs(a[:, 6:8]), atol=2e-6)
+    assert np.sqrt(np.mean(d ** 2)) < 0.2
+    # the original chip positions of the inputs map to the listed RA/Dec through the
+    # fitted transform: checked by mapping them with the updated WCS of chip EXTVER
+    refwcs = rep.refwcs
+    with fits.open(work[1]) as h:
+        for ev in (1, 2):
+            sel = a[:, 14] == ev
+            if not sel.any():
+                continue
+            w = WCS(h["SCI", ev].header, h)
+            plane = refwcs.wcs_world2pix(w.all_pix2world(a[sel, 10:12], 1), 1)
+            assert np.allclose(plane, a[sel, 2:4], atol=1e-4)
+    with fits.open(work[0]) as h:
+        w = WCS(h["SCI", 1].header, h)
+        sel = np.isfinite(a[:, 8])
+        plane = refwcs.wcs_world2pix(w.all_pix2world(a[sel, 8:10], 1), 1)
+        on1 = np.all(np.abs(plane - a[sel, 0:2]) < 1e-4, axis=1)
+        assert on1.any()        # the reference sources of chip 1 are where their columns say

@@ -283,18 +283,29 @@ def _rootname(filename: str) -> str:
     return base
 
 
-def _plane_catalog(cats: list[ChipCatalog], refwcs: WCS
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _plane_catalog(cats: list[ChipCatalog], refwcs: WCS, origin: str = ""
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                              np.ndarray]:
+    """Sources of an image in the reference plane, brightest first.
+
+    Returns ``xy`` (0-based plane pixels), ``flux``, ``chip`` (EXTVER),
+    ``err``, ``orig`` (1-based chip pixels, NaN for sky catalogs) and
+    ``origin`` (the file each source comes from).
+    """
     if not cats:
-        return np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0)
+        return (np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0),
+                np.zeros((0, 2)), np.zeros(0, dtype=object))
     ra = np.concatenate([c.ra for c in cats])
     err = np.concatenate([c.err for c in cats])
     dec = np.concatenate([c.dec for c in cats])
     flux = np.concatenate([c.flux for c in cats])
     chip = np.concatenate([np.full(len(c.ra), c.extver) for c in cats])
+    orig = np.column_stack([np.concatenate([c.x for c in cats]),
+                            np.concatenate([c.y for c in cats])]) + 1.0
     xy = refwcs.wcs_world2pix(np.column_stack([ra, dec]), 0) if len(ra) else np.zeros((0, 2))
     order = np.argsort(-flux, kind="stable")
-    return xy[order], flux[order], chip[order], err[order]
+    names = np.full(len(ra), os.path.basename(origin) or "-", dtype=object)
+    return xy[order], flux[order], chip[order], err[order], orig[order], names
 
 
 def _chips(filename: str, cache: dict[str, dict[int, tuple[WCS, tuple[int, int]]]] | None = None
@@ -365,28 +376,58 @@ def _write_xy_catalogs(root: str, cats: list[ChipCatalog], with_sr: bool) -> lis
     return written + [f"{root}_sky_catalog.coo"]
 
 
-def _write_fit_match(root: str, fit: FitResult, ref_xy: np.ndarray, in_xy: np.ndarray,
-                     iref: np.ndarray, iin: np.ndarray, chips: np.ndarray, refwcs: WCS,
-                     report: ImageReport) -> str:
+@dataclass
+class _MatchSide:
+    """One side of the matched pairs: plane positions, chip positions, provenance."""
+
+    xy: np.ndarray
+    orig: np.ndarray
+    origin: np.ndarray
+    chips: np.ndarray | None = None
+
+
+def _write_fit_match(root: str, fit: FitResult, ref: _MatchSide, inp: _MatchSide,
+                     iref: np.ndarray, iin: np.ndarray, refwcs: WCS, report: ImageReport,
+                     filename: str) -> str:
+    """``<root>_catalog_fit.match``: the 18 columns of the original, pairs of the final fit.
+
+    Pairs rejected by the clipping follow as comment lines (``# clipped:``)
+    with the same columns.
+    """
     name = f"{root}_catalog_fit.match"
-    fitted = in_xy[iin] @ fit.matrix.T + fit.offset
-    sky = refwcs.wcs_pix2world(fitted, 0)
-    with open(name, "w", encoding="utf-8") as fh:
-        fh.write(f"# Fit of {root}: geometry {fit.fitgeometry}, {fit.nmatch} pairs used\n")
-        fh.write(f"# RMS (pixels): {report.rms_x:.6f} {report.rms_y:.6f}; "
-                 f"(arcsec): {report.rms_arcsec:.6f}\n")
-        fh.write(f"# shift: {report.xshift:.6f} {report.yshift:.6f}  rotation: "
-                 f"{report.rotation:.8f}  scale: {report.scale:.9f}  skew: {report.skew:.8f}\n")
-        fh.write("# Columns: X ref, Y ref, X in, Y in, X fit, Y fit, X resid, Y resid, "
-                 "Ref ID, Input ID, Input EXTVER, RA fit, Dec fit, used\n")
-        for k in range(len(iin)):
-            xr, yr = ref_xy[iref[k]] + 1
-            xi, yi = in_xy[iin[k]] + 1
-            xf, yf = fitted[k] + 1
-            rx, ry = fit.residuals[k]
-            fh.write(f"{xr:.6f} {yr:.6f} {xi:.6f} {yi:.6f} {xf:.6f} {yf:.6f} {rx:.6f} {ry:.6f} "
-                     f"{iref[k] + 1} {iin[k] + 1} {chips[iin[k]]} {sky[k, 0]:.12f} "
-                     f"{sky[k, 1]:.12f} {int(fit.used[k])}\n")
+    fitted = inp.xy[iin] @ fit.matrix.T + fit.offset
+    sky = refwcs.wcs_pix2world(fitted, 0) if len(iin) else np.zeros((0, 2))
+    cols = ["X (reference)", "Y (reference)", "X (input)", "Y (input)", "X (fit)", "Y (fit)",
+            "X (residual)", "Y (residual)", "Original X (reference)",
+            "Original Y (reference)", "Original X (input)", "Original Y (input)", "Ref ID",
+            "Input ID", "Input EXTVER ID", "RA (fit)", "Dec (fit)", "Ref source provenience"]
+    lines = [f"# Input image: {filename}",
+             f"# Fit geometry: {fit.fitgeometry}; {int(np.sum(fit.used))} pairs used, "
+             f"{int(len(iin) - np.sum(fit.used))} clipped",
+             "# Coordinate mapping parameters: ",
+             f"#    X and Y rms: {report.rms_x:.2g}  {report.rms_y:.2g}",
+             f"#    X and Y shift: {report.xshift:.4f}  {report.yshift:.4f}",
+             f"#    X and Y scale: {report.scale:.10g}  {report.scale:.10g}",
+             f"#    X and Y rotation: {report.rotation:.10g}  {report.rotation:.10g}",
+             f"#    <rotation> and skew: {report.rotation:.10g}  {report.skew:.10g}",
+             "# ", "# Input Coordinate Listing"]
+    lines += [f"#     Column {k}: {c}" for k, c in enumerate(cols, start=1)]
+    lines.append("#")
+    clipped = []
+    for k in range(len(iin)):
+        a, b = iref[k], iin[k]
+        xr, yr = ref.xy[a] + 1
+        xi, yi = inp.xy[b] + 1
+        xf, yf = fitted[k] + 1
+        rx, ry = fit.residuals[k]
+        oxr, oyr = ref.orig[a]
+        oxi, oyi = inp.orig[b]
+        ev = int(inp.chips[b]) if inp.chips is not None else 0
+        row = "".join(f"{v:15.6f}" for v in (xr, yr, xi, yi, xf, yf, rx, ry, oxr, oyr, oxi, oyi))
+        row += f"{a + 1:8d}{b + 1:8d}{ev:8d}{sky[k, 0]:20.12f}{sky[k, 1]:20.12f}   {ref.origin[a]}"
+        (lines if fit.used[k] else clipped).append(row)
+    lines += ["# clipped: " + r for r in clipped]
+    Path(name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return name
 
 
@@ -598,7 +639,8 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         ref_in_inputs = plane_image if plane_image in files else None
         ref_cats = cats[plane_image] if ref_in_inputs else catalogs_of(plane_image, rfind)
         reference_name = plane_image
-    ref_xy, ref_flux, _, ref_err = _plane_catalog(ref_cats, refwcs)
+    ref_xy, ref_flux, _, ref_err, ref_orig, ref_origin = _plane_catalog(ref_cats, refwcs,
+                                                                        reference_name)
     if len(ref_xy) == 0:
         return _all_refused([f for f in files if f != ref_in_inputs], reference_name, refwcs,
                             "the reference has no sources")
@@ -614,7 +656,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
     for f in files:
         root = _rootname(f)
         rep = ImageReport(f)
-        in_xy, in_flux, chips, in_err = _plane_catalog(cats[f], refwcs)
+        in_xy, in_flux, chips, in_err, in_orig, in_origin = _plane_catalog(cats[f], refwcs, f)
         rep.nsources = len(in_xy)
         if writecat:
             written += _write_xy_catalogs(root, cats[f], ifind.use_sharp_round)
@@ -665,14 +707,17 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
             rep.rms_arcsec = fit.rms_total * scale_arcsec
             rep.rms_ra, rep.rms_dec = _sky_rms(fit.residuals[fit.used], refwcs)
             if writecat:
-                written.append(_write_fit_match(root, fit, ref_xy, in_xy, iref, iin, chips,
-                                                refwcs, rep))
+                written.append(_write_fit_match(
+                    root, fit, _MatchSide(ref_xy, ref_orig, ref_origin),
+                    _MatchSide(in_xy, in_orig, in_origin, chips), iref, iin, refwcs, rep, f))
             if pars["expand_refcat"]:
                 matched = np.zeros(len(in_xy), dtype=bool)
                 matched[iin] = True
                 extra = in_xy[~matched] @ fit.matrix.T + fit.offset
                 ref_xy = np.vstack([ref_xy, extra])
                 ref_err = np.concatenate([ref_err, in_err[~matched]])
+                ref_orig = np.vstack([ref_orig, in_orig[~matched]])
+                ref_origin = np.concatenate([ref_origin, in_origin[~matched]])
                 ref_box = np.concatenate([ref_xy.min(axis=0), ref_xy.max(axis=0)])
         except _Refused as why:
             rep.accepted, rep.role, rep.reason = False, "refused", str(why)
