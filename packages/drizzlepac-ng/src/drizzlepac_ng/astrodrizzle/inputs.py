@@ -33,13 +33,40 @@ __all__ = ["Chip", "ChipArrays", "Exposure", "expand_input", "load_exposures", "
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
 class ChipArrays:
-    """Pixel arrays of one chip: SCI (float32), DQ (or None) and ERR (or None)."""
+    """Pixel arrays of one chip: SCI (float32), DQ (or None) and ERR (or None).
 
-    data: np.ndarray
-    dq: np.ndarray | None
-    err: np.ndarray | None
+    ERR is read from the file on first access when ``err_loader`` is given
+    (only the ``final_wht_type='ERR'`` weighting needs it).
+
+    Parameters
+    ----------
+    data : ndarray
+        SCI array.
+    dq : ndarray or None
+        DQ array.
+    err : ndarray or None, optional
+        ERR array.
+    err_loader : callable, optional
+        Returns the ERR array; called once, on first access of :attr:`err`.
+    """
+
+    __slots__ = ("data", "dq", "_err", "_err_loader")
+
+    def __init__(self, data: np.ndarray, dq: np.ndarray | None, err: np.ndarray | None = None,
+                 *, err_loader=None) -> None:
+        self.data = data
+        self.dq = dq
+        self._err = err
+        self._err_loader = err_loader if err is None else None
+
+    @property
+    def err(self) -> np.ndarray | None:
+        """ERR array (float32) or None."""
+        if self._err is None and self._err_loader is not None:
+            self._err = self._err_loader()
+            self._err_loader = None
+        return self._err
 
 
 @dataclass
@@ -114,10 +141,18 @@ class Chip:
             dq = dq.astype(dq.dtype.newbyteorder("="))
             if self.resetbits:
                 dq &= np.array(~np.int64(self.resetbits) & 0xFFFFFFFF).astype(dq.dtype)
-        err = read("ERR") if self.has_err else None
-        if err is not None:
-            err = err.astype(np.float32)
-        return ChipArrays(data, dq, err)
+        if not self.has_err or "ERR" not in self._layout:
+            return ChipArrays(data, dq, None) if not self.has_err else None
+
+        def load_err() -> np.ndarray:
+            try:
+                return read("ERR").astype(np.float32)
+            except (OSError, ValueError) as exc:
+                raise InputFileError(f"cannot read the ERR array any more ({exc})",
+                                     filename=self.filename,
+                                     extension=("err", self.extver)) from None
+
+        return ChipArrays(data, dq, err_loader=load_err)
 
     def arrays(self) -> ChipArrays:
         """Read SCI (float32), DQ (resetbits cleared) and ERR from the file.
