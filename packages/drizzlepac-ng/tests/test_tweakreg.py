@@ -223,13 +223,20 @@ def test_user_catalogs_and_exclusions(work, simset):
     assert rep.all_accepted
     for p, e in zip(work, simset, strict=True):
         assert wcs_error_mas(p, e.truth) < 0.5   # exact positions: only the fit limits
-    # an exclusion region covering a whole chip removes its sources
+    # an exclude region covering a whole chip removes its sources; as in the original,
+    # an include region (no minus sign) covering it keeps them all
     pytest.importorskip("regions")  # DS9 region files need the [regions] extra
+    Path("none.reg").write_text("image\n-box(400,200,2000,1000,0)\n")
     Path("all.reg").write_text("image\nbox(400,200,2000,1000,0)\n")
-    Path("excl.txt").write_text(f"{work[1].name} all.reg all.reg\n")
-    rep = TweakReg([str(p) for p in work], exclusions="excl.txt", dqbits=0, **QUIET)
+    Path("sub").mkdir()
+    Path("sub/excl.txt").write_text(f"{work[1].name} none.reg INDEF\n"
+                                    f"{work[2].name} all.reg all.reg\n")
+    shutil.move("none.reg", "sub/none.reg")     # found next to the exclusions file
+    rep = TweakReg([str(p) for p in work], exclusions="sub/excl.txt", dqbits=0, **QUIET)
+    full = TweakReg([str(p) for p in work], dqbits=0, **QUIET)
     r = rep[work[1].name]
-    assert not r.accepted and "no sources" in r.reason
+    assert 0 < r.nsources < full[work[1].name].nsources
+    assert rep[work[2].name].nsources == full[work[2].name].nsources
 
 
 def test_broken_wcs_is_a_clear_error(work):

@@ -587,6 +587,12 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
             _uw.updatewcs(f)
     catfile = _read_table_file(pars["catfile"]) if _none(pars["catfile"]) else {}
     exclusions = _read_table_file(pars["exclusions"]) if _none(pars["exclusions"]) else {}
+    if exclusions:  # names relative to the exclusions file's folder, as the original
+        folder = os.path.dirname(str(pars["exclusions"]))
+        exclusions = {k: [v if (os.path.isfile(v) or v.lower() in ("none", "indef")
+                                or not os.path.isfile(os.path.join(folder, v)))
+                          else os.path.join(folder, v) for v in vals]
+                      for k, vals in exclusions.items()}
     catopts = {"xcol": pars["xcol"], "ycol": pars["ycol"], "fluxcol": pars["fluxcol"],
                "xyunits": pars["xyunits"], "minflux": _none(pars["minflux"]),
                "maxflux": _none(pars["maxflux"]), "nbright": _none(pars["nbright"]),

@@ -29,7 +29,8 @@ from .finder import SourceList, find_sources
 from .wcsupdate import check_linear_header, chip_extensions
 
 __all__ = ["ChipCatalog", "image_catalogs", "read_columns", "read_xy_catalog", "read_sky_catalog",
-           "reference_plane", "apply_flux_limits", "exclusion_mask_filter", "chip_wcs"]
+           "reference_plane", "apply_flux_limits", "exclusion_mask_filter", "chip_wcs",
+           "read_target_radius_list"]
 
 log = logging.getLogger(__name__)
 
@@ -315,39 +316,188 @@ def read_sky_catalog(path: str | os.PathLike, *, refxcol=1, refycol=2, rfluxcol=
     return cat
 
 
+_SKY_SYSTEMS = ("fk5", "icrs", "j2000", "fk4", "sky", "degrees", "world")
+_PIXEL_SYSTEMS = ("image", "physical", "pixels", "pixel")
+
+
+def read_target_radius_list(path: str | os.PathLike) -> tuple[str, np.ndarray] | None:
+    """Read a target-radius exclusion list, or None if the file is not one.
+
+    Format: one target per line, ``x y radius`` (1-based chip pixels, radius
+    in pixels) or, after a line holding only ``fk5``/``icrs``/``j2000``/
+    ``sky``/``degrees`` (or with ``# units: degrees``), ``ra dec radius``
+    (degrees, radius in arcsec; a trailing ``"`` on the radius is allowed,
+    ``'`` means arcmin and ``d`` degrees).  ``#`` starts a comment; a line
+    ``image``/``physical``/``pixels`` (or ``# units: pixels``) switches back
+    to pixels.  Every data line must hold exactly three numbers; anything
+    else means the file is not a target-radius list (it is then read as DS9
+    regions).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    (system, targets) or None
+        ``system`` is ``"image"`` or ``"sky"`` for the whole file (mixing
+        is refused); ``targets`` an (N, 3) float array (x, y, r in pixels, or
+        ra, dec in degrees and r in degrees).
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, mixes pixel and sky targets, or has a
+        negative radius.
+    """
+    fname = os.fspath(path)
+    try:
+        text = Path(fname).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputFileError(f"cannot read the exclusion file: {exc}", filename=fname) from exc
+    system, used, rows = "image", set(), []
+    for raw in text.splitlines():
+        line, _, comment = raw.partition("#")
+        m = re.match(r"\s*units\s*[:=]\s*(\w+)", comment, re.IGNORECASE)
+        if m and not line.strip():
+            unit = m.group(1).lower()
+            system = "sky" if unit in _SKY_SYSTEMS else "image" if unit in _PIXEL_SYSTEMS \
+                else system
+            continue
+        tokens = line.replace(",", " ").split()
+        if not tokens:
+            continue
+        if len(tokens) == 1 and tokens[0].lower().rstrip(";") in _SKY_SYSTEMS + _PIXEL_SYSTEMS:
+            system = "sky" if tokens[0].lower().rstrip(";") in _SKY_SYSTEMS else "image"
+            continue
+        if len(tokens) != 3:
+            return None
+        rad = tokens[2]
+        factor = 1.0
+        if system == "sky":
+            factor = 1.0 / 3600.0
+            for suffix, f in (('"', 1 / 3600.0), ("'", 1 / 60.0), ("d", 1.0)):
+                if rad.endswith(suffix):
+                    rad, factor = rad[: -len(suffix)], f
+                    break
+        try:
+            a, b, r = float(tokens[0]), float(tokens[1]), float(rad) * factor
+        except ValueError:
+            return None
+        if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(r)) or r < 0:
+            raise InputFileError(f"bad target line {raw.strip()!r} (radius must be >= 0)",
+                                 filename=fname)
+        used.add(system)
+        rows.append((a, b, r))
+    if not rows:
+        return None
+    if len(used) > 1:
+        raise InputFileError("the exclusion list mixes pixel and sky targets; use one file "
+                             "per coordinate system", filename=fname)
+    return used.pop(), np.array(rows, dtype=np.float64)
+
+
+def _fits_mask(fname: str, shape: tuple[int, int]) -> np.ndarray:
+    try:
+        with fits.open(fname) as hdul:
+            for h in hdul:
+                if h.is_image and h.data is not None and tuple(h.data.shape) == tuple(shape):
+                    return np.asarray(h.data) != 0
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputFileError(f"cannot read the exclusion mask: {exc}", filename=fname) from exc
+    raise InputFileError(f"no image extension of the chip's shape {shape} in the exclusion "
+                         "mask", filename=fname)
+
+
 def exclusion_mask_filter(x: np.ndarray, y: np.ndarray, region_file: str | os.PathLike,
-                          wcs: WCS | None = None) -> np.ndarray:
-    """True for sources *outside* every region of a DS9 region file.
+                          wcs: WCS | None = None, shape: tuple[int, int] | None = None
+                          ) -> np.ndarray:
+    """True for the sources an exclusion file lets through.
+
+    Three kinds of file are accepted (as the original, plus target lists):
+
+    * a FITS mask (``.fits``/``.fit``): the first image HDU of the chip's
+      shape; zero pixels are excluded, non-zero ones searched;
+    * a target-radius list (see :func:`read_target_radius_list`): sources
+      within ``radius`` of any target are excluded;
+    * a DS9 region file (image or sky coordinates), with the original's
+      meaning: sources are kept inside the *include* regions and outside the
+      *exclude* (``-shape``) regions; a file of exclude regions only keeps
+      everything outside them.
 
     Parameters
     ----------
     x, y : numpy.ndarray
         0-based chip pixels.
     region_file : str or path-like
-        DS9 regions (image or sky coordinates; sky needs ``wcs``).
     wcs : astropy.wcs.WCS, optional
+        The chip WCS (needed for sky regions and sky targets).
+    shape : (ny, nx), optional
+        The chip shape (needed for FITS masks).
 
     Returns
     -------
     numpy.ndarray of bool
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read or interpreted.
+    ConfigError
+        Sky coordinates without a WCS, a FITS mask without the chip shape.
     """
     fname = os.fspath(region_file)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not Path(fname).is_file():
+        raise InputFileError("exclusion file does not exist", filename=fname)
+    if fname.lower().endswith((".fits", ".fit", ".fits.gz")):
+        if shape is None:
+            raise ConfigError("a FITS exclusion mask needs the chip shape", filename=fname)
+        good = _fits_mask(fname, shape)
+        iy = np.clip(np.rint(y).astype(int), 0, shape[0] - 1)
+        ix = np.clip(np.rint(x).astype(int), 0, shape[1] - 1)
+        return good[iy, ix] if len(x) else np.ones(0, dtype=bool)
+    targets = read_target_radius_list(fname)
+    if targets is not None:
+        system, t = targets
+        keep = np.ones(len(x), dtype=bool)
+        if not len(x):
+            return keep
+        if system == "image":
+            for tx, ty, r in t:
+                keep &= np.hypot(x - (tx - 1.0), y - (ty - 1.0)) > r
+            return keep
+        if wcs is None:
+            raise ConfigError("sky targets need the chip WCS", filename=fname)
+        ra, dec = wcs.all_pix2world(x, y, 0)
+        ra, dec = np.radians(ra), np.radians(dec)
+        for tra, tdec, r in t:
+            a, d = np.radians(tra), np.radians(tdec)
+            cosd = (np.sin(dec) * np.sin(d) + np.cos(dec) * np.cos(d) * np.cos(ra - a))
+            keep &= np.degrees(np.arccos(np.clip(cosd, -1.0, 1.0))) > r
+        return keep
     try:
         from regions import PixCoord, Regions
         regs = Regions.read(fname, format="ds9")
     except Exception as exc:  # regions raises many types on bad files
         raise InputFileError(f"cannot read the DS9 region file: {exc}", filename=fname) from exc
-    keep = np.ones(len(x), dtype=bool)
-    pts = PixCoord(np.asarray(x), np.asarray(y))
+    pts = PixCoord(x, y)
+    include = np.zeros(len(x), dtype=bool)
+    exclude = np.zeros(len(x), dtype=bool)
+    n_include = 0
     for reg in regs:
-        if not hasattr(reg, "contains") or not hasattr(reg, "to_sky"):
+        if not hasattr(reg, "to_sky"):           # a sky region: to chip pixels
             if wcs is None:
                 raise ConfigError("sky regions need the chip WCS", filename=fname)
             reg = reg.to_pixel(wcs.celestial)
-        inside = np.asarray(reg.contains(pts), dtype=bool)
-        include = getattr(reg, "meta", {}).get("include", True)
-        keep &= ~inside if include else np.ones(len(x), dtype=bool)
-    return keep
+        inside = np.asarray(reg.contains(pts), dtype=bool) if len(x) else include
+        if getattr(reg, "meta", {}).get("include", True):
+            include |= inside
+            n_include += 1
+        else:
+            exclude |= inside
+    return (include if n_include else np.ones(len(x), dtype=bool)) & ~exclude
 
 
 def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
@@ -362,7 +512,9 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
     filename : str or path-like
     pars : ImageFindPars
     exclusions : list of str or None, optional
-        One DS9 region file per chip (None/blank for none).
+        One exclusion file per chip (None/blank/``None``/``INDEF`` for
+        none): DS9 regions, FITS mask or target-radius list (see
+        :func:`exclusion_mask_filter`).
     chip_catalogs : list of str, optional
         User catalogs, one per chip; when given nothing is detected.
     catalog_options : dict, optional
@@ -414,7 +566,7 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
             src = find_sources(data, pars, mask=mask)
             if exclusions and n < len(exclusions) and exclusions[n] and \
                     str(exclusions[n]).strip().lower() not in ("none", "indef"):
-                src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w))
+                src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w, shape))
             if len(src):
                 ra, dec = w.all_pix2world(src.x, src.y, 0)
             else:
