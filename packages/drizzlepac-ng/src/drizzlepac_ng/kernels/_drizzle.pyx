@@ -191,6 +191,16 @@ cdef extern from *:
         }
     }
 
+    /* floor(x) for |x| < 2**51 (exact: round to an integer through the
+       1.5 * 2**52 offset, then step down when that rounded up). */
+    DPNG_INL dpng_vd dpng_floor(dpng_vd x) {
+        const dpng_vd magic = {6755399441055744.0, 6755399441055744.0,
+                               6755399441055744.0, 6755399441055744.0};
+        const dpng_vd one = {1.0, 1.0, 1.0, 1.0}, zero = {0.0, 0.0, 0.0, 0.0};
+        dpng_vd r = (x + magic) - magic;
+        return r - dpng_sel(r > x, one, zero);
+    }
+
     DPNG_INL void dpng_deint(const double* p, dpng_vd* x, dpng_vd* y) {
         const dpng_vl ix = {0, 2, 4, 6}, iy = {1, 3, 5, 7};
         dpng_vd u = dpng_ld(p), v = dpng_ld(p + 4);
@@ -199,15 +209,17 @@ cdef extern from *:
     }
 
     /* Fast-path corners (see _corners) of 16 consecutive interior pixels
-       whose centre is at pm (interleaved map, row stride rs doubles),
-       relative to the origins FOX, FOY; the same operations, in the same
-       order, as the scalar code.  Writes corner k of pixel l to
-       CX/CY[16 k + l], the signed drop area (0 for unusable corners) to
-       JAC[l] and the corners' x min, x max, y min, y max to MN[16 * r + l]. */
+       whose centre is at pm (interleaved map, row stride rs doubles): the
+       same operations, in the same order, as the scalar code.  Writes the
+       integer origins (floor of each finite mapped centre, else 0) to
+       FOX/FOY[l], corner k of pixel l relative to them to CX/CY[16 k + l],
+       the signed drop area (0 for unusable corners) to JAC[l] and the
+       absolute output cell range (x lo, x hi, y lo, y hi: corners' extremes
+       rounded half up, as _footprint) to LIM[16 * r + l]. */
     DPNG_CLONES
-    static void dpng_corners16(const double* pm, long rs, const double* FOX, const double* FOY,
+    static void dpng_corners16(const double* pm, long rs, double* FOX, double* FOY,
                                double ca, double cb, double cc, double big,
-                               double* CX, double* CY, double* JAC, double* MN) {
+                               double* CX, double* CY, double* JAC, double* LIM) {
         const dpng_vd A = {ca, ca, ca, ca}, B = {cb, cb, cb, cb}, C = {cc, cc, cc, cc};
         const dpng_vd BG = {big, big, big, big}, zero = {0.0, 0.0, 0.0, 0.0};
         const dpng_vd half = {0.5, 0.5, 0.5, 0.5};
@@ -216,10 +228,15 @@ cdef extern from *:
         int l, k;
         for (l = 0; l < 16; l += 4) {
             const double* p = pm + 2 * l;
-            dpng_vd fx = dpng_ld(FOX + l), fy = dpng_ld(FOY + l);
+            dpng_vd fx, fy;
             dpng_vd mx, my, lx, ly, rx, ry, tx, ty, qx, qy, x[4], y[4], sa, sb, s, mn, mx_;
             dpng_vl ok;
             dpng_deint(p, &mx, &my);
+            ok = (mx > -BG) & (mx < BG) & (my > -BG) & (my < BG);
+            fx = dpng_sel(ok, dpng_floor(mx), zero);
+            fy = dpng_sel(ok, dpng_floor(my), zero);
+            dpng_st(FOX + l, fx);
+            dpng_st(FOY + l, fy);
             dpng_deint(p - 2, &lx, &ly);
             dpng_deint(p + 2, &rx, &ry);
             mx = mx - fx; my = my - fy;
@@ -261,21 +278,21 @@ cdef extern from *:
                 mn = dpng_sel(x[k] < mn, x[k], mn);
                 mx_ = dpng_sel(x[k] > mx_, x[k], mx_);
             }
-            dpng_st(MN + l, mn);
-            dpng_st(MN + 16 + l, mx_);
+            dpng_st(LIM + l, dpng_floor(mn + half) + fx);
+            dpng_st(LIM + 16 + l, dpng_floor(mx_ + half) + fx);
             mn = y[0]; mx_ = y[0];
             for (k = 1; k < 4; k++) {
                 mn = dpng_sel(y[k] < mn, y[k], mn);
                 mx_ = dpng_sel(y[k] > mx_, y[k], mx_);
             }
-            dpng_st(MN + 32 + l, mn);
-            dpng_st(MN + 48 + l, mx_);
+            dpng_st(LIM + 32 + l, dpng_floor(mn + half) + fy);
+            dpng_st(LIM + 48 + l, dpng_floor(mx_ + half) + fy);
         }
     }
     """
-    void dpng_corners16(const double* pm, long rs, const double* FOX, const double* FOY,
+    void dpng_corners16(const double* pm, long rs, double* FOX, double* FOY,
                         double ca, double cb, double cc, double big,
-                        double* CX, double* CY, double* JAC, double* MN) noexcept nogil
+                        double* CX, double* CY, double* JAC, double* LIM) noexcept nogil
     void dpng_area2x2(long n, const double* X, const double* Y, const double* XM,
                       const double* B0, const double* B1, double* C) noexcept nogil
 
@@ -1052,18 +1069,7 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
     cdef int fast = (P.dh <= 0.5 and j >= 1 and j <= P.ny - 2 and i0 >= 1
                      and i0 + SEGLEN + 1 <= P.nx)
     if fast:
-        # origins: the floor of each pixel's mapped centre (see _corners)
         pc = P.pixmap + 2 * (j * P.nx + i0)
-        for q in range(SEGLEN):
-            cx = pc[2 * q]
-            cy = pc[2 * q + 1]
-            org[2 * q] = 0
-            org[2 * q + 1] = 0
-            if cx > -BIG and cx < BIG and cy > -BIG and cy < BIG:
-                org[2 * q] = _ffloor(cx)
-                org[2 * q + 1] = _ffloor(cy)
-            FOX[q] = <double>org[2 * q]
-            FOY[q] = <double>org[2 * q + 1]
         dpng_corners16(pc, 2 * P.nx, FOX, FOY, P.cw[0], P.cw[1], P.cw[2], BIG, CX, CY, JAC, MN)
     for q in range(SEGLEN):
         XM[q] = 0.0
@@ -1096,11 +1102,13 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
             jac = JAC[q]
             if not (jac != 0.0 and isfinite(jac)):
                 continue
-            # as _footprint: round half up, from origin-relative offsets
-            L[0] = _ffloor(MN[q] + 0.5) + org[2 * q]
-            L[1] = _ffloor(MN[SEGLEN + q] + 0.5) + org[2 * q]
-            L[2] = _ffloor(MN[2 * SEGLEN + q] + 0.5) + org[2 * q + 1]
-            L[3] = _ffloor(MN[3 * SEGLEN + q] + 0.5) + org[2 * q + 1]
+            # exact integers (see dpng_corners16)
+            org[2 * q] = <Py_ssize_t>FOX[q]
+            org[2 * q + 1] = <Py_ssize_t>FOY[q]
+            L[0] = <Py_ssize_t>MN[q]
+            L[1] = <Py_ssize_t>MN[SEGLEN + q]
+            L[2] = <Py_ssize_t>MN[2 * SEGLEN + q]
+            L[3] = <Py_ssize_t>MN[3 * SEGLEN + q]
         else:
             if _footprint(P, i, j, xo, yo, &jac, L, &org[2 * q]):
                 continue
@@ -1137,11 +1145,8 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
         # fetch the accumulators of the first two rows ahead of stage 3 (the
         # walk crosses output rows, which hardware prefetchers miss)
         acc = B.acc_d + 3 * ((jlo - B.y0) * B.w + (ilo - B.x0))
-        _prefetch_w(acc, 1, 3)
         _prefetch_w(acc + 5, 1, 3)
-        if jhi > jlo:
-            _prefetch_w(acc + 3 * B.w, 1, 3)
-            _prefetch_w(acc + 3 * B.w + 5, 1, 3)
+        _prefetch_w(acc + 3 * B.w + 5, 1, 3)
         dd[q] = d * P.dscale
         ww[q] = w
         if L[0] == L[1] and L[2] == L[3]:
