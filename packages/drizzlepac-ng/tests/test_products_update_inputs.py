@@ -81,23 +81,42 @@ def test_update_inputs_writes_sky_and_dq(tmp_path, caplog, num_cores):
 
 
 def test_a_failing_file_leaves_every_input_unchanged(tmp_path, monkeypatch):
-    import stwcs_ng.fileio
+    import errno
+    import shutil
 
     paths, result = _inputs(tmp_path)
     before = {p: _sha(p) for p in paths}
-    real = stwcs_ng.fileio.atomic_write
+    real = shutil.copyfile
 
-    def failing(hdul, filename, **kw):
-        if Path(filename).name.startswith(f".{paths[1].name}."):
-            raise stwcs_ng.fileio.FileUpdateError("disk full", filename=str(filename))
-        return real(hdul, filename, **kw)
+    def failing(src, dst, **kw):
+        if Path(src) == paths[1]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, **kw)
 
-    monkeypatch.setattr(stwcs_ng.fileio, "atomic_write", failing)
+    monkeypatch.setattr(shutil, "copyfile", failing)
     with pytest.raises(FileUpdateError, match="no input file was changed") as err:
         products.update_inputs(result, _cfg(3))
-    assert err.value.filename == str(paths[1]) and "disk full" in str(err.value)
+    assert err.value.filename == str(paths[1]) and "No space left" in str(err.value)
     assert {p: _sha(p) for p in paths} == before
     assert _leftovers(tmp_path) == []
+
+
+def test_a_copy_that_does_not_verify_is_refused(tmp_path, monkeypatch):
+    paths, result = _inputs(tmp_path)
+    before = {p: _sha(p) for p in paths}
+    real = products._verify_copy
+
+    def verify(staged, n):
+        if staged.name.startswith(f".{paths[2].name}."):
+            with open(staged, "r+b") as fh:
+                fh.truncate(staged.stat().st_size - 2880)
+        return real(staged, n)
+
+    monkeypatch.setattr(products, "_verify_copy", verify)
+    with pytest.raises(FileUpdateError) as err:
+        products.update_inputs(result, _cfg(2))
+    assert err.value.filename == str(paths[2])
+    assert {p: _sha(p) for p in paths} == before and _leftovers(tmp_path) == []
 
 
 def test_unreadable_chip_is_a_package_error(tmp_path):
@@ -143,4 +162,36 @@ def test_failed_rename_says_which_inputs_were_updated(tmp_path, monkeypatch):
     assert err.value.filename == str(paths[1])
     assert _sha(paths[0]) != before[paths[0]]
     assert _sha(paths[1]) == before[paths[1]] and _sha(paths[2]) == before[paths[2]]
+    assert _leftovers(tmp_path) == []
+
+
+def test_full_header_and_scaled_dq(tmp_path):
+    """A SCI header with no free card (the copy must grow) and a BZERO-scaled uint16 DQ."""
+    paths, result = _inputs(tmp_path, 2)
+    with fits.open(paths[0]) as h:
+        hdul = fits.HDUList([x.copy() for x in h])
+    hdr = hdul["SCI", 1].header
+    k = 0
+    while (len(hdr) + 1) % 36:  # + END: exactly full header blocks
+        hdr[f"FILL{k:04d}"] = k
+        k += 1
+    hdul.writeto(paths[0], overwrite=True)
+    with fits.open(paths[1]) as h:
+        hdul = fits.HDUList([x.copy() for x in h])
+    for v in (1, 2):
+        hdul["DQ", v].data = hdul["DQ", v].data.astype(np.uint16) + np.uint16(32768)
+    hdul.writeto(paths[1], overwrite=True)
+    assert fits.getheader(paths[1], ("DQ", 1))["BZERO"] == 32768
+    products.update_inputs(result, _cfg(2))
+    for k, p in enumerate(paths):
+        with fits.open(p) as h:
+            h.verify("exception")
+            assert h["SCI", 1].header["MDRIZSKY"] == 10.0 * k + 1
+            dq = h["DQ", 1].data.astype(np.int64)
+            cr = result.crmasks[f"{p.name}[sci,1]"]
+            np.testing.assert_array_equal(dq & 16, 0)
+            np.testing.assert_array_equal((dq & CRBIT) > 0, cr)
+            if k == 1:
+                assert h["DQ", 1].data.dtype.kind == "u"
+                np.testing.assert_array_equal(dq & 32768, 32768)  # other bits kept
     assert _leftovers(tmp_path) == []

@@ -359,18 +359,52 @@ def _update_workers(cfg: AstroDrizzleConfig, n_files: int) -> int:
     return max(1, min(int(cores), n_files))
 
 
-def _staged_update(exp, result: PipelineResult, resetbits: int, crbit: int,
-                   write_dq: bool) -> Path:
-    """Phase 1 for one input: its updated copy, written and verified next to it.
+def _dq_update(dq: np.ndarray, cr: np.ndarray | None, resetbits: int, crbit: int) -> None:
+    """Clear ``resetbits`` and set ``crbit`` where ``cr`` in an integer DQ array, in place.
 
-    Returns the staged file (``.<name>.<random>.tmp``, the original's permission
-    bits); the input itself is not touched.
+    The masks are cast to the array's own integer type (two's complement), so
+    the bits are those of the stored values whatever their width.
     """
-    import tempfile
+    if resetbits:
+        dq &= np.array(~np.int64(resetbits)).astype(dq.dtype)
+    if cr is not None and crbit:
+        dq[cr] |= np.array(np.int64(crbit)).astype(dq.dtype)
 
+
+def _is_scaled(header: fits.Header) -> bool:
+    return header.get("BSCALE", 1) != 1 or header.get("BZERO", 0) != 0
+
+
+def _edit_copy(staged: Path, exp, result: PipelineResult, resetbits: int, crbit: int,
+               write_dq: bool) -> int | None:
+    """Update the byte copy ``staged`` in place (memory-mapped); return its HDU count.
+
+    None (nothing changed) when a DQ array is scaled (``BSCALE``/``BZERO``):
+    its bits are then those of the scaled values and the copy is rebuilt by
+    :func:`_rebuild_copy` instead.
+    """
+    with fits.open(staged, mode="update", memmap=True, do_not_scale_image_data=True) as hdul:
+        dq_hdus = {}
+        for chip in exp.chips:
+            if chip.has_dq and (write_dq or resetbits):
+                dq_hdus[chip.extver] = hdul["DQ", chip.extver]
+        if any(_is_scaled(h.header) for h in dq_hdus.values()):
+            return None
+        for chip in exp.chips:
+            hdul["SCI", chip.extver].header["MDRIZSKY"] = (
+                float(chip.sky), "Sky value computed by AstroDrizzle")
+            hdu = dq_hdus.get(chip.extver)
+            if hdu is not None:
+                cr = result.crmasks.get(chip.label) if write_dq else None
+                _dq_update(hdu.data, cr, resetbits, crbit)
+        return len(hdul)
+
+
+def _rebuild_copy(path: Path, staged: Path, exp, result: PipelineResult, resetbits: int,
+                  crbit: int, write_dq: bool) -> int:
+    """Read ``path`` whole, change it, write it to ``staged`` (for scaled DQ arrays)."""
     from stwcs_ng.fileio import atomic_write, read_fits
 
-    path = Path(exp.filename)
     hdul = read_fits(path)
     for chip in exp.chips:
         hdul["SCI", chip.extver].header["MDRIZSKY"] = (
@@ -380,18 +414,55 @@ def _staged_update(exp, result: PipelineResult, resetbits: int, crbit: int,
         dq_hdu = hdul["DQ", chip.extver]
         dq = np.asarray(dq_hdu.data)
         new = dq.astype(np.int64)
-        if resetbits:
-            new &= ~np.int64(resetbits)
-        cr = result.crmasks.get(chip.label)
-        if write_dq and cr is not None and crbit:
-            new[cr] |= crbit
+        _dq_update(new, result.crmasks.get(chip.label) if write_dq else None, resetbits,
+                   crbit)
         dq_hdu.data = new.astype(dq.dtype)
+    atomic_write(hdul, staged)
+    return len(hdul)
+
+
+def _verify_copy(staged: Path, n_hdus: int) -> None:
+    """Re-open the staged file completely; OSError unless it is whole and valid."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with fits.open(staged, memmap=False) as check:
+            check.verify("exception")
+            check.readall()
+            found = len(check)
+    bad = [w for w in caught if "truncated" in str(w.message) or "corrupted" in str(w.message)]
+    if bad:
+        raise OSError(f"the updated copy does not read back: {bad[0].message}")
+    if found != n_hdus:
+        raise OSError(f"the updated copy has {found} HDUs instead of {n_hdus}")
+
+
+def _staged_update(exp, result: PipelineResult, resetbits: int, crbit: int,
+                   write_dq: bool) -> Path:
+    """Phase 1 for one input: its updated copy, complete and verified, next to it.
+
+    The input's bytes are copied by the kernel (``shutil.copyfile``) to a
+    temporary file in the same folder (``.<name>.<random>.tmp``); the copy's
+    SCI headers and DQ arrays are changed in place (memory-mapped, so only the
+    changed pages are written); the copy is fsynced, re-read and verified and
+    gets the input's permission bits.  The input itself is only read.
+    """
+    import tempfile
+
+    path = Path(exp.filename)
     folder = path.parent if str(path.parent) else Path(".")
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     staged = Path(name)
     try:
-        atomic_write(hdul, staged)  # write, fsync, verify, rename onto the staging name
+        shutil.copyfile(path, staged)
+        n_hdus = _edit_copy(staged, exp, result, resetbits, crbit, write_dq)
+        if n_hdus is None:
+            n_hdus = _rebuild_copy(path, staged, exp, result, resetbits, crbit, write_dq)
+        with open(staged, "rb+") as fh:
+            os.fsync(fh.fileno())
+        _verify_copy(staged, n_hdus)
         os.chmod(staged, path.stat().st_mode & 0o7777)
     except BaseException:
         staged.unlink(missing_ok=True)
