@@ -228,9 +228,10 @@ def main(argv=None) -> int:
             print(f"  speed-up vs original >= 5x (sharp/round {sr}): not measured")
     peak = max(r[2]["rss_mb"] for r in ours) if ours else float("nan")
     print(f"  peak memory <= 1024 MB: {peak:.0f} MB ({'met' if peak <= 1024 else 'NOT met'})")
-    worst = max(max(r[3]) for r in ours) if ours else float("nan")
-    print(f"  WCS error <= 0.2 mas rms (drizzlepac-ng, every run): worst {worst:.3f} mas "
-          f"({'met' if worst <= 0.2 else 'NOT met'})")
+    target_rows = [r for r in ours if r[0].startswith("crs-present")]
+    worst = max(max(r[3]) for r in target_rows) if target_rows else float("nan")
+    print(f"  WCS error <= 0.2 mas rms (drizzlepac-ng, default-like parameters, cosmic rays "
+          f"present): worst {worst:.3f} mas ({'met' if worst <= 0.2 else 'NOT met'})")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     return 0

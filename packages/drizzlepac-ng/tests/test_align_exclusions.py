@@ -99,3 +99,23 @@ def test_fits_mask(tmp_path):
     assert np.array_equal(keep, Y >= 50)
     with pytest.raises(InputFileError, match="shape"):
         exclusion_mask_filter(X, Y, f, shape=(200, 100))
+
+
+def test_dqbits_blank_warns_about_flagged_sources(tmp_path, caplog):
+    """With dqbits='' (the original default) hot pixels become sources: a warning says so."""
+    import logging
+
+    from drizzlepac_ng import simulate
+    from drizzlepac_ng.align.catalogs import image_catalogs
+    from drizzlepac_ng.imagefindpars import ImageFindPars
+
+    sim = simulate.simulate_exposures(1, shape="small", seed=4, output_dir=tmp_path,
+                                      cosmic_rays=False)
+    with caplog.at_level(logging.WARNING, logger="drizzlepac_ng.align.catalogs"):
+        blank = image_catalogs(sim.paths[0], ImageFindPars())
+    assert "dqbits=0" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="drizzlepac_ng.align.catalogs"):
+        zero = image_catalogs(sim.paths[0], ImageFindPars(dqbits=0))
+    assert "dqbits=0" not in caplog.text
+    assert sum(len(c.x) for c in zero) < sum(len(c.x) for c in blank)

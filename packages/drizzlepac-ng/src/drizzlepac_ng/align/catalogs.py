@@ -500,6 +500,25 @@ def exclusion_mask_filter(x: np.ndarray, y: np.ndarray, region_file: str | os.Pa
     return (include if n_include else np.ones(len(x), dtype=bool)) & ~exclude
 
 
+#: With ``dqbits=''`` (DQ ignored), warn when at least this fraction of the
+#: sources sit on flagged pixels (hot pixels then dominate the matching).
+FLAGGED_WARNING_FRACTION = 0.1
+
+
+def _warn_flagged(fname: str, extver: int, src: SourceList, dq: Any) -> None:
+    """Log a warning when many sources found with the DQ array ignored are flagged pixels."""
+    if dq is None or np.ndim(dq) != 2:
+        return
+    ny, nx = np.shape(dq)
+    iy = np.clip(np.rint(src.y).astype(int), 0, ny - 1)
+    ix = np.clip(np.rint(src.x).astype(int), 0, nx - 1)
+    flagged = int(np.count_nonzero(np.asarray(dq)[iy, ix]))
+    if flagged >= max(10, FLAGGED_WARNING_FRACTION * len(src)):
+        log.warning("%s[SCI,%d]: %d of %d sources sit on DQ-flagged pixels (hot pixels, "
+                    "cosmic rays?) because dqbits='' ignores the DQ array; dqbits=0 treats "
+                    "every flagged pixel as bad", fname, extver, flagged, len(src))
+
+
 def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                    exclusions: list[str | None] | None = None,
                    chip_catalogs: list[str] | None = None, catalog_options: dict | None = None,
@@ -557,13 +576,14 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                 raise InputFileError("science extension has no data", filename=fname,
                                      extension=("SCI", ev))
             mask = None
-            if bits is not None:
-                dq_index = next((k for k, h in enumerate(hdul) if
-                                 str(h.header.get("EXTNAME", "")).upper() == "DQ"
-                                 and int(h.header.get("EXTVER", 1)) == ev), None)
-                if dq_index is not None:
-                    mask = ~good_pixel_mask(hdul[dq_index].data, bits)
+            dq_index = next((k for k, h in enumerate(hdul) if
+                             str(h.header.get("EXTNAME", "")).upper() == "DQ"
+                             and int(h.header.get("EXTVER", 1)) == ev), None)
+            if bits is not None and dq_index is not None:
+                mask = ~good_pixel_mask(hdul[dq_index].data, bits)
             src = find_sources(data, pars, mask=mask)
+            if bits is None and dq_index is not None and len(src):
+                _warn_flagged(fname, ev, src, hdul[dq_index].data)
             if exclusions and n < len(exclusions) and exclusions[n] and \
                     str(exclusions[n]).strip().lower() not in ("none", "indef"):
                 src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w, shape))
