@@ -418,7 +418,7 @@ def header_update(filename: str | os.PathLike) -> Iterator[fits.HDUList]:
     """
     path = Path(filename)
     fname = str(path)
-    hdul = fileio.open_fits(path, memmap=True)
+    hdul = _open_for_update(path)
     try:
         if not os.access(path, os.W_OK):
             raise FileUpdateError("file is read-only; it was not changed", filename=fname)
@@ -437,6 +437,33 @@ def header_update(filename: str | os.PathLike) -> Iterator[fits.HDUList]:
         _write_plan(path, hdul, plan)
     finally:
         hdul.close()
+
+
+def _open_for_update(path: Path) -> fits.HDUList:
+    """Open ``path`` memory-mapped, refusing missing, unreadable and truncated files.
+
+    Lighter than :func:`stwcs_ng.fileio.open_fits` (which also parses every
+    card value): the callers have read the file's WCS through it already.
+    """
+    fname = str(path)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise InputFileError("file does not exist or is not readable", filename=fname)
+    size = path.stat().st_size
+    if size == 0 or size % 2880:
+        raise InputFileError(f"not a complete FITS file ({size} bytes)", filename=fname)
+    hdul = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hdul = fits.open(path, mode="readonly", memmap=True)
+            hdul.readall()
+        if any("truncated" in str(w.message) or "corrupted" in str(w.message) for w in caught):
+            raise OSError("truncated or corrupted")
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        if hdul is not None:
+            hdul.close()
+        raise InputFileError(f"cannot be read as FITS ({exc})", filename=fname) from exc
+    return hdul
 
 
 def _write_plan(path: Path, hdul: fits.HDUList, plan: list) -> None:
