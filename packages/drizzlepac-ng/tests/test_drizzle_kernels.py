@@ -392,6 +392,35 @@ def test_bit_identical_for_1_2_4_threads(kernel):
             assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kernel", ["point", "square"])
+def test_threads_with_bad_and_outside_map_values(kernel):
+    """Non-finite and out-of-frame map values, masked and zero-weight pixels:
+    outputs and counts identical for 1..4 threads (the point kernel splits
+    the output columns between threads, and a pixel with a non-finite map
+    value belongs to no column)."""
+    ny, nx = 60, 80
+    rng = np.random.default_rng(21)
+    data = rng.normal(10, 3, (ny, nx)).astype(np.float32)
+    wmap = rng.uniform(0.2, 1.0, (ny, nx)).astype(np.float32)
+    wmap[rng.random((ny, nx)) < 0.05] = 0.0
+    mask = rng.random((ny, nx)) < 0.05
+    pm = distorted_pixmap(ny, nx)
+    bad = rng.random((ny, nx)) < 0.03
+    pm[bad, 0] = rng.choice([np.nan, np.inf, -np.inf, 1e300], bad.sum())
+    pm[5:9, :, 0] -= 200.0  # rows partly and wholly off the frame
+    pm[40, 30:, 1] += 500.0
+    oshape = (90, 100)
+    results = []
+    for nt in (1, 2, 3, 4):
+        out, wht, counts = run(data, pm, oshape, kernel, weight_map=wmap, mask=mask,
+                               pixel_scale_ratio=1.1, num_threads=nt)
+        results.append((out, wht, counts))
+    assert results[0][2][0] > 0 and (results[0][1] > 0).sum() > 1000
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("kernel", ["square", "turbo"])
 @pytest.mark.parametrize("pixfrac", [1.5, 2.5])
 def test_pixfrac_above_one_conserves(kernel, pixfrac):

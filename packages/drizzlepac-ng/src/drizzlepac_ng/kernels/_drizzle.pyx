@@ -1509,12 +1509,20 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
     cdef unsigned int dqv = 0
     cdef int k, bad, fin
     cdef Band B
+    cdef double xlo_d = <double>xlo - 1.0
+    cdef double xhi_d = <double>xhi + 1.0
     B.d2v = d2v
     for j in range(P.ymin, P.ymax + 1):
         nh = 0
         nm = 0
         for i in range(P.xmin, P.xmax + 1):
             o = j * P.nx + i
+            cx = P.pixmap[2 * o]
+            if cx < xlo_d or cx >= xhi_d:
+                # far outside the strip (cheap test first; the strip's
+                # exact test below uses the rounded column)
+                if not first or (cx > -BIG and cx < BIG):
+                    continue
             if i + PFD <= P.xmax:
                 # prefetch the output pixel of a pixel PFD ahead (the walk
                 # crosses output rows, which hardware prefetchers miss)
