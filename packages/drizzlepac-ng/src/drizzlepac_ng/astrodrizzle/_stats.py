@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,14 +33,18 @@ class ClippedStats:
         return float(getattr(self, name))
 
 
-def _histogram_mode(values: np.ndarray, binwidth: float, fallback: float) -> float:
-    """Peak of a histogram with bins of ``binwidth``, refined by a parabola through 3 bins."""
+def _histogram_mode(values: np.ndarray, binwidth: float, fallback) -> float:
+    """Peak of a histogram with bins of ``binwidth``, refined by a parabola through 3 bins.
+
+    ``fallback`` (a number, or a callable giving it) is returned when no
+    histogram can be made.
+    """
     if values.size < 3 or not binwidth > 0:
-        return fallback
+        return fallback() if callable(fallback) else fallback
     lo, hi = float(values.min()), float(values.max())
     nbins = int((hi - lo) / binwidth) + 1
     if nbins < 3 or nbins > 10_000_000:
-        return fallback
+        return fallback() if callable(fallback) else fallback
     counts = np.bincount(((values - lo) / binwidth).astype(np.int64), minlength=nbins)
     k = int(np.argmax(counts))  # first maximum: deterministic
     centre = lo + (k + 0.5) * binwidth
@@ -54,7 +59,8 @@ def _histogram_mode(values: np.ndarray, binwidth: float, fallback: float) -> flo
 def clipped_stats(data: np.ndarray, good: np.ndarray | None = None, *,
                   lower: float | None = None, upper: float | None = None,
                   nclip: int = 3, lsig: float = 3.0, usig: float = 3.0,
-                  binwidth: float = 0.1, max_pixels: int | None = None) -> ClippedStats:
+                  binwidth: float = 0.1, max_pixels: int | None = None,
+                  want: Collection[str] | None = None) -> ClippedStats:
     """Mean, median, histogram mode and standard deviation after sigma clipping.
 
     Parameters
@@ -75,6 +81,12 @@ def clipped_stats(data: np.ndarray, good: np.ndarray | None = None, *,
         Above this many pixels, a regular sub-grid (every k-th row and column,
         k the smallest that fits) is used: deterministic, and for a sky of
         millions of pixels the statistics change far below their noise.
+    want : collection of str, optional
+        Statistics needed among ``mean``, ``median``, ``mode``, ``stddev``
+        (default all).  Mean and standard deviation are always computed; the
+        median and the mode only when wanted (or, for the median, when the
+        mode falls back to it), the others are NaN.  Computed values do not
+        depend on ``want``.
 
     Returns
     -------
@@ -85,15 +97,22 @@ def clipped_stats(data: np.ndarray, good: np.ndarray | None = None, *,
         k = int(np.ceil(np.sqrt(data.size / max_pixels)))
         data = data[::k, ::k]
         good = None if good is None else np.asarray(good)[::k, ::k]
-    values = np.asarray(data, dtype=np.float64)
+    wanted = {"mean", "median", "mode", "stddev"} if want is None else set(want)
+    unknown = wanted - {"mean", "median", "mode", "stddev"}
+    if unknown:
+        raise ValueError(f"unknown statistic(s) {sorted(unknown)}")
+    values = np.asarray(data)
+    if values.dtype.kind not in "fiub":
+        values = values.astype(np.float64)
     sel = np.isfinite(values)
     if good is not None:
         sel &= np.asarray(good, dtype=bool)
     if lower is not None:
-        sel &= values >= lower
+        sel &= values >= np.float64(lower)  # compared in float64
     if upper is not None:
-        sel &= values <= upper
-    v = values[sel]
+        sel &= values <= np.float64(upper)
+    # only the selected values are converted (the same float64 numbers)
+    v = values[sel].astype(np.float64)
     for _ in range(max(0, int(nclip))):
         if v.size < 2:
             break
@@ -105,6 +124,17 @@ def clipped_stats(data: np.ndarray, good: np.ndarray | None = None, *,
     if v.size == 0:
         nan = float("nan")
         return ClippedStats(nan, nan, nan, nan, 0)
-    mean, std, median = float(v.mean()), float(v.std()), float(np.median(v))
-    mode = _histogram_mode(v, binwidth * std, median) if std > 0 else median
-    return ClippedStats(mean, median, mode, std, int(v.size))
+    mean, std = float(v.mean()), float(v.std())
+    nan = float("nan")
+    median_box: list[float] = []
+
+    def median() -> float:
+        if not median_box:
+            median_box.append(float(np.median(v)))
+        return median_box[0]
+
+    mode = nan
+    if "mode" in wanted:
+        mode = _histogram_mode(v, binwidth * std, median) if std > 0 else median()
+    med = median() if "median" in wanted else (median_box[0] if median_box else nan)
+    return ClippedStats(mean, med, mode, std, int(v.size))

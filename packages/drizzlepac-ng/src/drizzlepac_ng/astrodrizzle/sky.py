@@ -95,7 +95,7 @@ def chip_sky_statistic(data: np.ndarray, good: np.ndarray | None = None, *,
     """
     stats = clipped_stats(data, good, lower=skylower, upper=skyupper, nclip=skyclip,
                           lsig=skylsigma, usig=skyusigma, binwidth=skywidth,
-                          max_pixels=2_100_000)
+                          max_pixels=2_100_000, want=(skystat,))
     return stats.get(skystat)
 
 

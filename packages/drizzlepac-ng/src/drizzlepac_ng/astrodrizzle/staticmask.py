@@ -39,7 +39,7 @@ def chip_static_mask(data: np.ndarray, *, static_sig: float = 4.0,
         True = good; non-finite values are bad.
     """
     stats = clipped_stats(data, good, nclip=3, lsig=3.0, usig=3.0, binwidth=0.01,
-                          max_pixels=MAX_STAT_PIXELS)
+                          max_pixels=MAX_STAT_PIXELS, want=("mode", "stddev"))
     values = np.asarray(data)
     finite = np.isfinite(values)
     if stats.npix == 0:
