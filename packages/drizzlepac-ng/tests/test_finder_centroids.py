@@ -94,3 +94,37 @@ def test_weighted_fit_rejects_many_false_matches():
     grid = np.array([[0, 0], [4000, 0], [0, 4000], [4000, 4000], [2000, 2000]], float)
     dev = grid @ (fit.matrix - m).T + (fit.offset - t)
     assert np.max(np.hypot(*dev.T)) < 0.003
+
+
+def test_cosmic_ray_test_rejects_hits_and_keeps_stars():
+    """cr_reject: single-pixel and short-track hits go, stars of every brightness stay."""
+    img, x, y, f = _star_field(5, n=200, flux=(500.0, 60000.0))
+    rng = np.random.default_rng(6)
+    tree = cKDTree(np.column_stack([x, y]))
+    hits = []
+    while len(hits) < 150:                 # hits at least 6 px from every star
+        cx, cy = rng.uniform(15, 385, 2)
+        if tree.query([cx, cy])[0] > 6 and all(np.hypot(cx - a, cy - b) > 6 for a, b in hits):
+            hits.append((cx, cy))
+    hits = np.array(hits)
+    for k, (cx, cy) in enumerate(hits):
+        i, j = int(cy), int(cx)
+        amp = rng.uniform(300.0, 5000.0)
+        if k % 3 == 0:
+            img[i, j] += amp                                  # single pixel
+        elif k % 3 == 1:
+            img[i, j:j + 3] += amp * np.array([1.0, 0.7, 0.4])  # short track along x
+        else:
+            img[i:i + 2, j] += amp * np.array([1.0, 0.6])      # two pixels along y
+    pars = ImageFindPars(use_sharp_round=False)
+    plain = find_sources(img, pars)
+    clean = find_sources(img, pars, cr_reject=True)
+
+    def near(src, pts):
+        return cKDTree(np.column_stack([src.x, src.y])).query(pts)[0] < 1.5
+
+    on_hits_plain, on_hits_clean = near(plain, hits).sum(), near(clean, hits).sum()
+    stars = np.column_stack([x, y])
+    assert on_hits_plain >= 140                      # the plain finder takes the hits
+    assert on_hits_clean <= 0.15 * on_hits_plain     # the test removes most of them
+    assert near(clean, stars).sum() >= near(plain, stars).sum() - 2

@@ -344,3 +344,13 @@ def test_fit_match_file_has_the_18_columns(work):
         plane = refwcs.wcs_world2pix(w.all_pix2world(a[sel, 8:10], 1), 1)
         on1 = np.all(np.abs(plane - a[sel, 0:2]) < 1e-4, axis=1)
         assert on1.any()        # the reference sources of chip 1 are where their columns say
+
+
+def test_crreject_drops_cosmic_rays_and_still_aligns(work, simset):
+    plain = TweakReg([str(p) for p in work], dqbits=0, **QUIET)
+    rep = TweakReg([str(p) for p in work], dqbits=0, crreject=True, updatehdr=True, **QUIET)
+    assert rep.all_accepted
+    for a, b in zip(rep.images, plain.images, strict=True):
+        assert a.nsources < b.nsources          # the simulated exposures carry cosmic rays
+    for p, e in zip(work, simset, strict=True):
+        assert wcs_error_mas(p, e.truth) < 5.0

@@ -18,6 +18,8 @@ Differences from the original (deliberate):
   ``interactive`` is accepted and ignored.
 * After the first fit the catalogs are matched once more through the fitted
   transform and refitted (better matches for large rotations).
+* An added parameter ``crreject`` (default False) drops cosmic-ray-like
+  peaks in the finder (single exposures whose cosmic rays are not flagged).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ TWEAKREG_DEFAULTS: dict[str, Any] = {
     # CATALOG FITTING PARAMETERS
     "fitgeometry": "rscale", "residplot": "both", "ylimit": None, "labelsize": 8,
     "nclip": 3, "sigma": 3.0,
+    # ADDITION (not in the original): cosmic-ray test in the finder
+    "crreject": False,
 }
 
 
@@ -604,7 +608,8 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         user = atcats.get(f) or _lookup(catfile, f)
         return image_catalogs(f, fp, exclusions=_lookup(exclusions, f), chip_catalogs=user,
                               catalog_options=catopts if user else None,
-                              wcs_out=wcs_cache.setdefault(f, {}))
+                              wcs_out=wcs_cache.setdefault(f, {}),
+                              cr_reject=bool(pars["crreject"]))
 
     cats = {f: catalogs_of(f, ifind) for f in files}
     refimage = _none(pars["refimage"])

@@ -522,8 +522,8 @@ def _warn_flagged(fname: str, extver: int, src: SourceList, dq: Any) -> None:
 def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                    exclusions: list[str | None] | None = None,
                    chip_catalogs: list[str] | None = None, catalog_options: dict | None = None,
-                   wcs_out: dict[int, tuple[WCS, tuple[int, int]]] | None = None
-                   ) -> list[ChipCatalog]:
+                   wcs_out: dict[int, tuple[WCS, tuple[int, int]]] | None = None,
+                   cr_reject: bool = False) -> list[ChipCatalog]:
     """Find (or read) the sources of every chip of an image and give their sky positions.
 
     Parameters
@@ -542,6 +542,9 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
     wcs_out : dict, optional
         Filled with EXTVER -> ``(wcs, (ny, nx))`` of every chip (saves
         re-opening the file to get them).
+    cr_reject : bool, optional
+        Drop cosmic-ray-like peaks (see
+        :func:`~drizzlepac_ng.align.finder.cosmic_ray_peaks`).
 
     Returns
     -------
@@ -581,7 +584,7 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                              and int(h.header.get("EXTVER", 1)) == ev), None)
             if bits is not None and dq_index is not None:
                 mask = ~good_pixel_mask(hdul[dq_index].data, bits)
-            src = find_sources(data, pars, mask=mask)
+            src = find_sources(data, pars, mask=mask, cr_reject=cr_reject)
             if bits is None and dq_index is not None and len(src):
                 _warn_flagged(fname, ev, src, hdul[dq_index].data)
             if exclusions and n < len(exclusions) and exclusions[n] and \
