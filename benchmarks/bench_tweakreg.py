@@ -27,7 +27,8 @@ Two scenarios:
 ``crs-present`` (drizzlepac-ng only)
     The original files (cosmic rays present and unflagged), ``dqbits=0``,
     default threshold and width: the issue's accuracy case, with and
-    without sharpness/roundness cuts.
+    without sharpness/roundness cuts, and with the added cosmic-ray test
+    (``crreject=True``).
 
 Targets (issue 10): >= 5x faster than the original, peak memory <= 1 GB,
 WCS within 0.2 mas rms of the truth.  The machine is shared: the load
@@ -54,12 +55,15 @@ import json, resource, sys, time
 files = sys.argv[1].split(",")
 thr = None if sys.argv[2] == "default" else float(sys.argv[2])
 sr = sys.argv[3] == "1"
+crr = len(sys.argv) > 4 and sys.argv[4] == "1"
 """
 
 CHILD_NG = _CHILD_HEAD + r"""
 from drizzlepac_ng.tweakreg import TweakReg
 extra = {} if thr is None else {"threshold": thr, "conv_width": 3.5}
 t, c = time.perf_counter(), time.process_time()
+if crr:
+    extra["crreject"] = True
 rep = TweakReg(files, updatehdr=True, dqbits=0, use_sharp_round=sr, writecat=False,
                residplot="No plot", see2dplot=False, runfile="", **extra)
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
@@ -179,10 +183,10 @@ def main(argv=None) -> int:
     rows: list[tuple[str, str, dict, list[float] | None]] = []
 
     def record(scenario: str, label: str, code: str, src: list[Path], t: str, sr: str,
-               **kw) -> None:
+               *more: str, **kw) -> None:
         work = _fresh(src, base / f"run_{len(rows)}")
         try:
-            res = _run_child(code, work, t, sr, **kw)
+            res = _run_child(code, work, t, sr, *more, **kw)
         except RuntimeError as exc:
             last = str(exc).strip().splitlines()[-1]
             print(f"{scenario} / {label}: failed: {last}")
@@ -198,6 +202,8 @@ def main(argv=None) -> int:
             record(f"comparison T={thr}", f"drizzlepac (original), {tag}", CHILD_ORIG, flagged,
                    thr, sr, memory_gb=args.original_memory_gb)
         record("crs-present, defaults", f"drizzlepac-ng, {tag}", CHILD_NG, files, "default", sr)
+    record("crs-present, defaults", "drizzlepac-ng, crreject=True", CHILD_NG, files, "default",
+           "0", "1")
     load.append(os.getloadavg())
 
     print()
