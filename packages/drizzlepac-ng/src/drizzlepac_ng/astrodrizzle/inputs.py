@@ -119,26 +119,27 @@ class Chip:
 
     def _fast_read(self) -> ChipArrays | None:
         """Read the arrays at their recorded file offsets (no header parsing)."""
-        def read(name):
+        def read(name, dtype_out=None):
+            # one pass from the page cache: the file's bytes are mapped and converted
+            # (byte order, type) straight into a new native array
             lay = self._layout.get(name)
             if lay is None:
                 return None
             offset, dtype, shape = lay
-            arr = np.fromfile(self.filename, dtype=dtype, count=shape[0] * shape[1],
-                              offset=offset)
-            if arr.size != shape[0] * shape[1]:
-                raise ValueError("short read")
-            return arr.reshape(shape)
+            mapped = np.memmap(self.filename, dtype=dtype, mode="r", offset=offset,
+                               shape=shape)
+            try:
+                return np.array(mapped, dtype=dtype_out or mapped.dtype.newbyteorder("="))
+            finally:
+                del mapped
 
-        data = read("SCI")
+        data = read("SCI", np.float32)
         if data is None:
             return None
-        data = data.astype(np.float32)
         dq = read("DQ") if self.has_dq else None
         if self.has_dq and dq is None:
             return None
         if dq is not None:
-            dq = dq.astype(dq.dtype.newbyteorder("="))
             if self.resetbits:
                 dq &= np.array(~np.int64(self.resetbits) & 0xFFFFFFFF).astype(dq.dtype)
         if not self.has_err or "ERR" not in self._layout:
@@ -146,7 +147,7 @@ class Chip:
 
         def load_err() -> np.ndarray:
             try:
-                return read("ERR").astype(np.float32)
+                return read("ERR", np.float32)
             except (OSError, ValueError) as exc:
                 raise InputFileError(f"cannot read the ERR array any more ({exc})",
                                      filename=self.filename,
