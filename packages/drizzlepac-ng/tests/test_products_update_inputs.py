@@ -60,8 +60,14 @@ def _leftovers(folder: Path) -> list[str]:
 def test_update_inputs_writes_sky_and_dq(tmp_path, caplog, num_cores):
     paths, result = _inputs(tmp_path)
     before = {p: fits.getdata(p, ("DQ", 2)).copy() for p in paths}
+    import warnings
+
+    filters, show = list(warnings.filters), warnings.showwarning
     with caplog.at_level(logging.INFO, logger=products.__name__):
         products.update_inputs(result, _cfg(num_cores, preserve=True))
+    # the workers leave the process-wide warning state alone (catch_warnings is not
+    # thread-safe)
+    assert warnings.filters == filters and warnings.showwarning is show
     for k, p in enumerate(paths):
         assert os.stat(p).st_mode & 0o777 == 0o640
         with fits.open(p) as h:

@@ -422,52 +422,81 @@ def _rebuild_copy(path: Path, staged: Path, exp, result: PipelineResult, resetbi
 
 
 def _verify_copy(staged: Path, n_hdus: int) -> None:
-    """Re-open the staged file completely; OSError unless it is whole and valid."""
-    import warnings
+    """Re-open the staged file completely; OSError unless it is whole and valid.
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with fits.open(staged, memmap=False) as check:
-            check.verify("exception")
-            check.readall()
-            found = len(check)
-    bad = [w for w in caught if "truncated" in str(w.message) or "corrupted" in str(w.message)]
-    if bad:
-        raise OSError(f"the updated copy does not read back: {bad[0].message}")
+    Runs in worker threads, so it does not use ``warnings.catch_warnings``
+    (not thread-safe before Python 3.14): completeness is checked from the
+    HDU offsets instead of astropy's "truncated" warning.
+    """
+    size = staged.stat().st_size
+    with fits.open(staged, memmap=False) as check:
+        check.readall()
+        check.verify("exception")
+        found = len(check)
+        end = max(check.fileinfo(i)["datLoc"] + check.fileinfo(i)["datSpan"]
+                  for i in range(found))
     if found != n_hdus:
         raise OSError(f"the updated copy has {found} HDUs instead of {n_hdus}")
+    if end > size or size % 2880:
+        raise OSError(f"the updated copy is truncated ({size} bytes, its HDUs need {end})")
 
 
 def _staged_update(exp, result: PipelineResult, resetbits: int, crbit: int,
-                   write_dq: bool) -> Path:
-    """Phase 1 for one input: its updated copy, complete and verified, next to it.
+                   write_dq: bool) -> Path | None:
+    """Phase 1 for one input (in a worker thread): its updated, verified copy next to it.
 
     The input's bytes are copied by the kernel (``shutil.copyfile``) to a
     temporary file in the same folder (``.<name>.<random>.tmp``); the copy's
     SCI headers and DQ arrays are changed in place (memory-mapped, so only the
     changed pages are written); the copy is fsynced, re-read and verified and
     gets the input's permission bits.  The input itself is only read.
+    Returns None (and leaves no file) when a DQ array is scaled: the caller
+    then rebuilds that copy with :func:`_staged_rebuild`.
     """
-    import tempfile
-
     path = Path(exp.filename)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    staged = Path(name)
+    staged = _temp_next_to(path)
     try:
         shutil.copyfile(path, staged)
         n_hdus = _edit_copy(staged, exp, result, resetbits, crbit, write_dq)
         if n_hdus is None:
-            n_hdus = _rebuild_copy(path, staged, exp, result, resetbits, crbit, write_dq)
-        with open(staged, "rb+") as fh:
-            os.fsync(fh.fileno())
-        _verify_copy(staged, n_hdus)
-        os.chmod(staged, path.stat().st_mode & 0o7777)
+            staged.unlink(missing_ok=True)
+            return None
+        _finish_copy(path, staged, n_hdus)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
     return staged
+
+
+def _staged_rebuild(exp, result: PipelineResult, resetbits: int, crbit: int,
+                    write_dq: bool) -> Path:
+    """Phase 1 for an input with a scaled DQ array (main thread: stwcs-ng's readers
+    record warnings, which is not thread-safe)."""
+    path = Path(exp.filename)
+    staged = _temp_next_to(path)
+    try:
+        n_hdus = _rebuild_copy(path, staged, exp, result, resetbits, crbit, write_dq)
+        _finish_copy(path, staged, n_hdus)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def _temp_next_to(path: Path) -> Path:
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+def _finish_copy(path: Path, staged: Path, n_hdus: int) -> None:
+    with open(staged, "rb+") as fh:
+        os.fsync(fh.fileno())
+    _verify_copy(staged, n_hdus)
+    os.chmod(staged, path.stat().st_mode & 0o7777)
 
 
 def _update_error(exc: BaseException, path: Path) -> BaseException:
@@ -492,14 +521,17 @@ def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
     The inputs are updated in two phases, so that the update is
     all-or-nothing across files:
 
-    1. every input is checked to be writable, then each one's updated copy is
-       read, changed, written to a temporary file next to it (``.<name>.*.tmp``),
-       fsynced and verified, concurrently in a thread pool of
-       ``general.num_cores`` (default ``os.cpu_count()``) workers, at most one
-       per file.  Nothing has been renamed yet: if any file fails, every
-       temporary file is removed, every input is byte-identical, and
-       :class:`~drizzlepac_ng.errors.FileUpdateError` names the first failing
-       file in input order;
+    1. every input is checked to be writable; then, concurrently in a thread
+       pool of ``general.num_cores`` (default ``os.cpu_count()``) workers, at
+       most one per file, each input is copied byte for byte (by the kernel) to
+       a temporary file next to it (``.<name>.*.tmp``), the copy's SCI headers
+       and DQ arrays are changed in place (memory-mapped), and the copy is
+       fsynced, re-read completely and verified.  Nothing has been renamed
+       yet: if any file fails, every temporary file is removed, every input is
+       byte-identical, and :class:`~drizzlepac_ng.errors.FileUpdateError`
+       names the first failing file in input order.  (A DQ array scaled by
+       ``BSCALE``/``BZERO`` is instead read, changed and rewritten whole, in
+       the calling thread.)
     2. the verified copies are renamed over the inputs in input order
        (``os.replace``, atomic per file) and the folders fsynced.  Only a
        failed rename (practically never, as the temporary file is in the same
@@ -507,9 +539,12 @@ def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
        the error then says which were updated.  Each file on its own is
        always either the old or the new complete file.
 
-    Log lines are written from the calling thread in input order, so the log
-    does not depend on the number of workers.  Memory: each worker holds one
-    whole input file (as the serial update did), so up to ``workers`` files.
+    A ``SIGKILL`` during phase 1 leaves every input old (and stale
+    ``.<name>.*.tmp`` files); during phase 2, each input old or new.  Log
+    lines are written from the calling thread in input order, so the log does
+    not depend on the number of workers.  Each worker holds only the DQ pages
+    it changes in memory (plus the CR masks of the run); the disk needs room
+    for one extra copy of every input until phase 2.
 
     Parameters
     ----------
@@ -572,6 +607,13 @@ def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
                         failure.__cause__ = exc
                         for later in futures[i + 1:]:
                             later.cancel()
+            for i, exp in enumerate(exposures):  # scaled DQ arrays: rebuilt here, serially
+                if failure is None and staged[i] is None:
+                    try:
+                        staged[i] = _staged_rebuild(exp, result, resetbits, crbit, write_dq)
+                    except Exception as exc:
+                        failure = _update_error(exc, paths[i])
+                        failure.__cause__ = exc
         if failure is not None:
             raise failure
         for i, path in enumerate(paths):  # phase 2: rename in input order
@@ -588,8 +630,8 @@ def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
     finally:
         for i, fut in enumerate(futures):  # also copies finished after an interruption
             if staged[i] is None and fut.done() and not fut.cancelled() \
-                    and fut.exception() is None and Path(fut.result()).exists() \
-                    and Path(fut.result()) != paths[i]:
+                    and fut.exception() is None and fut.result() is not None \
+                    and Path(fut.result()).exists():
                 staged[i] = fut.result()
         for i, tmp in enumerate(staged):
             if tmp is not None and Path(tmp).exists() and Path(tmp) != paths[i]:
