@@ -95,3 +95,38 @@ def test_cte_trail_and_grow_helpers():
     assert down[1:4, 1].all() and down.sum() == 3
     assert cte_trail(m, 2, 0).sum() == 1
     assert grow_mask(m, 1).sum() == 9
+
+
+# --------------------------------------------------------------------------------------------
+def test_box_dilate_equals_maximum_filter():
+    from scipy.ndimage import maximum_filter
+
+    from drizzlepac_ng.astrodrizzle.crrej import box_dilate
+
+    rng = np.random.default_rng(5)
+    for shape in ((1, 1), (1, 9), (7, 1), (40, 33)):
+        mask = rng.random(shape) < 0.05
+        mask[0, 0] = True
+        for radius in (0, 1, 2, 5):
+            expect = maximum_filter(mask.astype(np.uint8), size=2 * radius + 1,
+                                    mode="constant") > 0
+            np.testing.assert_array_equal(box_dilate(mask, radius), expect)
+
+
+@pytest.mark.parametrize("grow,ctegrow,ctedir", [(0, 0, 0), (1, 0, 0), (2, 3, 1), (1, 2, -1)])
+def test_bands_and_threads_do_not_change_the_mask(monkeypatch, grow, ctegrow, ctedir):
+    import drizzlepac_ng.astrodrizzle.crrej as crrej
+
+    model, data, _ = _scene(seed=2, shape=(150, 70))
+    rng = np.random.default_rng(9)
+    data[rng.random(data.shape) < 0.02] += 2000.0
+    good = rng.random(data.shape) > 0.03
+    kw = dict(gain=1.0, readnoise=5.0, grow=grow, ctegrow=ctegrow, ctedir=ctedir, good=good)
+    monkeypatch.setattr(crrej, "_BAND_ROWS", 10_000)  # one band: the whole image
+    whole = crrej.flag_cosmic_rays(data, model, **kw)
+    assert whole.sum() > 100
+    for rows in (1, 7, 64):
+        monkeypatch.setattr(crrej, "_BAND_ROWS", rows)
+        for threads in (1, 2):
+            np.testing.assert_array_equal(
+                crrej.flag_cosmic_rays(data, model, num_threads=threads, **kw), whole)

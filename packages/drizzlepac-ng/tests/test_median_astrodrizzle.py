@@ -105,3 +105,79 @@ def test_memory_budget():
         plan_rows(40, (100, 100_000), 1_000_000)
     with pytest.raises(ValueError, match="combine_type"):
         combine([np.zeros((2, 2))], [np.ones((2, 2))], combine_type="mode")
+
+
+# --------------------------------------------------------------------------------------------
+# speed paths give the same values as the plain ones
+def test_sorting_network_sorts():
+    from drizzlepac_ng.astrodrizzle.median import _network
+
+    rng = np.random.default_rng(3)
+    for n in range(1, 25):
+        vals = rng.integers(0, 5, size=(200, n)).astype(float)  # many ties
+        for i, j in _network(n):
+            lo = np.minimum(vals[:, i], vals[:, j])
+            vals[:, j] = np.maximum(vals[:, i], vals[:, j])
+            vals[:, i] = lo
+        assert np.all(np.diff(vals, axis=1) >= 0), n
+
+
+@pytest.mark.parametrize("n", [3, 4, 7])
+@pytest.mark.parametrize("grow", [0, 1, 2])
+def test_minmed_plane_path_equals_sort_path(monkeypatch, n, grow):
+    import drizzlepac_ng.astrodrizzle.median as med
+
+    rng = np.random.default_rng(n * 10 + grow)
+    shape = (30, 41)
+    imgs = rng.normal(10, 3, (n,) + shape).astype(np.float32)
+    imgs[rng.random(imgs.shape) < 0.05] += 400.0  # cosmic rays
+    imgs[rng.random(imgs.shape) < 0.01] = np.nan
+    wts = rng.uniform(0, 2, (n,) + shape).astype(np.float32)
+    bad = wts < 0.5
+    bad[:, 0, :3] = True  # pixels masked everywhere
+    kw = dict(grow=grow, sky=list(rng.uniform(20, 50, n)), exptime=[400.0] * n,
+              readnoise=[5.0] * n)
+    for ctype in ("minmed", "iminmed"):
+        fast = med.combine_block(imgs, wts, bad, combine_type=ctype, **kw)
+        monkeypatch.setattr(med, "_NETWORK_MAX", 0)
+        plain = med.combine_block(imgs, wts, bad, combine_type=ctype, **kw)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(fast, plain)
+
+
+@pytest.mark.parametrize("ctype", ["minmed", "imedian"])
+def test_threads_do_not_change_the_result(ctype):
+    _, imgs, wts = _stack(n=5, shape=(300, 40), seed=4)
+    kw = dict(combine_type=ctype, exptime=[100.0] * 5, readnoise=[4.0] * 5, sky=[10.0] * 5)
+    serial = combine(imgs, wts, rows=32, **kw)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(combine(imgs, wts, rows=32, num_threads=threads, **kw),
+                                      serial)
+    limited = combine(imgs, wts, memory_limit=600_000, num_threads=2, **kw)
+    np.testing.assert_array_equal(limited, serial)
+
+
+def test_ordered_map_order_errors_and_prefetch():
+    import threading
+    import time
+
+    from drizzlepac_ng.astrodrizzle.median import ordered_map
+
+    def slow_square(k):
+        time.sleep(0.002 * (5 - k % 5))  # later items finish first
+        return k * k, threading.get_ident()
+
+    items = list(range(12))
+    for workers, ahead in ((1, None), (3, None), (1, 1), (2, 4)):
+        out = list(ordered_map(slow_square, items, workers, ahead=ahead))
+        assert [r[0] for r in out] == [k * k for k in items]
+        threads = {r[1] for r in out}
+        assert (threads == {threading.get_ident()}) == (workers == 1 and ahead is None)
+
+    def fail_on_five(k):
+        if k == 5:
+            raise ValueError("item five")
+        return k
+
+    with pytest.raises(ValueError, match="item five"):
+        list(ordered_map(fail_on_five, items, 2))

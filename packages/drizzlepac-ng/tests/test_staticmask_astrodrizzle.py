@@ -48,3 +48,24 @@ def test_and_combination_per_key():
     assert masks["chip2"].shape == (32, 32)
     with pytest.raises(ValueError, match="chip1"):
         combine_static_masks([("chip1", a), ("chip1", c)])
+
+
+def test_clipped_stats_subsets_give_the_same_values():
+    from drizzlepac_ng.astrodrizzle._stats import clipped_stats
+
+    rng = np.random.default_rng(8)
+    data = rng.normal(40.0, 5.0, (300, 200)).astype(np.float32)
+    data[::7, ::5] += 300.0
+    data[3, :10] = np.nan
+    good = rng.random(data.shape) > 0.05
+    kw = dict(lower=20.0, upper=80.1, nclip=5, lsig=4.0, usig=4.0, binwidth=0.1)
+    full = clipped_stats(data, good, **kw)
+    assert full.npix > 0 and np.isfinite(full.mode) and np.isfinite(full.median)
+    for want in (("median",), ("mode",), ("mode", "stddev"), ("mean",)):
+        part = clipped_stats(data, good, want=want, **kw)
+        for name in ("mean", "stddev", "npix") + want:
+            assert getattr(part, name) == getattr(full, name), (want, name)
+        if "median" not in want and "mode" not in want:
+            assert np.isnan(part.median)
+    with pytest.raises(ValueError, match="unknown statistic"):
+        clipped_stats(data, want=("average",))

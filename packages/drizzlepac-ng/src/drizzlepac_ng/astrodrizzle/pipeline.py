@@ -148,10 +148,10 @@ class PackedMasks(Mapping):
         return len(self._data)
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, Mapping) and not isinstance(other, PackedMasks):
+        if isinstance(other, Mapping):
             return len(self) == len(other) and all(
                 k in other and np.array_equal(self[k], other[k]) for k in self)
-        return super().__eq__(other)
+        return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
 
