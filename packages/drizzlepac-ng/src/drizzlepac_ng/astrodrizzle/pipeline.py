@@ -326,7 +326,7 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
 
     cells = None
     results = ordered_map(one, pairs, workers)
-    for n, ((k, exp, chip), (scale, value, piece)) in enumerate(zip(
+    for n, ((k, _, _), (scale, value, piece)) in enumerate(zip(
             pairs, progress(results, desc="sky", total=len(pairs)), strict=True)):
         sky_chips.append(sky_mod.SkyChip(None, None, scale, k, value=value))
         if want_match:
