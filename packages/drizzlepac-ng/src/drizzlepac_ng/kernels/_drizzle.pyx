@@ -50,6 +50,20 @@ bands and the hit map: the output columns are cut into one strip per thread,
 each thread walks the whole input in input order and updates, directly,
 only the output pixels of its own strip (see _point_strip).
 
+Vector code
+-----------
+The square kernel handles the input pixels of a row segment in three
+stages (_square_segment): footprints (for interior pixels with pixfrac <= 1,
+sixteen at a time), the overlap areas of the drops that lie within 2x2
+output cells (about 94% of them for a typical HST map at pixfrac 1), four at
+a time, then the accumulation in input order.  The vector functions are C
+with GCC vector extensions; on x86-64 Linux an AVX2 clone is picked at load
+time.  Every lane performs the same IEEE operations in the same order as
+the generic clone (no FMA), so the bits do not depend on the instruction
+set.  Accumulators and, for the point kernel, outputs are prefetched a few
+pixels ahead: the walk along an input row crosses output rows, which
+hardware prefetchers do not follow.
+
 No global state; every array is passed in.  All geometry is float64.
 """
 
