@@ -8,8 +8,9 @@ checked:
 * against the whole-frame run: the same cosmic-ray masks (at most 0.1 % of
   the flagged pixels differ), the same covered pixels and context, SCI
   within 1e-4 of the local value (plus 1e-6 of the image maximum), WHT within
-  1e-4 (plus 2e-5 of its maximum), and star aperture fluxes within 1e-4 (the two runs differ only by float32 rounding:
-  the whole-frame run reuses float32 copies of the pixel maps);
+  1e-4 (plus 2e-5 of its maximum), and star aperture fluxes within 1e-4
+  (the two runs differ only by float32 rounding: the whole-frame run reuses
+  float32 copies of the pixel maps);
 * the product: layout, WCS, HDRTAB (one row per chip), NDRIZIM and the DQ
   cosmic-ray bit written back into the inputs;
 * errors: a bad scheduler address, or an option the tiled run cannot honour,

@@ -45,7 +45,7 @@ from .tiles import BBox, kernel_margin, pixmap_bbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChipInput", "TileResult", "crmask_chip", "drizzle_tile", "exact_sum",
+__all__ = ["ChipInput", "TileResult", "crmask_chip", "drizzle_tile", "exact_sum", "exact_total",
            "exposure_weight_sum", "median_tile", "prepare_chips", "single_tile"]
 
 CTX_BITS = 32
