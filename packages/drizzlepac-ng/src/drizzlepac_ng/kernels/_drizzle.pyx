@@ -303,7 +303,58 @@ cdef extern from *:
             dpng_st(LIM + 48 + l, dpng_floor(mx_ + half) + fy);
         }
     }
+
+    DPNG_INL dpng_vd dpng_nint(dpng_vd x) {   /* _nint_small: halves away from zero */
+        const dpng_vd half = {0.5, 0.5, 0.5, 0.5}, zero = {0.0, 0.0, 0.0, 0.0};
+        return dpng_sel(x >= zero, dpng_floor(x + half), -dpng_floor(half - x));
+    }
+
+    /* Turbo kernel geometry of 16 pixels whose mapped centres are at pm
+       (interleaved; a copy, padded): the same operations as _centre_lim and
+       the turbo loops.  T[16 r + l]: r = 0 usable centre (1.0 or 0.0),
+       1..4 the absolute output range (x lo, x hi, y lo, y hi), 5, 6 the
+       box overlaps of columns x lo and x lo + 1, 7, 8 those of rows y lo
+       and y lo + 1. */
+    DPNG_CLONES
+    static void dpng_turbo16(const double* pm, double pfo, double big, double* T) {
+        const dpng_vd P = {pfo, pfo, pfo, pfo}, BG = {big, big, big, big};
+        const dpng_vd zero = {0.0, 0.0, 0.0, 0.0}, one = {1.0, 1.0, 1.0, 1.0};
+        const dpng_vd half = {0.5, 0.5, 0.5, 0.5};
+        int l;
+        for (l = 0; l < 16; l += 4) {
+            dpng_vd cx, cy, ox, oy, rx, ry, a, b, xl, xh, yl, yh;
+            dpng_vl ok;
+            dpng_deint(pm + 2 * l, &cx, &cy);
+            ok = (cx > -BG) & (cx < BG) & (cy > -BG) & (cy < BG);
+            ox = dpng_sel(ok, dpng_floor(cx), zero);
+            oy = dpng_sel(ok, dpng_floor(cy), zero);
+            rx = dpng_sel(ok, cx - ox, zero);
+            ry = dpng_sel(ok, cy - oy, zero);
+            a = dpng_nint(rx - P);
+            b = dpng_nint(ry - P);
+            dpng_st(T + l, dpng_sel(ok, one, zero));
+            dpng_st(T + 16 + l, a + ox);
+            dpng_st(T + 32 + l, dpng_nint(rx + P) + ox);
+            dpng_st(T + 48 + l, b + oy);
+            dpng_st(T + 64 + l, dpng_nint(ry + P) + oy);
+            xl = rx - P;
+            xh = rx + P;
+            yl = ry - P;
+            yh = ry + P;
+            dpng_st(T + 80 + l, dpng_sel(xh < a + half, xh, a + half)
+                                - dpng_sel(xl > a - half, xl, a - half));
+            a = a + one;
+            dpng_st(T + 96 + l, dpng_sel(xh < a + half, xh, a + half)
+                                - dpng_sel(xl > a - half, xl, a - half));
+            dpng_st(T + 112 + l, dpng_sel(yh < b + half, yh, b + half)
+                                 - dpng_sel(yl > b - half, yl, b - half));
+            b = b + one;
+            dpng_st(T + 128 + l, dpng_sel(yh < b + half, yh, b + half)
+                                 - dpng_sel(yl > b - half, yl, b - half));
+        }
+    }
     """
+    void dpng_turbo16(const double* pm, double pfo, double big, double* T) noexcept nogil
     void dpng_corners16(const double* pm, long rs, double* FOX, double* FOY,
                         double ca, double cb, double cc, double big,
                         double* CX, double* CY, double* JAC, double* LIM) noexcept nogil
@@ -1250,6 +1301,102 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
                             _accumulate(P, B, ii, jj, d, a * w, dqv)
 
 
+cdef void _turbo_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1,
+                         Py_ssize_t j) noexcept nogil:
+    """Turbo kernel: add the parts inside band B of the input pixels i0..i1-1
+    (at most SEGLEN) of row j.  The output ranges and box overlaps of boxes
+    within 2x2 output cells come from dpng_turbo16 (the same arithmetic as
+    _centre_lim and the loops of _do_pixel, sixteen pixels at a time); larger
+    boxes go through _do_pixel.  Pixels are accumulated in input order."""
+    cdef Py_ssize_t n = i1 - i0
+    cdef double pm[2 * SEGLEN]
+    cdef double T[9 * SEGLEN]
+    cdef Py_ssize_t q, i, o, ilo, ihi, jlo, jhi, ii, jj, l0, l2
+    cdef double d, w, dy, wy, kx
+    cdef double* pc = P.pixmap + 2 * (j * P.nx + i0)
+    cdef double* acc
+    cdef unsigned int dqv = 0
+    cdef int k, ok
+    for q in range(2 * n):
+        pm[q] = pc[q]
+    for q in range(2 * n, 2 * SEGLEN):
+        pm[q] = 0.0
+    dpng_turbo16(pm, P.pfo, BIG, T)
+    for q in range(n):
+        i = i0 + q
+        o = j * P.nx + i
+        # classification: masked, zero or non-finite weight, non-finite data
+        if P.mask != NULL and P.mask[o] != 0:
+            continue
+        if P.weights != NULL:
+            w = P.weights[o] * P.wtscale
+        else:
+            w = P.wtscale
+        if w == 0.0 or not isfinite(w):
+            continue
+        d = P.data[o]
+        if not isfinite(d):
+            continue
+        ok = 1
+        for k in range(P.n2):
+            if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
+                ok = 0
+        if not ok or T[q] == 0.0:
+            continue
+        l0 = <Py_ssize_t>T[SEGLEN + q]
+        ihi = <Py_ssize_t>T[2 * SEGLEN + q]
+        l2 = <Py_ssize_t>T[3 * SEGLEN + q]
+        jhi = <Py_ssize_t>T[4 * SEGLEN + q]
+        if ihi - l0 > 1 or jhi - l2 > 1:
+            _do_pixel(P, B, i, j)
+            continue
+        # clip to the frame
+        ilo = l0 if l0 > 0 else 0
+        if ihi > P.onx - 1:
+            ihi = P.onx - 1
+        jlo = l2 if l2 > 0 else 0
+        if jhi > P.ony - 1:
+            jhi = P.ony - 1
+        if ilo > ihi or jlo > jhi:
+            continue
+        # the band that holds the first touched row records the hit
+        if jlo >= B.y0 and jlo < B.y1:
+            P.hit[o] = 1
+        # clip to the band
+        if jlo < B.y0:
+            jlo = B.y0
+        if jhi > B.y1 - 1:
+            jhi = B.y1 - 1
+        if ilo < B.x0:
+            ilo = B.x0
+        if ihi > B.x1:
+            ihi = B.x1
+        if ilo > ihi or jlo > jhi:
+            continue
+        d = d * P.dscale
+        if P.extra:
+            if P.dq != NULL:
+                dqv = P.dq[o]
+            for k in range(P.n2):
+                if P.data2[k] != NULL:
+                    B.d2v[k] = P.data2[k][o] * P.dscale2
+                else:
+                    B.d2v[k] = 0.0
+        for jj in range(jlo, jhi + 1):
+            dy = T[(7 + jj - l2) * SEGLEN + q]
+            if dy <= 0.0:
+                continue
+            wy = dy * P.dover_scale * w
+            acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ilo - B.x0))
+            for ii in range(ilo, ihi + 1):
+                kx = T[(5 + ii - l0) * SEGLEN + q]
+                if kx > 0.0:
+                    if P.extra:
+                        _accumulate(P, B, ii, jj, d, kx * wy, dqv)
+                    else:
+                        _acc3(acc + 3 * (ii - ilo), d, kx * wy)
+
+
 cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
     """Add the part of input pixel (i, j) that falls inside band B (every
     kernel but square, see _square_segment)."""
@@ -1452,6 +1599,8 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
                 i1 = P.xmax + 1
             if P.kernel == K_SQUARE:
                 _square_segment(P, &B, i0, i1, j)
+            elif P.kernel == K_TURBO and P.pfo < 0.25 * BIG:
+                _turbo_segment(P, &B, i0, i1, j)
             else:
                 for i in range(i0, i1):
                     _do_pixel(P, &B, i, j)
