@@ -28,6 +28,7 @@ import logging
 import math
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,9 @@ class PipelineResult:
         Per drizzled chip, in context-id order.
     config : AstroDrizzleConfig
         The effective configuration.
+    timings : dict
+        Wall seconds per step (``static mask``, ``sky``, ``separate drizzle``,
+        ``median``, ``blot + driz_cr``, ``final drizzle``), also logged.
     """
 
     sci: np.ndarray | None
@@ -120,6 +124,7 @@ class PipelineResult:
     sep_wcs: object = None
     static: dict = field(default_factory=dict)
     blots: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
 
 
 class PackedMasks(Mapping):
@@ -964,18 +969,30 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
     pixmaps_sep = pixmaps_final if sep_wcs is out_wcs else PixmapCache(
         sep_wcs, budget=budget // 2, stepsize=cfg.general.stepsize, num_threads=num_threads)
 
+    timings: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def done(step: str) -> None:
+        now = time.perf_counter()
+        timings[step] = timings.get(step, 0.0) + now - clock[0]
+        clock[0] = now
+        log.info("%s done in %.2f s", step, timings[step])
+
     static = static_masks(exposures, cfg, progress, workers=workers)
+    done("static mask")
     measure_sky(exposures, static, cfg, progress, out_wcs=sep_wcs, pixmaps=pixmaps_sep,
                 workers=workers)
+    done("sky")
 
     result = PipelineResult(None, None, None, out_wcs, exposures, config=cfg, sep_wcs=sep_wcs,
-                            static=static)
+                            static=static, timings=timings)
     with tempfile.TemporaryDirectory(prefix="astrodrizzle-", dir=workdir) as tmp:
         tmpdir = None if cfg.general.in_memory else Path(tmp)
         if cfg.driz_sep.driz_separate:
             result.singles = drizzle_separate(exposures, static, pixmaps_sep, cfg, tmpdir=tmpdir,
                                               progress=progress, num_threads=num_threads,
                                               prefetch=workers > 1)
+            done("separate drizzle")
         if cfg.median.median:
             # the band may use what the estimate and the pixel-map cache leave, plus
             # the 16-row band the estimate already counts
@@ -986,6 +1003,7 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             result.median = create_median(result.singles, exposures, cfg,
                                           memory_limit=med_budget, progress=progress,
                                           num_threads=workers)
+            done("median")
             if not np.any(result.median):
                 log.warning("median step rejected every pixel: blot and driz_cr switched off")
                 cfg = cfg.replace(blot=False, driz_cr=False)
@@ -994,6 +1012,7 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             result.crmasks, result.blots = find_cosmic_rays(
                 exposures, result.median, static, pixmaps_sep, cfg, progress=progress,
                 num_threads=num_threads, keep_blots=keep_intermediates, workers=workers)
+            done("blot + driz_cr")
         if keep_intermediates and tmpdir is not None:
             result.singles = [(np.array(s), np.array(w)) for s, w in result.singles]
         elif tmpdir is not None:
@@ -1004,5 +1023,6 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             result.sci, result.wht, result.ctx, result.records = drizzle_final(
                 exposures, static, result.crmasks, pixmaps_final, cfg, progress=progress,
                 num_threads=num_threads, prefetch=workers > 1)
+            done("final drizzle")
         pixmaps_final.clear()
     return result
