@@ -596,6 +596,8 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
     nx, ny = pixmaps.out_wcs.pixel_shape
     fill = np.nan if dcfg.driz_sep_fillval is None else dcfg.driz_sep_fillval
     out_scale = _out_scale(pixmaps.out_wcs)
+    # a map computed in the background thread uses one core: the kernel has the others
+    bg_threads = 1 if prefetch else None
 
     def prepare(item):
         exp, chip = item
@@ -605,7 +607,7 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
         if st is not None:
             mask &= st
         data = arr.data - np.float32(chip.sky)
-        return data, mask.astype(np.float32), pixmaps.get(chip)
+        return data, mask.astype(np.float32), pixmaps.get(chip, num_threads=bg_threads)
 
     pairs = [(e, c) for e in exposures for c in e.chips]
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
@@ -792,6 +794,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
     out_scale = outwcs.cd_scale_orient(pixmaps.out_wcs.wcs.cd)[0]
     records = []
     pairs = [(e, c) for e in exposures for c in e.chips]
+    bg_threads = 1 if prefetch else None
 
     def prepare(pair):
         exp, chip = pair
@@ -825,7 +828,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
             var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
             weight = mask.astype(np.float32) / np.float32(var_rate)
             wht_scale = 1.0
-        return data, weight, wht_scale, pixmaps.get(chip)
+        return data, weight, wht_scale, pixmaps.get(chip, num_threads=bg_threads)
 
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
     for (exp, chip), (data, weight, wht_scale, pm) in zip(
