@@ -1686,9 +1686,10 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
                 # exact test below uses the rounded column)
                 if not first or (cx > -BIG and cx < BIG):
                     continue
-            if i + PFD <= P.xmax:
+            if (i & 3) == 0 and i + PFD <= P.xmax:
                 # prefetch the output pixel of a pixel PFD ahead (the walk
-                # crosses output rows, which hardware prefetchers miss)
+                # crosses output rows, which hardware prefetchers miss); one
+                # pixel in four is enough, a cache line holding 16 outputs
                 cx = P.pixmap[2 * (o + PFD)]
                 cy = P.pixmap[2 * (o + PFD) + 1]
                 if cx > 0.0 and cx < P.onx - 1 and cy > 0.0 and cy < P.ony - 1:
