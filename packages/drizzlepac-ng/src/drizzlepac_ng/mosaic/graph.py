@@ -405,17 +405,19 @@ def exact_sum(values: np.ndarray) -> dict[int, int]:
     values add up (:func:`exact_total`) to the same number whatever the
     split: the mean weight of a single image does not depend on the tiling.
     """
-    v = np.asarray(values, dtype=np.float32).ravel().astype(np.float64)
-    if v.size == 0:
-        return {}
-    m, e = np.frexp(v)
-    mi = np.round(np.ldexp(m, 24)).astype(np.int64)
-    e = e.astype(np.int64) - 24
-    order = np.argsort(e, kind="stable")
-    e, mi = e[order], mi[order]
-    starts = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
-    sums = np.add.reduceat(mi, starts)
-    return {int(k): int(s) for k, s in zip(e[starts], sums, strict=True)}
+    v = np.asarray(values, dtype=np.float32).ravel()
+    out: dict[int, int] = {}
+    # per chunk of 2**28 values, a float64 bincount of 24-bit mantissas is exact
+    # (every partial sum stays below 2**52)
+    for c0 in range(0, v.size, 1 << 28):
+        m, e = np.frexp(v[c0:c0 + (1 << 28)].astype(np.float64))
+        mi = np.ldexp(m, 24)
+        e0 = int(e.min())
+        sums = np.bincount(e - e0, weights=mi)
+        for k in np.flatnonzero(sums):
+            key = int(k) + e0 - 24
+            out[key] = out.get(key, 0) + int(sums[k])
+    return out
 
 
 def exact_total(parts: Sequence[dict[int, int]]) -> float:
