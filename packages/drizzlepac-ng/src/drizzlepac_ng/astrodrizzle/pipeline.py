@@ -612,29 +612,52 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
     pairs = [(e, c) for e in exposures for c in e.chips]
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
     singles = []
-    for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=len(exposures))):
-        drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None,
-                      out_img=np.zeros((ny, nx), np.float32),
-                      out_wht=np.zeros((ny, nx), np.float32), disable_ctx=True,
-                      num_threads=num_threads)
-        scale = _wt_scale(dcfg.driz_sep_wt_scl, exp.exptime)
-        for chip in exp.chips:
-            data, weight, pm = next(prepared)
-            iscale = (out_scale / nominal_scale(chip)) ** 2
-            drz.add_image(data, exptime=exp.exptime, pixmap=pm,
-                          weight_map=weight, wht_scale=scale,
-                          pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
-                          in_units="cps" if chip.is_rate else "counts",
-                          pixel_scale_ratio=math.sqrt(iscale))
-            del data, weight, pm
-        sci, wht = drz.out_img, drz.out_wht
-        del drz
-        if dcfg.driz_sep_fillval is not None:
-            sci[wht <= 0] = fill
-        if tmpdir is not None:
-            sci = BandFile(tmpdir / f"single{k}_sci.f32", sci)
-            wht = BandFile(tmpdir / f"single{k}_wht.f32", wht)
-        singles.append((sci, wht))
+    writer = None
+    pending: list = []
+    if prefetch and tmpdir is not None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        writer = ThreadPoolExecutor(max_workers=1)
+    try:
+        for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=len(exposures))):
+            drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None,
+                          out_img=np.zeros((ny, nx), np.float32),
+                          out_wht=np.zeros((ny, nx), np.float32), disable_ctx=True,
+                          num_threads=num_threads)
+            scale = _wt_scale(dcfg.driz_sep_wt_scl, exp.exptime)
+            for chip in exp.chips:
+                data, weight, pm = next(prepared)
+                iscale = (out_scale / nominal_scale(chip)) ** 2
+                drz.add_image(data, exptime=exp.exptime, pixmap=pm,
+                              weight_map=weight, wht_scale=scale,
+                              pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
+                              in_units="cps" if chip.is_rate else "counts",
+                              pixel_scale_ratio=math.sqrt(iscale))
+                del data, weight, pm
+            sci, wht = drz.out_img, drz.out_wht
+            del drz
+            if dcfg.driz_sep_fillval is not None:
+                sci[wht <= 0] = fill
+            if tmpdir is not None:
+                # with prefetch, the files are written behind while the next exposure drizzles
+                def write(k=k, sci=sci, wht=wht):
+                    return (BandFile(tmpdir / f"single{k}_sci.f32", sci),
+                            BandFile(tmpdir / f"single{k}_wht.f32", wht))
+
+                if writer is None:
+                    singles.append(write())
+                else:
+                    while pending and pending[0].done():
+                        singles.append(pending.pop(0).result())
+                    pending.append(writer.submit(write))
+            else:
+                singles.append((sci, wht))
+            del sci, wht
+        if writer is not None:
+            singles.extend(f.result() for f in pending)
+    finally:
+        if writer is not None:
+            writer.shutdown(wait=True)
     return singles
 
 
@@ -878,7 +901,8 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
     :func:`run_pipeline`), every further worker adds one chip's arrays and
     pixel map (40 bytes per chip pixel) to the static mask, sky and
     blot + driz_cr steps, one prepared chip (40 bytes per pixel) to the
-    drizzle steps, and one median band.
+    drizzle steps, one single-drizzled image and weight being written (8
+    bytes per output pixel) to the separate drizzle, and one median band.
     """
     ny, nx = out_shape
     out_px = nx * ny
@@ -893,7 +917,8 @@ def estimate_memory(exposures: list[Exposure], out_shape: tuple[int, int],
     in_mem = cfg.general.in_memory
     singles = out_px * 8 * n_exp if in_mem else 0
     steps = {"static mask + sky": base + extra_pool,
-             "separate drizzle": base + out_px * 8 + singles + extra}
+             "separate drizzle": base + out_px * 8 + singles + extra
+             + (out_px * 8 if workers > 1 and not in_mem else 0)}
     if cfg.median.median:
         rows = 16
         steps["median"] = (50_000_000 + singles + out_px * 4
