@@ -181,3 +181,17 @@ def test_ordered_map_order_errors_and_prefetch():
 
     with pytest.raises(ValueError, match="item five"):
         list(ordered_map(fail_on_five, items, 2))
+
+
+def test_weight_thresholds_known_at_write_time(tmp_path):
+    from drizzlepac_ng.astrodrizzle.median import weight_masks
+    from drizzlepac_ng.astrodrizzle.pipeline import BandFile
+
+    rng = np.random.default_rng(6)
+    w = rng.uniform(-1.0, 3.0, (1100, 37)).astype(np.float32)
+    band = BandFile(tmp_path / "w.f32", w, weight=True)
+    assert band.positive_sum_count is not None
+    plain = BandFile(tmp_path / "w2.f32", w)
+    assert plain.positive_sum_count is None
+    expect = weight_masks([w], 0.3)
+    assert weight_masks([band], 0.3) == expect == weight_masks([plain], 0.3)

@@ -39,7 +39,7 @@ from ..errors import MemoryLimitError
 from ..logutil import no_progress
 
 __all__ = ["combine", "combine_block", "plan_rows", "weight_masks", "bytes_per_row",
-           "ordered_map"]
+           "ordered_map", "positive_sum_count"]
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +63,33 @@ def weight_masks(weights: Sequence[np.ndarray], maskpt: float) -> list[float]:
     """
     out = []
     for w in weights:
-        total, count = 0.0, 0
-        for band in range(0, w.shape[0], 512):  # bounded temporary memory
-            part = np.asarray(w[band:band + 512], dtype=np.float64)
-            pos = part > 0
-            total += float(part[pos].sum())
-            count += int(pos.sum())
+        # an object that knows its sums (e.g. a file written from memory) saves a read
+        known = getattr(w, "positive_sum_count", None)
+        total, count = known if known is not None else positive_sum_count(w)
         out.append(maskpt * total / count if count else 0.0)
     return out
+
+
+def positive_sum_count(weight) -> tuple[float, int]:
+    """Sum (float64, in bands of 512 rows) and number of the positive values of a 2-D array.
+
+    Parameters
+    ----------
+    weight : 2-D array or object with row slicing
+        A weight image.
+
+    Returns
+    -------
+    total : float
+    count : int
+    """
+    total, count = 0.0, 0
+    for band in range(0, weight.shape[0], 512):  # bounded temporary memory
+        part = np.asarray(weight[band:band + 512], dtype=np.float64)
+        pos = part > 0
+        total += float(part[pos].sum())
+        count += int(pos.sum())
+    return total, count
 
 
 def _masked_sorted(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -553,11 +553,13 @@ class BandFile:
     process's resident memory, so the median's memory stays within its band.
     """
 
-    def __init__(self, path: Path, array: np.ndarray) -> None:
+    def __init__(self, path: Path, array: np.ndarray, *, weight: bool = False) -> None:
         self.path = Path(path)
         self.shape = array.shape
         self.dtype = np.dtype(np.float32)
         np.ascontiguousarray(array, dtype=np.float32).tofile(self.path)
+        #: for a weight image, :func:`.median.positive_sum_count` of it (saves a read)
+        self.positive_sum_count = median_mod.positive_sum_count(array) if weight else None
 
     def __getitem__(self, item) -> np.ndarray:
         if not isinstance(item, slice) or item.step not in (None, 1):
@@ -642,7 +644,7 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
                 # with prefetch, the files are written behind while the next exposure drizzles
                 def write(k=k, sci=sci, wht=wht):
                     return (BandFile(tmpdir / f"single{k}_sci.f32", sci),
-                            BandFile(tmpdir / f"single{k}_wht.f32", wht))
+                            BandFile(tmpdir / f"single{k}_wht.f32", wht, weight=True))
 
                 if writer is None:
                     singles.append(write())
