@@ -106,7 +106,8 @@ cdef extern from *:
        AVX2 clone is selected at load time; AVX2 is not FMA, and every lane
        performs the same IEEE operations in the same order as the generic
        clone, so both give the same bits. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+        && defined(__GLIBC__)
     #define DPNG_CLONES __attribute__((target_clones("avx2", "default")))
     #else
     #define DPNG_CLONES
@@ -216,10 +217,15 @@ cdef extern from *:
     }
 
     DPNG_INL void dpng_deint(const double* p, dpng_vd* x, dpng_vd* y) {
-        const dpng_vl ix = {0, 2, 4, 6}, iy = {1, 3, 5, 7};
         dpng_vd u = dpng_ld(p), v = dpng_ld(p + 4);
+    #if defined(__clang__)
+        *x = __builtin_shufflevector(u, v, 0, 2, 4, 6);
+        *y = __builtin_shufflevector(u, v, 1, 3, 5, 7);
+    #else
+        const dpng_vl ix = {0, 2, 4, 6}, iy = {1, 3, 5, 7};
         *x = __builtin_shuffle(u, v, ix);
         *y = __builtin_shuffle(u, v, iy);
+    #endif
     }
 
     /* Fast-path corners (see _corners) of 16 consecutive interior pixels
