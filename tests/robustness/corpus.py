@@ -96,7 +96,14 @@ def _target(ws: Workspace, spec: TaskSpec) -> Path:
 def _exposures(ws: Workspace, spec: TaskSpec) -> list[Path]:
     """The exposures of the task's kind (raw for updatewcs-like tasks)."""
     p = spec.primary(ws)
-    return list(ws.raw) if p in ws.raw else list(ws.flc)
+    if p in ws.raw:
+        return list(ws.raw)
+    if p in ws.flc:
+        return list(ws.flc)
+    # tasks that read copies of the exposures (tweakback: the product's inputs next
+    # to it): those copies, not the originals the task never opens
+    drz = ws.extra.get("drz")
+    return [q for q in spec.inputs(ws) if q != drz and Path(q).suffix == ".fits"]
 
 
 def _names(*paths) -> list[str]:

@@ -10,6 +10,4 @@ KNOWN: dict[tuple[str, str], str] = {
         "outwcs refuses the singular CD matrix (InputFileError) before building the frame, "
         "but pipeline.output_frame does not pass the chip names (names=...), so the "
         "message says 'input chip N' instead of naming the file",
-    ("no_overlap", "tweakback"):
-        "an input 40 degrees away from the product is updated without a NoOverlapError",
 }
