@@ -395,9 +395,10 @@ def test_bit_identical_for_1_2_4_threads(kernel):
 @pytest.mark.parametrize("kernel", ["point", "square"])
 def test_threads_with_bad_and_outside_map_values(kernel):
     """Non-finite and out-of-frame map values, masked and zero-weight pixels:
-    outputs and counts identical for 1..4 threads (the point kernel splits
-    the output columns between threads, and a pixel with a non-finite map
-    value belongs to no column)."""
+    outputs and counts identical for 1..4 and 6 threads (up to 4 threads
+    the point kernel splits the output columns between threads, and a pixel
+    with a non-finite map value belongs to no column; with more it uses the
+    bands of the other kernels)."""
     ny, nx = 60, 80
     rng = np.random.default_rng(21)
     data = rng.normal(10, 3, (ny, nx)).astype(np.float32)
@@ -411,7 +412,7 @@ def test_threads_with_bad_and_outside_map_values(kernel):
     pm[40, 30:, 1] += 500.0
     oshape = (90, 100)
     results = []
-    for nt in (1, 2, 3, 4):
+    for nt in (1, 2, 3, 4, 6):
         out, wht, counts = run(data, pm, oshape, kernel, weight_map=wmap, mask=mask,
                                pixel_scale_ratio=1.1, num_threads=nt)
         results.append((out, wht, counts))

@@ -46,9 +46,10 @@ tile or band edge cannot change them.  The pre-pass ranges carry one cell
 of margin because they are rounded from absolute coordinates.
 
 The point kernel (one output pixel per input pixel) skips the pre-pass, the
-bands and the hit map: the output columns are cut into one strip per thread,
-each thread walks the whole input in input order and updates, directly,
-only the output pixels of its own strip (see _point_strip).
+bands and the hit map when it runs on at most MAXSTRIPS threads: the output
+columns are cut into one strip per thread, each thread walks the whole input
+in input order and updates, directly, only the output pixels of its own
+strip (see _point_strip).  With more threads it uses the bands.
 
 Vector code
 -----------
@@ -86,6 +87,7 @@ cdef enum:
     K_LANCZOS5 = 6
     K_TOPHAT = 7
     SEGLEN = 16          # input pixels per row segment in the pre-pass
+    MAXSTRIPS = 4        # point kernel: most threads that use output-column strips
     PFD = 20             # point kernel: prefetch distance (input pixels)
     MAXCELLS = 64        # output cells handled by the fast square-kernel path
 
@@ -1967,8 +1969,10 @@ def drizzle_kernel(
     cdef long long[:, :, ::1] rs3
     cdef Py_ssize_t[::1] cutv
     cdef Py_ssize_t nstrip, nrw
-    if kernel == K_POINT and _phases == 3 and n2 <= 64:
-        # strips of output columns, one per thread: no pre-pass, bands or hit map
+    if kernel == K_POINT and _phases == 3 and n2 <= 64 and num_threads <= MAXSTRIPS:
+        # strips of output columns, one per thread: no pre-pass, bands or hit
+        # map.  Every strip reads the whole pixel map, so with many threads
+        # the bands (which split the reading too) scale better.
         nstrip = num_threads if num_threads > 1 else 1
         cuts = _strip_cuts(pixmap, P.xmin, P.xmax, P.ymin, P.ymax, nstrip)
         cutv = cuts
