@@ -183,6 +183,42 @@ def _fresh(prepared: Path, run_root: Path) -> registry.Workspace:
     return registry.Workspace.at(run_root)
 
 
+def _prepare_isolated(spec, template: Path, prepared: Path, report: Path) -> dict[str, str]:
+    """Build the task's prepared inputs in a forked child; return its ``extra`` (relative paths).
+
+    ``prepare`` may run other tasks (AstroDrizzle for a drizzled product) and
+    so load the project's compiled kernels.  Done in the driver, those shared
+    objects would stay mapped in it (and in every child forked from it) for the
+    whole run; the kernels are rebuilt in the source tree while the suite runs
+    (editable install), and a shared object rewritten in place kills every
+    process that has it mapped with SIGBUS or SIGSEGV at its next garbage
+    collection (the Cython module's ``m_traverse`` lives in it).  The driver
+    itself therefore only imports what the task's own module imports.
+    """
+    shutil.rmtree(prepared, ignore_errors=True)
+    report.unlink(missing_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            ws = registry.Workspace.from_template(template, prepared)
+            if spec.prepare is not None:
+                spec.prepare(ws)
+            report.write_text(json.dumps(
+                {k: str(v.relative_to(prepared)) for k, v in ws.extra.items()}))
+        except BaseException:
+            traceback.print_exc()
+            code = 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if not report.exists():
+        raise RuntimeError(f"preparing the inputs of {spec.name} failed (wait status {status})")
+    return json.loads(report.read_text())
+
+
 def _relinputs(spec, ws) -> list[str]:
     return sorted({str(p.relative_to(ws.root)) for p in spec.inputs(ws)})
 
@@ -211,13 +247,21 @@ def _is_complete_fits(path: Path) -> bool:
         return False
 
 
+def _fitsdiff(a: Path, b: Path, **kwargs):
+    """``FITSDiff`` of two files read without memory mapping (as every read of the driver)."""
+    from astropy.io import fits
+    from astropy.io.fits import FITSDiff
+
+    with fits.open(a, memmap=False) as ha, fits.open(b, memmap=False) as hb:
+        return FITSDiff(ha, hb, **kwargs)  # computed here, while both are open
+
+
 def _volatile(a: Path, b: Path) -> tuple[set[str], set[str]]:
     """Header keywords, and names of HDUs whose data, differ between two clean runs.
 
     (Dates written by the task; a headerlet extension embeds its own DATE.)
     """
-    from astropy.io.fits import FITSDiff
-    diff = FITSDiff(str(a), str(b))
+    diff = _fitsdiff(a, b)
     names: set[str] = set()
     hdus: set[str] = set()
     for item in diff.diff_hdus:
@@ -235,7 +279,6 @@ def _equal_new(path: Path, expected: Path, volatile: list[str], volatile_hdus: l
     if sha256(path) == sha256(expected):
         return True
     from astropy.io import fits
-    from astropy.io.fits import FITSDiff
 
     def layout(p):
         with fits.open(p, memmap=False) as h:
@@ -243,19 +286,16 @@ def _equal_new(path: Path, expected: Path, volatile: list[str], volatile_hdus: l
 
     if layout(path) != layout(expected):  # the ignored HDUs must still be there
         return False
-    return FITSDiff(str(path), str(expected), ignore_keywords=volatile,
-                    ignore_comments=volatile, ignore_hdus=volatile_hdus,
-                    rtol=0.0, atol=0.0).identical
+    return _fitsdiff(path, expected, ignore_keywords=volatile, ignore_comments=volatile,
+                     ignore_hdus=volatile_hdus, rtol=0.0, atol=0.0).identical
 
 
 def _diff_report(path: Path, expected: Path, volatile: list[str],
                  volatile_hdus: list[str]) -> str:
     """What differs between a killed run's file and the clean result (for the failure message)."""
-    from astropy.io.fits import FITSDiff
-
     try:
-        return FITSDiff(str(path), str(expected), ignore_keywords=volatile,
-                        ignore_comments=volatile, ignore_hdus=volatile_hdus).report()[-3000:]
+        return _fitsdiff(path, expected, ignore_keywords=volatile, ignore_comments=volatile,
+                         ignore_hdus=volatile_hdus).report()[-3000:]
     except Exception as exc:  # diagnostics only: never mask the real failure
         return f"(no diff report: {exc})"
 
@@ -294,11 +334,8 @@ def run(task_name: str, template: Path, workdir: Path, nkills: int,
         return {"task": task_name, "skipped": "not importable"}
     workdir.mkdir(parents=True, exist_ok=True)
     prepared = workdir / "prepared"
-    shutil.rmtree(prepared, ignore_errors=True)
-    ws = registry.Workspace.from_template(template, prepared)
-    if spec.prepare is not None:
-        spec.prepare(ws)
-    extra = {k: str(v.relative_to(prepared)) for k, v in ws.extra.items()}
+    extra = _prepare_isolated(spec, template, prepared, workdir / "prepare.json")
+    ws = _with_extra(registry.Workspace.at(prepared), extra)
     rel_inputs = _relinputs(spec, ws)
     old = {r: sha256(prepared / r) for r in rel_inputs}
     run_root = workdir / "run"

@@ -59,14 +59,15 @@ def _scratch(tmp_path_factory, name: str) -> Path:
 def _drive(template: Path, workdir: Path, tasks: list[str], nkills: int,
            fsize: int | None = None, fast: bool = False) -> dict[str, dict]:
     out = workdir / "result.json"
-    cmd = [sys.executable, str(HERE / "faultinject.py"), ",".join(tasks), str(template),
-           str(workdir), str(nkills), str(out)]
+    # -X faulthandler: a crash of the driver (SIGBUS, SIGSEGV) shows where it happened
+    cmd = [sys.executable, "-X", "faulthandler", str(HERE / "faultinject.py"), ",".join(tasks),
+           str(template), str(workdir), str(nkills), str(out)]
     if fsize is not None:
         cmd += ["--fsize", str(fsize)]
     if fast:
         cmd.append("--fast")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, f"driver ended with {proc.returncode}: {proc.stderr[-3000:]}"
     return {r["task"]: r for r in json.loads(out.read_text())}
 
 
