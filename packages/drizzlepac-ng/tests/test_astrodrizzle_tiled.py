@@ -224,3 +224,24 @@ def test_in_process_run_imports_no_dask(base, tmp_path):
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
+
+
+def test_counts_units_and_no_final_drizzle(base, runs, tmp_path):
+    tres, (sci, wht, ctx) = runs["t64"]
+    total = np.float32(sum(e.exptime for e in tres.pipeline.exposures))
+    _, (csci, cwht, cctx) = _run(base, tmp_path / "counts", tile_shape=(64, 64),
+                                 final_units="counts")
+    assert np.array_equal(csci, sci * total, equal_nan=True)
+    assert np.array_equal(cwht, wht) and np.array_equal(cctx, ctx)
+    # driz_combine=False: no product, but the cosmic rays still reach the inputs
+    files = _copy(base, tmp_path / "nofinal")
+    res = astrodrizzle.AstroDrizzle(files, output=str(tmp_path / "nofinal" / "final"),
+                                    runfile="", preserve=False, tile_shape=(64, 64),
+                                    driz_combine=False)
+    assert res.product is None and res.pipeline.sci is None
+    assert not list((tmp_path / "nofinal").glob("final*"))
+    for exp in res.pipeline.exposures:
+        with fits.open(exp.filename) as hdul:
+            for chip in exp.chips:
+                assert np.array_equal((hdul["DQ", chip.extver].data & 4096) > 0,
+                                      tres.pipeline.crmasks[chip.label])
