@@ -390,10 +390,11 @@ def header_update(filename: str | os.PathLike) -> Iterator[fits.HDUList]:
 
     Like :func:`stwcs_ng.fileio.atomic_update` (temporary file, fsync,
     verification, ``os.replace``; on any error the file is unchanged), but
-    the image data are never decoded: the yielded list is opened with
-    ``memmap=True``, and every non-table HDU of the file whose data layout is
-    unchanged is written as its new header followed by a byte copy of its
-    original data.  Table HDUs (``WCSCORR``) and new HDUs are written by
+    the image data are never decoded: the yielded list is read lazily (without
+    memory mapping: a file truncated by another process while it is read gives
+    an error, not a SIGBUS), and every non-table HDU of the file whose data
+    layout is unchanged is written as its new header followed by a byte copy
+    of its original data.  Table HDUs (``WCSCORR``) and new HDUs are written by
     astropy.  On a
     full-size ACS/WFC file (170 MB) this takes a third of the time of a full
     decode and re-encode.
@@ -440,7 +441,7 @@ def header_update(filename: str | os.PathLike) -> Iterator[fits.HDUList]:
 
 
 def _open_for_update(path: Path) -> fits.HDUList:
-    """Open ``path`` memory-mapped, refusing missing, unreadable and truncated files.
+    """Open ``path`` lazily (not memory-mapped), refusing missing, unreadable, truncated files.
 
     Lighter than :func:`stwcs_ng.fileio.open_fits` (which also parses every
     card value): the callers have read the file's WCS through it already.
@@ -455,7 +456,7 @@ def _open_for_update(path: Path) -> fits.HDUList:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            hdul = fits.open(path, mode="readonly", memmap=True)
+            hdul = fits.open(path, mode="readonly", memmap=False)
             hdul.readall()
         if any("truncated" in str(w.message) or "corrupted" in str(w.message) for w in caught):
             raise OSError("truncated or corrupted")
@@ -495,7 +496,7 @@ def _write_plan(path: Path, hdul: fits.HDUList, plan: list) -> None:
         # (the copied data bytes are the original's, so they are not decoded again)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with fits.open(tmp, memmap=True) as check:
+            with fits.open(tmp, memmap=False) as check:
                 check.readall()
                 found = len(check)
         bad = [w for w in caught if "truncated" in str(w.message)
