@@ -50,6 +50,24 @@ def _working_directory(path: Path):
         os.chdir(previous)
 
 
+def _install_module(built: Path, target: Path) -> Path:
+    """Put a compiled module in the source tree by rename, never by rewriting it.
+
+    setuptools' in-place build copies over the existing file (same inode), which
+    crashes every running process that has the old module loaded (SIGBUS / SIGSEGV
+    in an editable install).  A new file renamed over the old one leaves their
+    mapping intact.
+    """
+    data = built.read_bytes()
+    if target.is_file() and target.read_bytes() == data:
+        return target
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, target)
+    return target
+
+
 def _compiler_settings() -> tuple[list[str], list[str], dict[str, Any]]:
     debug = _env_flag("DRIZZLEPAC_NG_DEBUG")
     cflags = ["-O0", "-g"] if debug else ["-O3", "-g0"]
@@ -128,7 +146,8 @@ class CythonOpenMPHook(BuildHookInterface):
                 {"name": self.metadata.name, "ext_modules": modules, "package_dir": {"": "src"}}
             )
             command = dist.get_command_obj("build_ext")
-            command.inplace = True
+            command.inplace = False
+            command.build_lib = os.path.join("build", "lib")
             command.force = force
             command.build_temp = os.path.join("build", "temp")
             command.parallel = os.cpu_count() or 1
@@ -136,7 +155,9 @@ class CythonOpenMPHook(BuildHookInterface):
             command.run()
             stamp.parent.mkdir(parents=True, exist_ok=True)
             stamp.write_text(signature)
-            built = [Path(command.get_ext_fullpath(m.name)).resolve() for m in modules]
+            built = [_install_module(Path(command.get_ext_fullpath(m.name)),
+                                     Path("src", command.get_ext_filename(m.name))).resolve()
+                     for m in modules]
 
         if version == "standard":
             for so in built:
