@@ -139,6 +139,19 @@ def _clean_ext_header(hdr: fits.Header) -> fits.Header:
     return out
 
 
+def _typed(array, dtype) -> np.ndarray:
+    """``array`` as ``dtype`` without a copy when only the byte order differs.
+
+    The tiled path hands over big-endian memory maps of the assembled mosaic;
+    astropy writes those as they are, while converting them to native order
+    would hold the whole mosaic in memory once more.
+    """
+    a = np.asanyarray(array)
+    if a.dtype.newbyteorder("=") == np.dtype(dtype).newbyteorder("="):
+        return a
+    return np.asarray(a, dtype)
+
+
 def build_product(result: PipelineResult, names: ProductNames, cfg: AstroDrizzleConfig,
                   history: list[str]) -> tuple[fits.Header, list[fits.ImageHDU],
                                                fits.BinTableHDU | None]:
@@ -236,11 +249,11 @@ def build_product(result: PipelineResult, names: ProductNames, cfg: AstroDrizzle
 
     hdus = []
     sci = result.sci if result.sci is not None else np.zeros((1, 1), np.float32)
-    hdus.append(fits.ImageHDU(np.asarray(sci, np.float32), header=ext_header("SCI", bunit)))
-    hdus.append(fits.ImageHDU(np.asarray(result.wht, np.float32),
+    hdus.append(fits.ImageHDU(_typed(sci, np.float32), header=ext_header("SCI", bunit)))
+    hdus.append(fits.ImageHDU(_typed(result.wht, np.float32),
                               header=ext_header("WHT", "UNITLESS")))
     if result.ctx is not None:
-        hdus.append(fits.ImageHDU(np.asarray(result.ctx, np.int32),
+        hdus.append(fits.ImageHDU(_typed(result.ctx, np.int32),
                                   header=ext_header("CTX", "UNITLESS")))
     for h in hdus:
         for key in ("EXTNAME", "EXTVER"):
