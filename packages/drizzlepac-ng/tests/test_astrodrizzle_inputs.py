@@ -346,3 +346,20 @@ def test_chip_arrays_read_lazily_and_exactly(simset):
             assert arr._err is None  # ERR not read yet
             np.testing.assert_array_equal(arr.err, h["ERR", chip.extver].data)
             assert arr.err.dtype == np.float32
+
+
+def test_pixel_maps_computed_in_threads_equal_serial(simset):
+    """Uncached maps computed from several threads (own WCS copies) equal the serial ones."""
+    from drizzlepac_ng.astrodrizzle import pipeline
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+    from drizzlepac_ng.astrodrizzle.median import ordered_map
+
+    exposures = load_exposures([str(p) for p in simset])
+    cfg = astrodrizzle.AstroDrizzleConfig.resolve(None, {})
+    frame = pipeline.output_frame(exposures, cfg.final_wcs)
+    chips = [c for e in exposures for c in e.chips]
+    serial = [pipeline.PixmapCache(frame, budget=0).get(c) for c in chips]
+    cache = pipeline.PixmapCache(frame, budget=0)
+    threaded = list(ordered_map(lambda c: cache.get(c, num_threads=1), chips, 3))
+    for a, b in zip(serial, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)

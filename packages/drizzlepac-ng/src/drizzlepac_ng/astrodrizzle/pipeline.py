@@ -493,6 +493,20 @@ class PixmapCache:
         self._maps: dict[tuple[str, int], np.ndarray] = {}
         self._used = 0
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._owner = threading.get_ident()
+
+    def _frame(self):
+        """The output WCS for the calling thread: other threads use their own copy
+        (WCSLIB objects keep internal state; a copy has the same parameters)."""
+        if threading.get_ident() == self._owner:
+            return self.out_wcs
+        frame = getattr(self._local, "frame", None)
+        if frame is None:
+            import copy
+
+            frame = self._local.frame = copy.deepcopy(self.out_wcs)
+        return frame
 
     def get(self, chip: Chip, *, num_threads: int | None = None) -> np.ndarray:
         """Pixel map of ``chip`` (computed, or from the cache); safe to call from threads.
@@ -507,7 +521,7 @@ class PixmapCache:
             cached = self._maps.get(key)
         if cached is not None:
             return cached.astype(np.float64)
-        pm = calc_pixmap(chip.wcs, self.out_wcs, chip.shape, mode=self.mode,
+        pm = calc_pixmap(chip.wcs, self._frame(), chip.shape, mode=self.mode,
                          num_threads=self.num_threads if num_threads is None else num_threads)
         size = pm.nbytes // 2
         with self._lock:
