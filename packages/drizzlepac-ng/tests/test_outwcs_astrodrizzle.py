@@ -162,3 +162,69 @@ def test_hstwcs_names_itself(tmp_path):
     with pytest.raises(InputFileError, match="singular") as err:
         default_output_wcs(chips)
     assert f"{sim.path.name}" in str(err.value) and "2" in str(err.value).split(":")[0]
+
+
+# --- the camera's default orientation (PA_V3 + IDC reference), as the original -------
+
+_ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
+_HST = _ROOT.parent / "shared" / "data" / "hst"
+
+
+@pytest.fixture(scope="module")
+def sim_flc(tmp_path_factory):
+    from drizzlepac_ng import simulate
+
+    out = tmp_path_factory.mktemp("orient")
+    return str(simulate.simulate_exposures(1, output_dir=out, shape="small", seed=3, n_stars=5,
+                                           n_galaxies=0, n_bright=0, cosmic_rays=False,
+                                           noise=False)[0].path)
+
+
+def test_camera_orientation_sets_default_frame(sim_flc):
+    from stwcs_ng.distortion.makewcs import troll
+    from stwcs_ng.wcsutil import HSTWCS
+
+    from drizzlepac_ng.astrodrizzle.outwcs import camera_orientation
+
+    chips = [HSTWCS(sim_flc, ext=("SCI", v)) for v in (1, 2)]
+    orient = camera_orientation(chips[0])
+    w = chips[0]
+    # ACS/WFC parity flips y: the frame's +Y points opposite V3 turned by theta
+    expected = troll(w.pav3, w.wcs.crval[1], w.idcv2ref, w.idcv3ref) + (w.idctheta or 0.0)
+    assert orient == pytest.approx(expected % 360.0 - 180.0, abs=1e-9)
+    chip_y = cd_scale_orient(linear_cd(w, (w.pixel_shape[1], w.pixel_shape[0]))[0])[1]
+    assert abs(orient - chip_y) > 0.5  # the ACS/WFC chip's own +Y is tilted by its skew
+    out = default_output_wcs(chips)
+    assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(orient, abs=1e-9)
+    # an explicit final_rot still wins
+    assert cd_scale_orient(default_output_wcs(chips, rot=12.0).wcs.cd)[1] == pytest.approx(12.0)
+
+
+def test_camera_orientation_absent_for_plain_wcs():
+    from drizzlepac_ng.astrodrizzle.outwcs import camera_orientation
+
+    w = _chip(10.0, 20.0, orient=33.0)
+    assert camera_orientation(w) is None
+    assert cd_scale_orient(default_output_wcs([w]).wcs.cd)[1] == pytest.approx(33.0, abs=1e-6)
+
+
+@pytest.mark.oracle
+def test_camera_orientation_matches_stwcs(sim_flc):
+    """The original's make_orthogonal_cd gives the same orientation (simulated ACS/WFC and,
+    when present, the real WFC3 samples)."""
+    pytest.importorskip("stwcs")
+    import warnings
+
+    from stwcs.distortion import utils
+    from stwcs.wcsutil import HSTWCS as OrigHSTWCS
+    from stwcs_ng.wcsutil import HSTWCS
+
+    from drizzlepac_ng.astrodrizzle.outwcs import camera_orientation
+
+    files = [sim_flc] + sorted(str(p) for p in _HST.glob("*_fl?.fits"))
+    for f in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = utils.make_orthogonal_cd(OrigHSTWCS(f, ext=("SCI", 1)))
+        theirs = np.degrees(np.arctan2(ref.wcs.cd[0, 1], ref.wcs.cd[1, 1]))
+        assert camera_orientation(HSTWCS(f, ext=("SCI", 1))) == pytest.approx(theirs, abs=1e-9), f

@@ -15,6 +15,7 @@ from drizzlepac_ng import pixtopix, simulate
 from drizzlepac_ng.astrodrizzle.outwcs import default_output_wcs
 from drizzlepac_ng.errors import ConfigError, InputFileError
 from stwcs_ng.errors import InputFileError as StwcsInputFileError
+from stwcs_ng.wcsutil import HSTWCS
 
 SIM = dict(shape="small", seed=7, n_stars=5, n_galaxies=0, n_bright=0, cosmic_rays=False,
            noise=False)
@@ -30,7 +31,9 @@ def flc(tmp_path_factory):
 def drz(flc, tmp_path_factory):
     """A drizzled-product-like file: PRIMARY + SCI with the default output TAN WCS."""
     with fits.open(flc) as hdul:
-        chips = [WCS(hdul["SCI", v].header, hdul) for v in (1, 2)]
+        # HSTWCS, as pixtopix reads them: the default frame takes the camera's
+        # orientation (PA_V3, IDC keywords) which a plain astropy WCS lacks
+        chips = [HSTWCS(hdul, ext=("SCI", v)) for v in (1, 2)]
         shapes = [hdul["SCI", v].data.shape for v in (1, 2)]
     out = default_output_wcs(chips, shapes)
     ny, nx = out.pixel_shape[1], out.pixel_shape[0]

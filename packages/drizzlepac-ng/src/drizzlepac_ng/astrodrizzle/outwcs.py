@@ -1,10 +1,13 @@
 """Output frame of astrodrizzle: a distortion-free TAN WCS covering every input chip.
 
-Default (``final_wcs=False``): the pixel scale and orientation of the first
-chip's linear WCS at its centre (the Jacobian of its full, distorted
-pixel-to-sky transform, made orthogonal with the same area and the same
-orientation of +Y), a tangent point at the centre of the union of all chips'
-footprints, and a shape just large enough to hold the union.
+Default (``final_wcs=False``): the pixel scale of the first chip's linear
+WCS at its centre (the Jacobian of its full, distorted pixel-to-sky
+transform, made orthogonal with the same area), the camera's default
+orientation at that chip (:func:`camera_orientation`: ``PA_V3`` carried to
+the chip's V2/V3 reference plus ``IDCTHETA``, as the original DrizzlePac
+orients its default frame; the +Y axis of that linear WCS for non-HST
+WCSs), a tangent point at the centre of the union of all chips' footprints,
+and a shape just large enough to hold the union.
 
 Custom (:func:`custom_output_wcs`): start from a reference image's WCS (or
 the default), then override rotation, scale, shape, centre and reference pixel
@@ -30,6 +33,7 @@ from ..errors import InputFileError, NoOverlapError
 
 __all__ = [
     "check_chip_wcs",
+    "camera_orientation",
     "footprint",
     "linear_cd",
     "orthogonal_cd",
@@ -362,6 +366,52 @@ def _all_footprints(wcs_list: Sequence, shapes: Sequence | None,
     return np.concatenate(pts)
 
 
+def camera_orientation(wcs) -> float | None:
+    """ORIENTAT (deg) of an HST camera's default frame at a chip, or None.
+
+    The position angle of V3 at the chip's IDC reference point (``PA_V3``
+    carried from V1 to the aperture's V2/V3 position), plus ``IDCTHETA``,
+    turned by the detector parity: the orientation the original DrizzlePac
+    gives its default output frame ("the default orientation for the
+    camera").  It differs from the +Y axis of the chip's own CD matrix by the
+    chip's skew and rotation in the focal plane (~2 deg for ACS/WFC, ~0.3
+    deg for WFC3/UVIS).  None when the WCS lacks ``pav3``, ``idcv2ref``,
+    ``idcv3ref`` or ``parity`` (non-HST WCSs, files without IDC keywords).
+
+    Parameters
+    ----------
+    wcs : HSTWCS or any WCS
+        The reference chip (the first chip of the first input).
+
+    Returns
+    -------
+    float or None
+    """
+    pav3 = getattr(wcs, "pav3", None)
+    v2 = getattr(wcs, "idcv2ref", None)
+    v3 = getattr(wcs, "idcv3ref", None)
+    parity = getattr(wcs, "parity", None)
+    if pav3 is None or v2 is None or v3 is None or parity is None:
+        return None
+    from stwcs_ng.distortion.makewcs import troll
+
+    try:
+        pv = troll(float(pav3), float(wcs.wcs.crval[1]), float(v2), float(v3))
+        pv += float(getattr(wcs, "idctheta", None) or 0.0)
+        t = math.radians(pv)
+        m = np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]]) \
+            @ np.asarray(parity, dtype=float)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    orient = math.degrees(math.atan2(m[0, 1], m[1, 1]))
+    return orient if math.isfinite(orient) else None
+
+
+def _default_orient(wcs, fallback: float) -> float:
+    orient = camera_orientation(wcs)
+    return fallback if orient is None else orient
+
+
 def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
                        scale: float | None = None, rot: float | None = None,
                        names: Sequence | None = None) -> WCS:
@@ -397,6 +447,7 @@ def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
     points = _all_footprints(wcs_list, shapes, names)
     cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
     s0, o0 = cd_scale_orient(cd0)
+    o0 = _default_orient(wcs_list[0], o0)
     cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)
     crval, shape = _covering(points, cd, (ra0, dec0))
     return make_tan_wcs(crval, cd, ((shape[1] + 1) / 2.0, (shape[0] + 1) / 2.0), shape)
@@ -455,6 +506,7 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         points = _all_footprints(wcs_list, shapes, names)
         cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
         s0, o0 = cd_scale_orient(cd0)
+        o0 = _default_orient(wcs_list[0], o0)
         cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)
         crval, shape = _covering(points, cd, (ra0, dec0))
         if ra is not None and dec is not None:
