@@ -480,13 +480,16 @@ def check_overlaps(exposures: list[Exposure], out_wcs) -> None:
 class PixmapCache:
     """Pixel maps chip -> output frame, kept while they fit ``budget`` bytes.
 
-    Cached maps are stored as float32 (8 bytes per chip pixel, a resolution
+    With ``exact`` the maps are cached as computed (float64, 16 bytes per chip
+    pixel) and handed out without a copy.  Otherwise cached maps are stored
+    as float32 (8 bytes per chip pixel, a resolution
     better than 0.0005 px for frames up to 8000 px) and handed out as float64.
     """
 
     def __init__(self, out_wcs, *, budget: int | None, stepsize: int = 10,
-                 num_threads: int | None = None) -> None:
+                 num_threads: int | None = None, exact: bool = False) -> None:
         self.out_wcs = out_wcs
+        self.exact = exact
         self.budget = budget
         self.mode = "fast" if stepsize > 1 else "exact"
         self.num_threads = num_threads
@@ -520,14 +523,15 @@ class PixmapCache:
         with self._lock:
             cached = self._maps.get(key)
         if cached is not None:
-            return cached.astype(np.float64)
+            # float64 maps are handed out as they are (no caller writes into a map)
+            return cached if cached.dtype == np.float64 else cached.astype(np.float64)
         pm = calc_pixmap(chip.wcs, self._frame(), chip.shape, mode=self.mode,
                          num_threads=self.num_threads if num_threads is None else num_threads)
-        size = pm.nbytes // 2
+        size = pm.nbytes if self.exact else pm.nbytes // 2
         with self._lock:
             if key not in self._maps and (self.budget is None
                                           or self._used + size <= self.budget):
-                self._maps[key] = pm.astype(np.float32)
+                self._maps[key] = pm if self.exact else pm.astype(np.float32)
                 self._used += size
         return pm
 
@@ -1006,10 +1010,15 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
     # pixel maps are cached (float32) in what the budget leaves
     budget = 600_000_000 if limit is None else max(0, (limit - peak) // 3)
     chip_px_total = sum(c.shape[0] * c.shape[1] for e in exposures for c in e.chips)
-    budget = min(budget, chip_px_total * 8)
-    log.info("pixel-map cache up to %.0f MB", budget / 1e6)
+    # float64 maps (no conversion at each use) when all of them fit 1.2 GB (or the
+    # budget under memory_limit), else float32 maps within the budget
+    exact_budget = 1_200_000_000 if limit is None else budget
+    exact = chip_px_total * 16 <= exact_budget and sep_wcs is out_wcs
+    budget = chip_px_total * 16 if exact else min(budget, chip_px_total * 8)
+    log.info("pixel-map cache up to %.0f MB (%s)", budget / 1e6,
+             "float64" if exact else "float32")
     pixmaps_final = PixmapCache(out_wcs, budget=budget, stepsize=cfg.general.stepsize,
-                                num_threads=num_threads)
+                                num_threads=num_threads, exact=exact)
     pixmaps_sep = pixmaps_final if sep_wcs is out_wcs else PixmapCache(
         sep_wcs, budget=budget // 2, stepsize=cfg.general.stepsize, num_threads=num_threads)
 
