@@ -529,28 +529,6 @@ def _resolve_wcskey(header: fits.Header, wcskey: str, path: str, extver: int) ->
                          extension=("sci", extver))
 
 
-def _set_camera_attributes(wcs, primary: fits.Header, sci: fits.Header) -> None:
-    """Give an astropy WCS the HST camera attributes of an HSTWCS (``pav3``,
-    ``idcv2ref``, ``idcv3ref``, ``idctheta``, ``parity``) from the headers, so
-    that the default output frame takes the camera's orientation as the
-    original does (:func:`.outwcs.camera_orientation`).  Missing keywords leave
-    the attribute None (the frame then follows the chip's own CD matrix)."""
-    from stwcs_ng.wcsutil.instruments import keywords_for
-
-    def number(value):
-        return float(value) if isinstance(value, (int, float)) and not isinstance(
-            value, bool) else None
-
-    wcs.pav3 = number(primary.get("PA_V3", sci.get("PA_V3")))
-    wcs.idcv2ref = number(sci.get("IDCV2REF"))
-    wcs.idcv3ref = number(sci.get("IDCV3REF"))
-    wcs.idctheta = number(sci.get("IDCTHETA"))
-    try:
-        wcs.parity = keywords_for(primary, sci).parity_for()
-    except (KeyError, TypeError, ValueError):
-        wcs.parity = None
-
-
 def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, require_dq,
                wcskey="", coeffs=True) -> Chip:
     shape = _ext_shape(hdu)
@@ -608,7 +586,6 @@ def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, requi
         raise InputFileError("SCI header has no celestial WCS", filename=path,
                              extension=("sci", extver))
     wcs.pixel_shape = (shape[1], shape[0])
-    _set_camera_attributes(wcs, primary, hdu.header)
     gain = _instrument_value("gain", primary, hdu.header, icfg, path) or 1.0
     rdnoise = _instrument_value("rdnoise", primary, hdu.header, icfg, path) or 0.0
     bunit = str(hdu.header.get("BUNIT", primary.get("BUNIT", "COUNTS")))
