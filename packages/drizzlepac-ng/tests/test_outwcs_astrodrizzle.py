@@ -181,10 +181,9 @@ def sim_flc(tmp_path_factory):
 
 
 def test_camera_orientation_sets_default_frame(sim_flc):
+    from drizzlepac_ng.astrodrizzle.outwcs import camera_orientation
     from stwcs_ng.distortion.makewcs import troll
     from stwcs_ng.wcsutil import HSTWCS
-
-    from drizzlepac_ng.astrodrizzle.outwcs import camera_orientation
 
     chips = [HSTWCS(sim_flc, ext=("SCI", v)) for v in (1, 2)]
     orient = camera_orientation(chips[0])
@@ -194,10 +193,17 @@ def test_camera_orientation_sets_default_frame(sim_flc):
     assert orient == pytest.approx(expected % 360.0 - 180.0, abs=1e-9)
     chip_y = cd_scale_orient(linear_cd(w, (w.pixel_shape[1], w.pixel_shape[0]))[0])[1]
     assert abs(orient - chip_y) > 0.5  # the ACS/WFC chip's own +Y is tilted by its skew
-    out = default_output_wcs(chips)
+    out = default_output_wcs(chips, orient_from="camera")
     assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(orient, abs=1e-9)
-    # an explicit final_rot still wins
-    assert cd_scale_orient(default_output_wcs(chips, rot=12.0).wcs.cd)[1] == pytest.approx(12.0)
+    out = custom_output_wcs(chips, orient_from="camera", scale=0.1)
+    assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(orient, abs=1e-9)
+    # the default is still the chip's own +Y
+    assert cd_scale_orient(default_output_wcs(chips).wcs.cd)[1] == pytest.approx(chip_y, abs=1e-9)
+    # an explicit final_rot wins
+    rot = default_output_wcs(chips, rot=12.0, orient_from="camera").wcs.cd
+    assert cd_scale_orient(rot)[1] == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="orient_from"):
+        default_output_wcs(chips, orient_from="north")
 
 
 def test_camera_orientation_absent_for_plain_wcs():
@@ -205,7 +211,8 @@ def test_camera_orientation_absent_for_plain_wcs():
 
     w = _chip(10.0, 20.0, orient=33.0)
     assert camera_orientation(w) is None
-    assert cd_scale_orient(default_output_wcs([w]).wcs.cd)[1] == pytest.approx(33.0, abs=1e-6)
+    out = default_output_wcs([w], orient_from="camera")
+    assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(33.0, abs=1e-6)
 
 
 @pytest.mark.oracle
@@ -217,9 +224,9 @@ def test_camera_orientation_matches_stwcs(sim_flc):
 
     from stwcs.distortion import utils
     from stwcs.wcsutil import HSTWCS as OrigHSTWCS
-    from stwcs_ng.wcsutil import HSTWCS
 
     from drizzlepac_ng.astrodrizzle.outwcs import camera_orientation
+    from stwcs_ng.wcsutil import HSTWCS
 
     files = [sim_flc] + sorted(str(p) for p in _HST.glob("*_fl?.fits"))
     for f in files:

@@ -1,13 +1,14 @@
 """Output frame of astrodrizzle: a distortion-free TAN WCS covering every input chip.
 
-Default (``final_wcs=False``): the pixel scale of the first chip's linear
-WCS at its centre (the Jacobian of its full, distorted pixel-to-sky
-transform, made orthogonal with the same area), the camera's default
-orientation at that chip (:func:`camera_orientation`: ``PA_V3`` carried to
-the chip's V2/V3 reference plus ``IDCTHETA``, as the original DrizzlePac
-orients its default frame; the +Y axis of that linear WCS for non-HST
-WCSs), a tangent point at the centre of the union of all chips' footprints,
-and a shape just large enough to hold the union.
+Default (``final_wcs=False``): the pixel scale and orientation of the first
+chip's linear WCS at its centre (the Jacobian of its full, distorted
+pixel-to-sky transform, made orthogonal with the same area and the same
+orientation of +Y), a tangent point at the centre of the union of all chips'
+footprints, and a shape just large enough to hold the union.
+``orient_from="camera"`` takes instead the camera's orientation, as the
+original DrizzlePac does (:func:`camera_orientation`: ``PA_V3`` carried to
+the chip's V2/V3 reference plus ``IDCTHETA``); it is not the default yet
+(see the migration guide).
 
 Custom (:func:`custom_output_wcs`): start from a reference image's WCS (or
 the default), then override rotation, scale, shape, centre and reference pixel
@@ -407,14 +408,18 @@ def camera_orientation(wcs) -> float | None:
     return orient if math.isfinite(orient) else None
 
 
-def _default_orient(wcs, fallback: float) -> float:
+def _default_orient(wcs, fallback: float, orient_from: str) -> float:
+    if orient_from == "chip":
+        return fallback
+    if orient_from != "camera":
+        raise ValueError(f"orient_from must be 'chip' or 'camera', not {orient_from!r}")
     orient = camera_orientation(wcs)
     return fallback if orient is None else orient
 
 
 def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
                        scale: float | None = None, rot: float | None = None,
-                       names: Sequence | None = None) -> WCS:
+                       orient_from: str = "chip", names: Sequence | None = None) -> WCS:
     """The default output frame: first chip's scale and orientation, covering all chips.
 
     Parameters
@@ -427,6 +432,11 @@ def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         Pixel scale (arcsec) instead of the first chip's.
     rot : float, optional
         ORIENTAT (deg) instead of the first chip's.
+    orient_from : {'chip', 'camera'}, optional
+        Default orientation: ``'chip'`` (the default) the +Y axis of the first
+        chip's linear WCS; ``'camera'`` the camera's orientation as the
+        original DrizzlePac takes it (:func:`camera_orientation`; falls back
+        to ``'chip'`` for WCSs without the HST camera attributes).
     names : sequence, optional
         Per chip, its file name or a ``(filename, extension)`` tuple, for
         error messages (default: an HSTWCS's own ``filename``/``extname``,
@@ -447,7 +457,7 @@ def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
     points = _all_footprints(wcs_list, shapes, names)
     cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
     s0, o0 = cd_scale_orient(cd0)
-    o0 = _default_orient(wcs_list[0], o0)
+    o0 = _default_orient(wcs_list[0], o0, orient_from)
     cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)
     crval, shape = _covering(points, cd, (ra0, dec0))
     return make_tan_wcs(crval, cd, ((shape[1] + 1) / 2.0, (shape[0] + 1) / 2.0), shape)
@@ -458,7 +468,7 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
                       outnx: int | None = None, outny: int | None = None,
                       ra: float | None = None, dec: float | None = None,
                       crpix1: float | None = None, crpix2: float | None = None,
-                      names: Sequence | None = None) -> WCS:
+                      orient_from: str = "chip", names: Sequence | None = None) -> WCS:
     """Output frame with the ``final_*`` (or ``driz_sep_*``) overrides.
 
     Parameters
@@ -476,6 +486,8 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         Sky position of the reference pixel (default: centre of the frame).
     crpix1, crpix2 : float, optional
         1-based reference pixel (default: centre of the output).
+    orient_from : {'chip', 'camera'}, optional
+        As :func:`default_output_wcs` (without a reference image).
     names : sequence, optional
         As :func:`default_output_wcs`.
 
@@ -506,7 +518,7 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         points = _all_footprints(wcs_list, shapes, names)
         cd0, ra0, dec0 = linear_cd(wcs_list[0], shapes[0] if shapes else None)
         s0, o0 = cd_scale_orient(cd0)
-        o0 = _default_orient(wcs_list[0], o0)
+        o0 = _default_orient(wcs_list[0], o0, orient_from)
         cd = orthogonal_cd(s0 if scale is None else scale, o0 if rot is None else rot)
         crval, shape = _covering(points, cd, (ra0, dec0))
         if ra is not None and dec is not None:
