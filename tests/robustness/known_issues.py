@@ -6,8 +6,4 @@ the entry must be removed here.  ``make_table.py`` shows them in the docs.
 """
 
 KNOWN: dict[tuple[str, str], str] = {
-    ("singular_cd", "AstroDrizzle"):
-        "outwcs refuses the singular CD matrix (InputFileError) before building the frame, "
-        "but pipeline.output_frame does not pass the chip names (names=...), so the "
-        "message says 'input chip N' instead of naming the file",
 }

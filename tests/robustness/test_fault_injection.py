@@ -37,9 +37,8 @@ KNOWN: dict[tuple[str, str], str] = {
     # Fixed in 07fbf77 (atomic writers wrap any write failure; fitsblender's wraps the
     # temporary-file creation too): read_only_folder for both blendheaders, and the
     # short write (RLIMIT_FSIZE) for every task but AstroDrizzle.
-    ("file_size_limit", "AstroDrizzle"):
-        "a failed write raises a bare OSError ('... requested and ... written', numpy "
-        "tofile) instead of a FileUpdateError; inputs unchanged",
+    # AstroDrizzle's short write of a temporary single image (numpy tofile) is a
+    # FileUpdateError since the session-2 fix in pipeline.BandFile.
 }
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MemoryLimitError, NoOverlapError
+from ..errors import FileUpdateError, MemoryLimitError, NoOverlapError
 from ..kernels import resolve_num_threads
 from ..logutil import no_progress
 from . import crrej, outwcs, staticmask
@@ -441,6 +441,7 @@ def output_frame(exposures: list[Exposure], wcs_cfg) -> object:
     chips = [c for e in exposures for c in e.chips]
     wcs_list = [c.wcs for c in chips]
     shapes = [c.shape for c in chips]
+    names = [(c.filename, ("sci", c.extver)) for c in chips]  # for error messages
     prefix = wcs_cfg.prefix
     if getattr(wcs_cfg, f"{prefix}_wcs"):
         ref = getattr(wcs_cfg, f"{prefix}_refimage")
@@ -448,9 +449,11 @@ def output_frame(exposures: list[Exposure], wcs_cfg) -> object:
         over = wcs_cfg.overrides()
         if refwcs is None and over["scale"] is None:
             over["scale"] = nominal_scale(chips[0])
-        return outwcs.custom_output_wcs(wcs_list, shapes, refimage_wcs=refwcs, **over)
+        return outwcs.custom_output_wcs(wcs_list, shapes, refimage_wcs=refwcs, names=names,
+                                        **over)
     # the original's default frame has the first chip's nominal (IDCSCALE) pixel scale
-    return outwcs.default_output_wcs(wcs_list, shapes, scale=nominal_scale(chips[0]))
+    return outwcs.default_output_wcs(wcs_list, shapes, scale=nominal_scale(chips[0]),
+                                     names=names)
 
 
 def check_overlaps(exposures: list[Exposure], out_wcs) -> None:
@@ -575,7 +578,12 @@ class BandFile:
         self.path = Path(path)
         self.shape = array.shape
         self.dtype = np.dtype(np.float32)
-        np.ascontiguousarray(array, dtype=np.float32).tofile(self.path)
+        try:
+            np.ascontiguousarray(array, dtype=np.float32).tofile(self.path)
+        except OSError as exc:  # full disk, quota, file-size limit
+            raise FileUpdateError(
+                f"could not write a temporary image ({exc}); no input file was changed "
+                "(free some space, or use in_memory=True)", filename=str(self.path)) from exc
         #: for a weight image, :func:`.median.positive_sum_count` of it (saves a read)
         self.positive_sum_count = median_mod.positive_sum_count(array) if weight else None
 
