@@ -817,6 +817,54 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
     return masks, blots
 
 
+def final_weight(exp: Exposure, chip: Chip, arr, mask: np.ndarray,
+                 cfg: AstroDrizzleConfig) -> tuple[np.ndarray, float]:
+    """Final-drizzle weight map and ``wht_scale`` of one chip (``final_wht_type``).
+
+    Parameters
+    ----------
+    exp, chip : Exposure, Chip
+        The chip and its exposure.
+    arr : ChipArrays
+        The chip's arrays (``err`` is needed for ``final_wht_type='ERR'``).
+    mask : ndarray of bool
+        Good pixels (DQ, static mask and cosmic rays applied).
+    cfg : AstroDrizzleConfig
+        Parameters.
+
+    Returns
+    -------
+    weight : ndarray of float32
+    wht_scale : float
+
+    Raises
+    ------
+    MissingExtensionError
+        If ``final_wht_type='ERR'`` and the chip has no ERR extension.
+    """
+    fcfg = cfg.final
+    wt_scl = _wt_scale(fcfg.final_wt_scl, exp.exptime)
+    if fcfg.final_wht_type == "EXP":
+        weight = mask.astype(np.float32) * np.float32(exp.exptime)
+        wht_scale = 1.0 if fcfg.final_wt_scl.strip().lower() == "exptime" else wt_scl
+    elif fcfg.final_wht_type == "ERR":
+        if arr.err is None:
+            from ..errors import MissingExtensionError
+            raise MissingExtensionError("final_wht_type='ERR' needs an ERR extension",
+                                        filename=chip.filename, extension=("err", chip.extver))
+        err_rate = arr.err / (1.0 if chip.is_rate else exp.exptime)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = np.where(mask & (err_rate > 0), 1.0 / err_rate ** 2, 0.0)
+        weight = weight.astype(np.float32)
+        wht_scale = 1.0
+    else:  # IVM computed from the noise model (flat = 1, dark = 0)
+        sky_e = chip.sky * chip.effective_gain * (exp.exptime if chip.is_rate else 1.0)
+        var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
+        weight = mask.astype(np.float32) / np.float32(var_rate)
+        wht_scale = 1.0
+    return weight, wht_scale
+
+
 def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np.ndarray],
                   pixmaps: PixmapCache, cfg: AstroDrizzleConfig, *,
                   progress: Callable = no_progress, num_threads: int | None = None,
@@ -860,25 +908,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
         data = arr.data - np.float32(chip.sky)
         if cfg.general.proc_unit == "electrons":
             data *= np.float32(chip.effective_gain)
-        wt_scl = _wt_scale(fcfg.final_wt_scl, exp.exptime)
-        if fcfg.final_wht_type == "EXP":
-            weight = mask.astype(np.float32) * np.float32(exp.exptime)
-            wht_scale = 1.0 if fcfg.final_wt_scl.strip().lower() == "exptime" else wt_scl
-        elif fcfg.final_wht_type == "ERR":
-            if arr.err is None:
-                from ..errors import MissingExtensionError
-                raise MissingExtensionError("final_wht_type='ERR' needs an ERR extension",
-                                            filename=chip.filename, extension=("err", chip.extver))
-            err_rate = arr.err / (1.0 if chip.is_rate else exp.exptime)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                weight = np.where(mask & (err_rate > 0), 1.0 / err_rate ** 2, 0.0)
-            weight = weight.astype(np.float32)
-            wht_scale = 1.0
-        else:  # IVM computed from the noise model (flat = 1, dark = 0)
-            sky_e = chip.sky * chip.effective_gain * (exp.exptime if chip.is_rate else 1.0)
-            var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
-            weight = mask.astype(np.float32) / np.float32(var_rate)
-            wht_scale = 1.0
+        weight, wht_scale = final_weight(exp, chip, arr, mask, cfg)
         return data, weight, wht_scale, pixmaps.get(chip, num_threads=bg_threads)
 
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)

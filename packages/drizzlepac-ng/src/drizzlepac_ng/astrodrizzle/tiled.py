@@ -54,6 +54,7 @@ from .pipeline import (
     _wt_scale,
     check_overlaps,
     effective_config,
+    final_weight,
     measure_sky,
     nominal_scale,
     output_frame,
@@ -107,33 +108,6 @@ def _save(folder: Path | None, name: str, array: np.ndarray) -> np.ndarray | str
     return str(path)
 
 
-def _final_weight(exp: Exposure, chip, arr, mask: np.ndarray,
-                  cfg: AstroDrizzleConfig) -> tuple[np.ndarray, float]:
-    """Final-drizzle weight map and ``wht_scale`` (as the whole-frame final drizzle)."""
-    fcfg = cfg.final
-    wt_scl = _wt_scale(fcfg.final_wt_scl, exp.exptime)
-    if fcfg.final_wht_type == "EXP":
-        weight = mask.astype(np.float32) * np.float32(exp.exptime)
-        wht_scale = 1.0 if fcfg.final_wt_scl.strip().lower() == "exptime" else wt_scl
-    elif fcfg.final_wht_type == "ERR":
-        if arr.err is None:
-            from ..errors import MissingExtensionError
-
-            raise MissingExtensionError("final_wht_type='ERR' needs an ERR extension",
-                                        filename=chip.filename, extension=("err", chip.extver))
-        err_rate = arr.err / (1.0 if chip.is_rate else exp.exptime)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            weight = np.where(mask & (err_rate > 0), 1.0 / err_rate ** 2, 0.0)
-        weight = weight.astype(np.float32)
-        wht_scale = 1.0
-    else:  # IVM from the noise model
-        sky_e = chip.sky * chip.effective_gain * (exp.exptime if chip.is_rate else 1.0)
-        var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
-        weight = mask.astype(np.float32) / np.float32(var_rate)
-        wht_scale = 1.0
-    return weight, wht_scale
-
-
 def _build_chips(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
                  cfg: AstroDrizzleConfig, folder: Path | None, progress: Callable
                  ) -> tuple[list[ChipInput], list[ChipInput], list[ChipRecord]]:
@@ -168,7 +142,7 @@ def _build_chips(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
             sky=float(chip.sky),
             gain=float(chip.effective_gain), readnoise=float(chip.readnoise),
             ctedir=_ctedir(exp, chip, cfg), **common))
-        weight, wht_scale = _final_weight(exp, chip, arr, fin_mask, cfg)
+        weight, wht_scale = final_weight(exp, chip, arr, fin_mask, cfg)
         if electrons:
             data *= np.float32(chip.effective_gain)
             data_ref = _save(folder, f"c{n}_findata", data)
