@@ -23,7 +23,7 @@ from astropy.io import fits
 
 from .errors import FileUpdateError, InputFileError
 
-__all__ = ["atomic_update", "atomic_write", "open_fits", "read_fits"]
+__all__ = ["atomic_update", "atomic_write", "fsync_folder", "open_fits", "read_fits"]
 
 
 def _check_readable(path: Path) -> None:
@@ -182,7 +182,7 @@ def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
-        _fsync_folder(folder)
+        fsync_folder(folder)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -209,7 +209,17 @@ def _verify_written(path: Path, n_hdus: int) -> None:
         raise OSError(f"the written file has {found} HDUs instead of {n_hdus}")
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: str | os.PathLike) -> None:
+    """Make a rename in ``folder`` durable (best effort).
+
+    Some file systems refuse to open or fsync a directory; that is ignored,
+    since the rename itself is already atomic.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The directory that holds the renamed file.
+    """
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

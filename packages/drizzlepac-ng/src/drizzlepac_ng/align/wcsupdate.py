@@ -506,12 +506,7 @@ def _write_plan(path: Path, hdul: fits.HDUList, plan: list) -> None:
             raise OSError("the written file does not read back complete")
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-        with contextlib.suppress(OSError):
-            dfd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+        fileio.fsync_folder(folder)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from stwcs_ng.fileio import fsync_folder
+
 from .. import __version__
 from ..errors import FileUpdateError
 from .config import AstroDrizzleConfig, interpret_bits
@@ -353,20 +355,6 @@ def write_crclean(result: PipelineResult, names: ProductNames) -> list[Path]:
     return written
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make renames in ``folder`` durable (best effort: not every file system allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _update_workers(cfg: AstroDrizzleConfig, n_files: int) -> int:
     cores = cfg.general.num_cores or os.cpu_count() or 1
     return max(1, min(int(cores), n_files))
@@ -639,7 +627,7 @@ def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
                                       "unchanged", filename=str(path)) from exc
             staged[i] = None
         for folder in dict.fromkeys(p.parent if str(p.parent) else Path(".") for p in paths):
-            _fsync_folder(folder)
+            fsync_folder(folder)
     finally:
         for i, fut in enumerate(futures):  # also copies finished after an interruption
             if staged[i] is None and fut.done() and not fut.cancelled() \
