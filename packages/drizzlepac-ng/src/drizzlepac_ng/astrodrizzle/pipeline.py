@@ -229,6 +229,28 @@ def _static_for(static: dict, exp: Exposure, chip: Chip) -> np.ndarray | None:
     return static.get(_static_key(exp, chip))
 
 
+def chip_good_mask(static: dict, exp: Exposure, chip: Chip, dq, bits: int) -> np.ndarray:
+    """Usable pixels of a chip: DQ-good for ``bits`` and not in the static mask."""
+    mask = good_pixel_mask(dq, bits, chip.shape)
+    st = _static_for(static, exp, chip)
+    if st is not None:
+        mask &= st
+    return mask
+
+
+def final_record(exp: Exposure, chip: Chip, cfg: AstroDrizzleConfig, wht_scale: float,
+                 in_scale: float) -> ChipRecord:
+    """The product's ``Dnnn*`` keyword values of one chip of the final drizzle."""
+    fcfg = cfg.final
+    return ChipRecord(
+        label=chip.label, exptime=exp.exptime, wt_scl=float(wht_scale),
+        kernel=fcfg.final_kernel, pixfrac=fcfg.final_pixfrac, units=fcfg.final_units,
+        fillval="INDEF" if fcfg.final_fillval is None else str(fcfg.final_fillval),
+        mask_name=f"{Path(chip.filename).name.split('.')[0].rsplit('_', 1)[0]}"
+                  f"_{chip.tag}_final_mask.fits",
+        idcscale=in_scale)
+
+
 def _pixel_area(chip: Chip) -> float:
     """Nominal pixel area (arcsec^2): IDCSCALE^2, else the linear area at the centre.
 
@@ -630,10 +652,7 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
     def prepare(item):
         exp, chip = item
         arr = chip.arrays()
-        mask = good_pixel_mask(arr.dq, bits, chip.shape)
-        st = _static_for(static, exp, chip)
-        if st is not None:
-            mask &= st
+        mask = chip_good_mask(static, exp, chip, arr.dq, bits)
         data = arr.data - np.float32(chip.sky)
         return data, mask.astype(np.float32), pixmaps.get(chip, num_threads=bg_threads)
 
@@ -792,10 +811,7 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
         # are excluded from the drizzle anyway, and growing around them would spread
         # false flags onto good neighbours
         covered = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
-        covered &= good_pixel_mask(arr.dq, bits, chip.shape)
-        st = _static_for(static, exp, chip)
-        if st is not None:
-            covered &= st
+        covered &= chip_good_mask(static, exp, chip, arr.dq, bits)
         del pm
         cr = crrej.flag_cosmic_rays(
             arr.data, blot, gain=chip.effective_gain, readnoise=chip.readnoise,
@@ -898,10 +914,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
     def prepare(pair):
         exp, chip = pair
         arr = chip.arrays()
-        mask = good_pixel_mask(arr.dq, bits, chip.shape)
-        st = _static_for(static, exp, chip)
-        if st is not None:
-            mask &= st
+        mask = chip_good_mask(static, exp, chip, arr.dq, bits)
         cr = crmasks.get(chip.label)
         if cr is not None:
             mask &= ~cr
@@ -920,13 +933,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
                       iscale=(out_scale / in_scale) ** 2,
                       in_units="cps" if chip.is_rate else "counts",
                       pixel_scale_ratio=out_scale / in_scale)
-        records.append(ChipRecord(
-            label=chip.label, exptime=exp.exptime, wt_scl=float(wht_scale),
-            kernel=fcfg.final_kernel, pixfrac=fcfg.final_pixfrac, units=fcfg.final_units,
-            fillval="INDEF" if fcfg.final_fillval is None else str(fcfg.final_fillval),
-            mask_name=f"{Path(chip.filename).name.split('.')[0].rsplit('_', 1)[0]}"
-                      f"_{chip.tag}_final_mask.fits",
-            idcscale=in_scale))
+        records.append(final_record(exp, chip, cfg, wht_scale, in_scale))
         del data, weight, pm
     sci, wht = drz.out_img, drz.out_wht
     if fcfg.final_units == "counts":

@@ -41,7 +41,7 @@ from astropy.io import fits
 from ..errors import ConfigError
 from ..logutil import no_progress
 from ..mosaic import ChipInput, connect, run_mosaic
-from .config import AstroDrizzleConfig, good_pixel_mask, interpret_bits
+from .config import AstroDrizzleConfig, interpret_bits
 from .inputs import Exposure
 from .pipeline import (
     ChipRecord,
@@ -50,10 +50,11 @@ from .pipeline import (
     PixmapCache,
     _ctedir,
     _out_scale,
-    _static_for,
     _wt_scale,
     check_overlaps,
+    chip_good_mask,
     effective_config,
+    final_record,
     final_weight,
     measure_sky,
     nominal_scale,
@@ -121,12 +122,8 @@ def _build_chips(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
     pairs = [(k, e, c) for k, e in enumerate(exposures) for c in e.chips]
     for n, (k, exp, chip) in enumerate(progress(pairs, desc="prepare chips", total=len(pairs))):
         arr = chip.arrays()
-        st = _static_for(static, exp, chip)
-        sep_mask = good_pixel_mask(arr.dq, sep_bits, chip.shape)
-        fin_mask = good_pixel_mask(arr.dq, fin_bits, chip.shape)
-        if st is not None:
-            sep_mask &= st
-            fin_mask &= st
+        sep_mask = chip_good_mask(static, exp, chip, arr.dq, sep_bits)
+        fin_mask = chip_good_mask(static, exp, chip, arr.dq, fin_bits)
         data = arr.data - np.float32(chip.sky)
         in_scale = nominal_scale(chip)
         iscale = (out_scale / in_scale) ** 2
@@ -149,13 +146,7 @@ def _build_chips(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
         fin_chips.append(ChipInput(
             data=data_ref, weight=_save(folder, f"c{n}_finwht", weight),
             pixel_scale_ratio=out_scale / in_scale, wht_scale=wht_scale, **common))
-        records.append(ChipRecord(
-            label=chip.label, exptime=exp.exptime, wt_scl=float(wht_scale),
-            kernel=fcfg.final_kernel, pixfrac=fcfg.final_pixfrac, units=fcfg.final_units,
-            fillval="INDEF" if fcfg.final_fillval is None else str(fcfg.final_fillval),
-            mask_name=f"{Path(chip.filename).name.split('.')[0].rsplit('_', 1)[0]}"
-                      f"_{chip.tag}_final_mask.fits",
-            idcscale=in_scale))
+        records.append(final_record(exp, chip, cfg, wht_scale, in_scale))
         del arr, data, weight, sep_mask, fin_mask
     return sep_chips, fin_chips, records
 
