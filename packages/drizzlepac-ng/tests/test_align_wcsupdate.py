@@ -13,6 +13,7 @@ from astropy.wcs import WCS
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align import wcsupdate
 from drizzlepac_ng.errors import AlignmentError, ConfigError
+from stwcs_ng import fileio
 from stwcs_ng.wcsutil import altwcs
 
 
@@ -220,16 +221,16 @@ def test_header_update_failure_leaves_file(tmp_path, exposure):
     finally:
         os.chmod(f, 0o644)
     # a failing write (no space, here an unwritable folder for the temporary file)
-    real = wcsupdate.tempfile.mkstemp
+    real = fileio.tempfile.mkstemp
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    wcsupdate.tempfile.mkstemp = broken
+    fileio.tempfile.mkstemp = broken
     try:
         with pytest.raises(FileUpdateError, match="temporary file"), \
                 wcsupdate.header_update(f) as hdul:
             hdul["SCI", 1].header["TESTKW"] = 1
     finally:
-        wcsupdate.tempfile.mkstemp = real
+        fileio.tempfile.mkstemp = real
     assert _digest(f) == digest

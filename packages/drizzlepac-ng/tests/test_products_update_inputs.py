@@ -14,6 +14,7 @@ from astropy.io import fits
 
 from drizzlepac_ng.astrodrizzle import products
 from drizzlepac_ng.errors import FileUpdateError
+from stwcs_ng import fileio
 
 CRBIT = 4096
 SHAPE = (40, 30)
@@ -110,15 +111,15 @@ def test_a_failing_file_leaves_every_input_unchanged(tmp_path, monkeypatch):
 def test_a_copy_that_does_not_verify_is_refused(tmp_path, monkeypatch):
     paths, result = _inputs(tmp_path)
     before = {p: _sha(p) for p in paths}
-    real = products._verify_copy
+    real = fileio.verify_complete
 
-    def verify(staged, n):
+    def verify(staged, n, **kw):
         if staged.name.startswith(f".{paths[2].name}."):
             with open(staged, "r+b") as fh:
                 fh.truncate(staged.stat().st_size - 2880)
-        return real(staged, n)
+        return real(staged, n, **kw)
 
-    monkeypatch.setattr(products, "_verify_copy", verify)
+    monkeypatch.setattr(fileio, "verify_complete", verify)
     with pytest.raises(FileUpdateError) as err:
         products.update_inputs(result, _cfg(2))
     assert err.value.filename == str(paths[2])

@@ -1,12 +1,14 @@
 """Crash-safe updates of FITS files.
 
-Every task that changes a file goes through :func:`atomic_update` (or
-:func:`atomic_write`): the new content is written to a temporary file in the
-same folder, flushed to disk with ``fsync``, re-opened to prove it is valid
-FITS, and only then renamed over the original with :func:`os.replace`, which
-is atomic on POSIX file systems.  Whatever happens before the rename (an
-exception, ``SIGKILL``, a full disk), the original file is untouched; after it,
-the file is the complete new one.  The temporary file is removed on failure.
+Every task that changes a file goes through one write path, :class:`StagedFile`
+(directly, or through :func:`atomic_update` / :func:`atomic_write`): the new
+content is written to a temporary file in the same folder, flushed to disk
+with ``fsync``, re-read to prove it is complete, valid FITS, and only then
+renamed over the original with :func:`os.replace`, which is atomic on POSIX
+file systems.  Whatever happens before the rename (an exception, ``SIGKILL``, a
+full disk), the original file is untouched; after it, the file is the complete
+new one.  The temporary file is removed on failure.  Tasks that change several
+files stage and seal them all first, then :func:`commit_in_order`.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from astropy.io import fits
 
 from .errors import FileUpdateError, InputFileError
 
-__all__ = ["atomic_update", "atomic_write", "fsync_folder", "open_fits", "read_fits"]
+__all__ = ["StagedFile", "atomic_update", "atomic_write", "commit_in_order", "fsync_folder",
+           "open_fits", "read_fits", "verify_complete"]
 
 
 def _check_readable(path: Path) -> None:
@@ -137,6 +141,180 @@ def read_fits(filename: str | os.PathLike) -> fits.HDUList:
     return hdul
 
 
+class StagedFile:
+    """A temporary file next to ``target`` that replaces it only when committed.
+
+    The one write path of the project: :func:`atomic_write`, AstroDrizzle's
+    input update and TweakReg's header update all stage their new content
+    here.  The temporary file (``.<name>.<random>.tmp``) lives in the target's
+    folder, so the final :func:`os.replace` is a rename within one file
+    system and therefore atomic.  :meth:`seal` makes the content durable
+    (``fsync``), proves it complete (:func:`verify_complete`) and gives it the
+    target's permission bits; :meth:`commit` renames it over the target and
+    fsyncs the folder.  Used as a context manager, a staged file that was not
+    committed is removed when the block ends, whatever the reason.
+
+    Parameters
+    ----------
+    target : str or path-like
+        The file to be created or replaced.
+    copy : bool, optional
+        Start from a byte copy of ``target`` (made by the kernel where it can),
+        to be edited in place; the target itself is only read.
+
+    Raises
+    ------
+    FileUpdateError
+        If the folder does not exist or no temporary file can be made in it.
+
+    Examples
+    --------
+    Stage several files, then replace them all only if every one was
+    written and verified (all-or-nothing across files):
+
+    >>> staged = [StagedFile(p, copy=True) for p in paths]  # doctest: +SKIP
+    >>> for s in staged:                                     # doctest: +SKIP
+    ...     edit_in_place(s.path)
+    ...     s.seal()
+    >>> commit_in_order(staged)                              # doctest: +SKIP
+    """
+
+    def __init__(self, target: str | os.PathLike, *, copy: bool = False) -> None:
+        self.target = Path(target)
+        folder = self.target.parent if str(self.target.parent) else Path(".")
+        self.folder = folder
+        if not folder.is_dir():
+            raise FileUpdateError(f"folder {str(folder)!r} does not exist",
+                                  filename=str(self.target))
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
+                                        dir=folder)
+        except OSError as exc:
+            raise FileUpdateError(f"cannot create a temporary file in {str(folder)!r} "
+                                  f"({exc})", filename=str(self.target)) from exc
+        os.close(fd)
+        self.path = Path(name)
+        self.committed = False
+        if copy:
+            try:
+                shutil.copyfile(self.target, self.path)
+            except BaseException:
+                self.discard()
+                raise
+
+    def seal(self, n_hdus: int | None = None, *, expected_size: int | None = None) -> None:
+        """Flush the staged file to disk, verify it, and give it the target's mode.
+
+        Parameters
+        ----------
+        n_hdus : int, optional
+            Number of HDUs the file must have (not checked when None).
+        expected_size : int, optional
+            Exact size in bytes the file must have.
+
+        Raises
+        ------
+        OSError
+            If the file is incomplete or not valid FITS (see
+            :func:`verify_complete`); the caller discards it.
+        """
+        with open(self.path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        verify_complete(self.path, n_hdus, expected_size=expected_size)
+        if self.target.exists():
+            os.chmod(self.path, self.target.stat().st_mode & 0o7777)
+
+    def commit(self) -> None:
+        """Rename the staged file over the target (atomic) and fsync the folder."""
+        os.replace(self.path, self.target)
+        self.committed = True
+        fsync_folder(self.folder)
+
+    def discard(self) -> None:
+        """Remove the staged file (nothing happens after a commit)."""
+        if not self.committed:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    def __enter__(self) -> StagedFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.discard()
+
+
+def commit_in_order(staged: Sequence[StagedFile]) -> None:
+    """Commit several sealed staged files in order; say which were done if one fails.
+
+    Each file on its own is always the complete old or the complete new one;
+    only a failed rename (practically never: the temporary file is in the
+    same folder) leaves the files before it new and those after it old.
+
+    Parameters
+    ----------
+    staged : sequence of StagedFile
+        Sealed files, committed in this order.
+
+    Raises
+    ------
+    FileUpdateError
+        Naming the file whose rename failed and the files already replaced.
+    """
+    for i, item in enumerate(staged):
+        try:
+            os.replace(item.path, item.target)
+        except OSError as exc:
+            done = ", ".join(s.target.name for s in staged[:i]) or "none"
+            raise FileUpdateError(f"cannot replace the file with its update ({exc}); files "
+                                  f"already updated: {done}; the others are unchanged",
+                                  filename=str(item.target)) from exc
+        item.committed = True
+    for folder in dict.fromkeys(s.folder for s in staged):
+        fsync_folder(folder)
+
+
+def verify_complete(path: str | os.PathLike, n_hdus: int | None = None, *,
+                    expected_size: int | None = None) -> None:
+    """Re-read a freshly written FITS file whole; raise OSError unless it is complete.
+
+    Completeness is judged from the HDU offsets against the file size (not
+    from astropy's "truncated" warning), so this is safe to call from worker
+    threads, where :func:`warnings.catch_warnings` is not.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to check.
+    n_hdus : int, optional
+        Required number of HDUs.
+    expected_size : int, optional
+        Required size in bytes.
+
+    Raises
+    ------
+    OSError
+        If the file is shorter than its HDUs need, not a multiple of 2880
+        bytes, has another number of HDUs or size, or does not verify.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    try:
+        with fits.open(path, memmap=False) as check:
+            check.readall()
+            check.verify("exception")
+            found = len(check)
+            end = max(check.fileinfo(i)["datLoc"] + check.fileinfo(i)["datSpan"]
+                      for i in range(found))
+    except (ValueError, TypeError, IndexError, KeyError, fits.VerifyError) as exc:
+        raise OSError(f"the written file does not read back ({exc})") from exc
+    if n_hdus is not None and found != n_hdus:
+        raise OSError(f"the written file has {found} HDUs instead of {n_hdus}")
+    if end > size or size % 2880:
+        raise OSError(f"the written file is truncated ({size} bytes, its HDUs need {end})")
+    if expected_size is not None and size != expected_size:
+        raise OSError(f"the written file has {size} bytes instead of {expected_size}")
+
+
 def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
                  overwrite: bool = True, output_verify: str = "fix") -> None:
     """Write ``hdulist`` to ``filename`` through a verified temporary file.
@@ -161,52 +339,19 @@ def atomic_write(hdulist: fits.HDUList, filename: str | os.PathLike, *,
     path = Path(filename)
     if path.exists() and not overwrite:
         raise FileUpdateError("file exists and overwrite is False", filename=str(path))
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileUpdateError(f"folder {str(folder)!r} does not exist", filename=str(path))
     if path.exists() and not os.access(path, os.W_OK):
         raise FileUpdateError("file is read-only; it was not changed", filename=str(path))
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    try:
-        fd, tmpname = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise FileUpdateError(f"cannot create a temporary file in {str(folder)!r} ({exc})",
-                              filename=str(path)) from exc
-    tmp = Path(tmpname)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            hdulist.writeto(fh, output_verify=output_verify)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _verify_written(tmp, len(hdulist))
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        fsync_folder(folder)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, Exception):
+    with StagedFile(path) as staged:
+        try:
+            with open(staged.path, "wb") as fh:
+                hdulist.writeto(fh, output_verify=output_verify)
+            staged.seal(len(hdulist))
+            staged.commit()
+        except Exception as exc:
             # Any failure while writing (a full disk also surfaces as astropy's own
             # AttributeError from its free-space check) means: not written.
             raise FileUpdateError(f"could not be written ({type(exc).__name__}: {exc}); "
                                   "the original is unchanged", filename=str(path)) from exc
-        raise  # KeyboardInterrupt, SystemExit: the temporary file is gone, re-raise
-
-
-def _verify_written(path: Path, n_hdus: int) -> None:
-    """Re-open a freshly written file; raise OSError unless it is complete."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with fits.open(path, memmap=False) as check:
-            check.verify("exception")
-            check.readall()
-            found = len(check)
-    bad = [w for w in caught if "truncated" in str(w.message) or "corrupted" in str(w.message)]
-    if bad:
-        raise OSError(f"the written file does not read back: {bad[0].message}")
-    if found != n_hdus:
-        raise OSError(f"the written file has {found} HDUs instead of {n_hdus}")
 
 
 def fsync_folder(folder: str | os.PathLike) -> None:

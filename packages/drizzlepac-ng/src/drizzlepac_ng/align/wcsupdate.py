@@ -32,7 +32,6 @@ import io
 import logging
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from stwcs_ng import fileio
+from stwcs_ng.errors import FileUpdateError as StwcsFileUpdateError
 from stwcs_ng.wcsutil import altwcs, wcscorr
 
 from ..errors import AlignmentError, ConfigError, FileUpdateError, InputFileError
@@ -468,52 +468,32 @@ def _open_for_update(path: Path) -> fits.HDUList:
 
 
 def _write_plan(path: Path, hdul: fits.HDUList, plan: list) -> None:
+    """Stage the new file (headers + byte-copied data), seal it, replace ``path``."""
     fname = str(path)
-    folder = path.parent
-    mode = path.stat().st_mode & 0o7777
     try:
-        fd, tmpname = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise FileUpdateError(f"cannot create a temporary file in {str(folder)!r} ({exc})",
-                              filename=fname) from exc
-    tmp = Path(tmpname)
-    try:
-        expected = 0
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-            for hdu, info in zip(hdul, plan, strict=True):
-                if info is None:
-                    block = _extension_bytes(hdu)
-                    out.write(block)
-                    expected += len(block)
-                    continue
-                head = hdu.header.tostring(padding=True).encode("ascii")
-                out.write(head)
-                _copy_range(src, out, info["datLoc"], info["datSpan"])
-                expected += len(head) + info["datSpan"]
-            out.flush()
-            os.fsync(out.fileno())
-        # verification: every byte is there (size), and the HDU structure reads back
-        # (the copied data bytes are the original's, so they are not decoded again)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with fits.open(tmp, memmap=False) as check:
-                check.readall()
-                found = len(check)
-        bad = [w for w in caught if "truncated" in str(w.message)
-               or "corrupted" in str(w.message)]
-        size = tmp.stat().st_size
-        if bad or found != len(hdul) or size % 2880 or size != expected:
-            raise OSError("the written file does not read back complete")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        fileio.fsync_folder(folder)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, Exception):
+        staged = fileio.StagedFile(path)
+    except StwcsFileUpdateError as exc:
+        raise FileUpdateError(exc.reason, filename=fname) from exc
+    with staged:
+        try:
+            expected = 0
+            with open(staged.path, "wb") as out, open(path, "rb") as src:
+                for hdu, info in zip(hdul, plan, strict=True):
+                    if info is None:
+                        block = _extension_bytes(hdu)
+                        out.write(block)
+                        expected += len(block)
+                        continue
+                    head = hdu.header.tostring(padding=True).encode("ascii")
+                    out.write(head)
+                    _copy_range(src, out, info["datLoc"], info["datSpan"])
+                    expected += len(head) + info["datSpan"]
+            # every byte is there (exact size) and the HDU structure reads back
+            staged.seal(len(hdul), expected_size=expected)
+            staged.commit()
+        except Exception as exc:
             raise FileUpdateError(f"could not be written ({type(exc).__name__}: {exc}); the "
                                   "original is unchanged", filename=fname) from exc
-        raise
 
 
 def update_image_wcs(filename: str | os.PathLike, corrections: Mapping[int, Any], *,

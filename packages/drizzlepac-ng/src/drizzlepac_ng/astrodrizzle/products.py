@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from stwcs_ng.fileio import fsync_folder
+from stwcs_ng.errors import FileUpdateError as StwcsFileUpdateError
+from stwcs_ng.fileio import StagedFile, commit_in_order
 
 from .. import __version__
 from ..errors import FileUpdateError
@@ -293,8 +294,6 @@ def write_products(result: PipelineResult, names: ProductNames, cfg: AstroDrizzl
 
 
 def _write(atomic_write, hdul: fits.HDUList, path: Path) -> None:
-    from stwcs_ng.errors import FileUpdateError as StwcsFileUpdateError
-
     try:
         atomic_write(hdul, path)
     except StwcsFileUpdateError as exc:
@@ -404,7 +403,7 @@ def _edit_copy(staged: Path, exp, result: PipelineResult, resetbits: int, crbit:
 def _rebuild_copy(path: Path, staged: Path, exp, result: PipelineResult, resetbits: int,
                   crbit: int, write_dq: bool) -> int:
     """Read ``path`` whole, change it, write it to ``staged`` (for scaled DQ arrays)."""
-    from stwcs_ng.fileio import atomic_write, read_fits
+    from stwcs_ng.fileio import read_fits
 
     hdul = read_fits(path)
     for chip in exp.chips:
@@ -418,91 +417,52 @@ def _rebuild_copy(path: Path, staged: Path, exp, result: PipelineResult, resetbi
         _dq_update(new, result.crmasks.get(chip.label) if write_dq else None, resetbits,
                    crbit)
         dq_hdu.data = new.astype(dq.dtype)
-    atomic_write(hdul, staged)
+    with open(staged, "wb") as fh:
+        hdul.writeto(fh, output_verify="fix")
     return len(hdul)
 
 
-def _verify_copy(staged: Path, n_hdus: int) -> None:
-    """Re-open the staged file completely; OSError unless it is whole and valid.
-
-    Runs in worker threads, so it does not use ``warnings.catch_warnings``
-    (not thread-safe before Python 3.14): completeness is checked from the
-    HDU offsets instead of astropy's "truncated" warning.
-    """
-    size = staged.stat().st_size
-    with fits.open(staged, memmap=False) as check:
-        check.readall()
-        check.verify("exception")
-        found = len(check)
-        end = max(check.fileinfo(i)["datLoc"] + check.fileinfo(i)["datSpan"]
-                  for i in range(found))
-    if found != n_hdus:
-        raise OSError(f"the updated copy has {found} HDUs instead of {n_hdus}")
-    if end > size or size % 2880:
-        raise OSError(f"the updated copy is truncated ({size} bytes, its HDUs need {end})")
-
-
 def _staged_update(exp, result: PipelineResult, resetbits: int, crbit: int,
-                   write_dq: bool) -> Path | None:
-    """Phase 1 for one input (in a worker thread): its updated, verified copy next to it.
+                   write_dq: bool) -> StagedFile | None:
+    """Phase 1 for one input (in a worker thread): its updated, sealed copy next to it.
 
-    The input's bytes are copied by the kernel (``shutil.copyfile``) to a
-    temporary file in the same folder (``.<name>.<random>.tmp``); the copy's
-    SCI headers and DQ arrays are changed in place (memory-mapped, so only the
-    changed pages are written); the copy is fsynced, re-read and verified and
-    gets the input's permission bits.  The input itself is only read.
-    Returns None (and leaves no file) when a DQ array is scaled: the caller
-    then rebuilds that copy with :func:`_staged_rebuild`.
+    The input's bytes are copied by the kernel to a :class:`StagedFile`; the
+    copy's SCI headers and DQ arrays are changed in place (memory-mapped, so
+    only the changed pages are written); the copy is then sealed (fsynced,
+    re-read and verified, given the input's permission bits).  The input
+    itself is only read.  Returns None (and leaves no file) when a DQ array is
+    scaled: the caller then rebuilds that copy with :func:`_staged_rebuild`.
     """
-    path = Path(exp.filename)
-    staged = _temp_next_to(path)
+    staged = StagedFile(exp.filename, copy=True)
     try:
-        shutil.copyfile(path, staged)
-        n_hdus = _edit_copy(staged, exp, result, resetbits, crbit, write_dq)
+        n_hdus = _edit_copy(staged.path, exp, result, resetbits, crbit, write_dq)
         if n_hdus is None:
-            staged.unlink(missing_ok=True)
+            staged.discard()
             return None
-        _finish_copy(path, staged, n_hdus)
+        staged.seal(n_hdus)
     except BaseException:
-        staged.unlink(missing_ok=True)
+        staged.discard()
         raise
     return staged
 
 
 def _staged_rebuild(exp, result: PipelineResult, resetbits: int, crbit: int,
-                    write_dq: bool) -> Path:
+                    write_dq: bool) -> StagedFile:
     """Phase 1 for an input with a scaled DQ array (main thread: stwcs-ng's readers
     record warnings, which is not thread-safe)."""
-    path = Path(exp.filename)
-    staged = _temp_next_to(path)
+    staged = StagedFile(exp.filename)
     try:
-        n_hdus = _rebuild_copy(path, staged, exp, result, resetbits, crbit, write_dq)
-        _finish_copy(path, staged, n_hdus)
+        n_hdus = _rebuild_copy(Path(exp.filename), staged.path, exp, result, resetbits,
+                               crbit, write_dq)
+        staged.seal(n_hdus)
     except BaseException:
-        staged.unlink(missing_ok=True)
+        staged.discard()
         raise
     return staged
 
 
-def _temp_next_to(path: Path) -> Path:
-    import tempfile
-
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    return Path(name)
-
-
-def _finish_copy(path: Path, staged: Path, n_hdus: int) -> None:
-    with open(staged, "rb+") as fh:
-        os.fsync(fh.fileno())
-    _verify_copy(staged, n_hdus)
-    os.chmod(staged, path.stat().st_mode & 0o7777)
-
-
 def _update_error(exc: BaseException, path: Path) -> BaseException:
     """The package error for a failed phase-1 update of ``path``."""
-    from stwcs_ng.errors import FileUpdateError as StwcsFileUpdateError
     from stwcs_ng.errors import StwcsError
 
     if isinstance(exc, StwcsFileUpdateError) or not isinstance(exc, StwcsError):
@@ -591,7 +551,7 @@ def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
                 log.info("copied %s to %s", path, target)
 
     workers = _update_workers(cfg, len(exposures))
-    staged: list[Path | None] = [None] * len(exposures)
+    staged: list[StagedFile | None] = [None] * len(exposures)
     futures: list = []
     try:
         with ThreadPoolExecutor(max_workers=workers,
@@ -617,26 +577,18 @@ def update_inputs(result: PipelineResult, cfg: AstroDrizzleConfig) -> None:
                         failure.__cause__ = exc
         if failure is not None:
             raise failure
-        for i, path in enumerate(paths):  # phase 2: rename in input order
-            try:
-                os.replace(staged[i], path)
-            except OSError as exc:
-                done = ", ".join(p.name for p in paths[:i]) or "none"
-                raise FileUpdateError(f"cannot replace the file with its update ({exc}); "
-                                      f"inputs already updated: {done}; the others are "
-                                      "unchanged", filename=str(path)) from exc
-            staged[i] = None
-        for folder in dict.fromkeys(p.parent if str(p.parent) else Path(".") for p in paths):
-            fsync_folder(folder)
+        try:
+            commit_in_order(staged)  # phase 2: rename in input order
+        except StwcsFileUpdateError as exc:
+            raise FileUpdateError(exc.reason, filename=exc.filename) from exc
     finally:
         for i, fut in enumerate(futures):  # also copies finished after an interruption
             if staged[i] is None and fut.done() and not fut.cancelled() \
-                    and fut.exception() is None and fut.result() is not None \
-                    and Path(fut.result()).exists():
+                    and fut.exception() is None and fut.result() is not None:
                 staged[i] = fut.result()
-        for i, tmp in enumerate(staged):
-            if tmp is not None and Path(tmp).exists() and Path(tmp) != paths[i]:
-                Path(tmp).unlink(missing_ok=True)
+        for item in staged:
+            if item is not None:
+                item.discard()
     for path in paths:
         log.info("updated %s (MDRIZSKY%s)", path, ", DQ" if write_dq else "")
 
