@@ -40,13 +40,14 @@ from ..astrodrizzle import crrej
 from ..astrodrizzle import median as median_mod
 from ..blot import blot_image
 from ..drizzle_kernels import drizzle_add
-from ..errors import ConfigError
+from ..errors import ConfigError, FileUpdateError
 from .tiles import BBox, kernel_margin, pixmap_bbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChipInput", "TileResult", "crmask_chip", "drizzle_tile", "exact_sum", "exact_total",
-           "exposure_weight_sum", "median_tile", "prepare_chips", "single_tile"]
+__all__ = ["ChipInput", "SingleImage", "TileResult", "crmask_chip", "drizzle_single",
+           "drizzle_tile", "exact_sum", "exact_total", "median_tile", "prepare_chips",
+           "single_tile"]
 
 CTX_BITS = 32
 
@@ -82,6 +83,9 @@ class ChipInput:
     reject : ndarray, str or None
         Boolean mask (or ``.npy`` path) of pixels given zero weight, e.g. the
         cosmic rays found by :func:`crmask_chip`; None rejects nothing.
+    extent : BBox or None
+        ``pixmap_bbox(pixmap, margin=0)`` when already known (saves reading
+        the pixel map again in :func:`prepare_chips`).
     """
 
     data: np.ndarray | str
@@ -100,6 +104,7 @@ class ChipInput:
     ctedir: int = 0
     bbox: BBox | None = field(default=None, compare=False)
     reject: np.ndarray | str | None = field(default=None, compare=False)
+    extent: BBox | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -140,8 +145,12 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> li
     """
     out = []
     for c in chips:
-        pm = _load(c.pixmap, "pixel map", c.label)
         margin = kernel_margin(kernel, pixfrac, c.pixel_scale_ratio)
+        if c.extent is not None:
+            # pixmap_bbox(pm, 0).grow(m) is pixmap_bbox(pm, m)
+            out.append(replace(c, bbox=c.extent.grow(margin)))
+            continue
+        pm = _load(c.pixmap, "pixel map", c.label)
         out.append(replace(c, bbox=pixmap_bbox(pm, margin)))
     return out
 
@@ -335,26 +344,125 @@ def single_tile(box: BBox, chips: Sequence[ChipInput], *, kernel: str = "square"
     return sci, wht
 
 
-def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: int = 0,
-                kernel: str = "square", pixfrac: float = 1.0,
+@dataclass
+class SingleImage:
+    """One exposure's single-drizzled image over its own bounding box.
+
+    Attributes
+    ----------
+    box : BBox or None
+        Output pixels covered (the union of its chips' bounding boxes, not
+        clipped to the frame); None when the exposure maps nowhere.
+    sci, wht : ndarray, str or None
+        The image and its weights (float32, ``box.shape``), or the paths of
+        their ``.npy`` files.
+    weight_parts : dict
+        :func:`exact_sum` of the positive weights inside the output frame.
+    weight_count : int
+        Number of those weights.
+    """
+
+    box: BBox | None
+    sci: np.ndarray | str | None = None
+    wht: np.ndarray | str | None = None
+    weight_parts: dict = field(default_factory=dict)
+    weight_count: int = 0
+
+    def crop(self, box: BBox) -> tuple[np.ndarray, np.ndarray]:
+        """SCI and WHT over ``box`` (zero where the exposure has no data)."""
+        sci = np.zeros(box.shape, np.float32)
+        wht = np.zeros(box.shape, np.float32)
+        if self.box is None:
+            return sci, wht
+        inter = box.intersect(self.box)
+        if inter is None:
+            return sci, wht
+        src = (slice(inter.y0 - self.box.y0, inter.y1 - self.box.y0),
+               slice(inter.x0 - self.box.x0, inter.x1 - self.box.x0))
+        dst = (slice(inter.y0 - box.y0, inter.y1 - box.y0),
+               slice(inter.x0 - box.x0, inter.x1 - box.x0))
+        sci[dst] = _load(self.sci, "single image", "an exposure")[src]
+        wht[dst] = _load(self.wht, "single weight", "an exposure")[src]
+        return sci, wht
+
+
+def drizzle_single(chips: Sequence[ChipInput], frame: BBox, *, kernel: str = "square",
+                   pixfrac: float = 1.0, path: str | Path | None = None,
+                   num_threads: int | None = 1) -> SingleImage:
+    """Separate drizzle of one exposure onto the union of its chips' bounding boxes.
+
+    Every chip is drizzled through its exposure frame (see the module
+    notes), so any crop of the result is bit for bit what a drizzle onto
+    that crop would give: the median tiles read crops of it instead of
+    drizzling the exposure again.
+
+    Parameters
+    ----------
+    chips : sequence of ChipInput
+        The exposure's chips, with ``bbox`` set.
+    frame : BBox
+        The output frame (the weight statistics count only pixels inside).
+    kernel, pixfrac : optional
+        Separate-drizzle kernel and pixfrac.
+    path : path-like, optional
+        Prefix of the ``.npy`` files to write (``<path>_sci.npy``,
+        ``<path>_wht.npy``); None keeps the arrays in the result.
+    num_threads : int or None
+        Kernel threads.
+
+    Returns
+    -------
+    SingleImage
+
+    Raises
+    ------
+    FileUpdateError
+        If a file cannot be written.
+    """
+    boxes = [c.bbox for c in chips if c.bbox is not None]
+    if not boxes:
+        return SingleImage(None)
+    box = BBox(min(b.x0 for b in boxes), max(b.x1 for b in boxes),
+               min(b.y0 for b in boxes), max(b.y1 for b in boxes))
+    sci, wht = single_tile(box, chips, kernel=kernel, pixfrac=pixfrac, num_threads=num_threads)
+    parts, count = {}, 0
+    inside = box.intersect(frame)
+    if inside is not None:
+        w = wht[inside.y0 - box.y0:inside.y1 - box.y0, inside.x0 - box.x0:inside.x1 - box.x0]
+        pos = w[w > 0]
+        parts, count = exact_sum(pos), int(pos.size)
+    if path is None:
+        return SingleImage(box, sci, wht, parts, count)
+    refs = []
+    for name, arr in (("sci", sci), ("wht", wht)):
+        target = f"{path}_{name}.npy"
+        try:
+            np.save(target, arr)
+        except OSError as exc:
+            raise FileUpdateError(f"cannot write a temporary single image ({exc}); use "
+                                  "in_memory=True or free some space", filename=target) from exc
+        refs.append(target)
+    return SingleImage(box, refs[0], refs[1], parts, count)
+
+
+def median_tile(box: BBox, singles: Sequence[SingleImage | None], *, halo: int = 0,
                 weight_thresholds: Sequence[float] | None = None,
                 gain: Sequence[float] | None = None, gain_ref: float = 1.0,
-                num_threads: int | None = 1, **combine_kw) -> TileResult:
+                **combine_kw) -> TileResult:
     """Median (or other combination) of the single-drizzled exposures over one tile.
 
-    The singles are drizzled onto the tile grown by ``halo`` pixels (the
-    ``combine_grow`` reach of ``minmed``), combined with
-    :func:`drizzlepac_ng.astrodrizzle.median.combine`, and cropped back.
+    The singles (see :func:`drizzle_single`) are cropped to the tile grown
+    by ``halo`` pixels (the ``combine_grow`` reach of ``minmed``), combined
+    with :func:`drizzlepac_ng.astrodrizzle.median.combine`, and cropped back.
 
     Parameters
     ----------
     box : BBox
-    exposures : sequence of sequence of ChipInput
-        The overlapping exposures (in exposure order), each its chips.
+    singles : sequence of SingleImage or None
+        The overlapping exposures' single images, in exposure order (None:
+        an all-masked image that only pads the stack).
     halo : int
         Halo in pixels.
-    kernel, pixfrac : optional
-        Separate-drizzle kernel and pixfrac.
     weight_thresholds : sequence of float, optional
         Per-exposure weight below which a single pixel is masked, computed
         over the *whole* single image by the caller (``combine_maskpt`` x its
@@ -366,22 +474,29 @@ def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: in
         ``sky`` and ``readnoise``, is in electrons).
     gain_ref : float
         The combined image is divided by it (back to the first exposure's units).
-    num_threads : int or None
     **combine_kw
         Passed to ``combine`` (``combine_type``, ``combine_nsigma``...);
-        ``combine_maskpt`` is replaced by ``weight_thresholds``.
+        ``combine_maskpt`` is replaced by ``weight_thresholds``; ``kernel``,
+        ``pixfrac`` and ``num_threads`` (used by :func:`drizzle_single`) are
+        ignored.
 
     Returns
     -------
     TileResult
         ``sci`` only.
     """
-    if not exposures:
+    for name in ("kernel", "pixfrac", "num_threads", "combine_maskpt"):
+        combine_kw.pop(name, None)
+    if not singles:
         return TileResult(box, np.zeros(box.shape, np.float32))
     big = box.grow(halo)
     images, weights, masks = [], [], []
-    for k, chips in enumerate(exposures):
-        s, w = single_tile(big, chips, kernel=kernel, pixfrac=pixfrac, num_threads=num_threads)
+    for k, single in enumerate(singles):
+        if single is None:
+            s = np.zeros(big.shape, np.float32)
+            w = np.zeros(big.shape, np.float32)
+        else:
+            s, w = single.crop(big)
         g = 1.0 if gain is None else float(gain[k])
         if g != 1.0:
             s *= np.float32(g)
@@ -389,7 +504,6 @@ def median_tile(box: BBox, exposures: Sequence[Sequence[ChipInput]], *, halo: in
         weights.append(w)
         thr = 0.0 if weight_thresholds is None else float(weight_thresholds[k])
         masks.append(w < thr if thr > 0 else None)
-    combine_kw.pop("combine_maskpt", None)
     med = median_mod.combine(images, weights, combine_maskpt=None, masks=masks, **combine_kw)
     if gain_ref != 1.0:
         med /= np.float32(gain_ref)
@@ -433,44 +547,6 @@ def exact_total(parts: Sequence[dict[int, int]]) -> float:
     lo = min(total)
     acc = sum(v << (k - lo) for k, v in total.items())
     return float(Fraction(acc) * Fraction(2) ** lo)
-
-
-def exposure_weight_sum(chips: Sequence[ChipInput], frame: BBox, *, kernel: str = "square",
-                        pixfrac: float = 1.0,
-                        num_threads: int | None = 1) -> tuple[dict[int, int], int]:
-    """Sum and number of the positive weights of one exposure's single image.
-
-    The exposure's chips are drizzled (separate-drizzle parameters) onto the
-    union of their bounding boxes, clipped to the output ``frame``; the
-    result feeds the ``combine_maskpt`` threshold (``maskpt x mean weight``).
-
-    Parameters
-    ----------
-    chips : sequence of ChipInput
-        The exposure's chips, with ``bbox`` set.
-    frame : BBox
-        The output frame.
-    kernel, pixfrac : optional
-        Separate-drizzle kernel and pixfrac.
-    num_threads : int or None
-
-    Returns
-    -------
-    parts : dict
-        :func:`exact_sum` of the positive weights.
-    count : int
-        Number of positive weights.
-    """
-    boxes = [c.bbox for c in chips if c.bbox is not None]
-    if not boxes:
-        return {}, 0
-    box = BBox(min(b.x0 for b in boxes), max(b.x1 for b in boxes),
-               min(b.y0 for b in boxes), max(b.y1 for b in boxes)).intersect(frame)
-    if box is None:
-        return {}, 0
-    _, wht = single_tile(box, chips, kernel=kernel, pixfrac=pixfrac, num_threads=num_threads)
-    pos = wht[wht > 0]
-    return exact_sum(pos), int(pos.size)
 
 
 #: extra median pixels read around a chip for the blot interpolation

@@ -19,9 +19,10 @@ from .graph import (
     ChipInput,
     _load,
     crmask_chip,
+    SingleImage,
+    drizzle_single,
     drizzle_tile,
     exact_total,
-    exposure_weight_sum,
     median_tile,
     prepare_chips,
 )
@@ -129,14 +130,16 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     context : bool
         Write the CTX extension.
     median : dict, optional
-        Also combine the single-drizzled exposures per tile: keyword
+        Also combine the single-drizzled exposures per tile: ``kernel`` and
+        ``pixfrac`` of the separate drizzle (one task per exposure drizzles
+        its single image once, over its own bounding box, see
+        :func:`~drizzlepac_ng.mosaic.graph.drizzle_single`) and keyword
         arguments of :func:`~drizzlepac_ng.mosaic.graph.median_tile`
-        (``halo``, ``kernel``, ``pixfrac``, ``weight_thresholds``,
-        ``combine_type``...; per-exposure lists ``sky``, ``exptime``,
-        ``readnoise``, ``gain``).  Without ``weight_thresholds`` but with
-        ``combine_maskpt`` > 0, the thresholds are computed first, one task
-        per exposure (``maskpt`` x the mean positive weight of its single
-        image, summed exactly so that they do not depend on the tiling).
+        (``halo``, ``weight_thresholds``, ``combine_type``...; per-exposure
+        lists ``sky``, ``exptime``, ``readnoise``, ``gain``).  Without
+        ``weight_thresholds`` but with ``combine_maskpt`` > 0, the
+        thresholds are ``maskpt`` x the mean positive weight of each single
+        image, summed exactly.
     driz_cr : dict, optional
         Blot the assembled median back to every chip and flag cosmic rays
         before the final drizzle (needs ``median``): keyword arguments of
@@ -164,9 +167,10 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     on_crmask : callable, optional
         ``on_crmask(k, mask)`` receives the cosmic-ray mask of every chip.
     scratch : path-like, optional
-        Folder for the cosmic-ray masks handed to the final-drizzle tasks
-        (``.npy`` files, so that a cluster ships paths, not arrays; it must
-        be shared with the workers).  None keeps them in memory.
+        Folder for the single images read by the median tiles and the
+        cosmic-ray masks handed to the final-drizzle tasks (``.npy`` files,
+        so that a cluster ships paths, not arrays; it must be shared with
+        the workers).  None keeps them in memory.
     final : bool
         Run the final drizzle (False: only the median and the cosmic-ray
         masks; SCI, WHT and CTX stay zero).
@@ -244,8 +248,8 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                      dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval, context=context,
                           n_ctx_planes=n_planes)) for t in tiles]
 
-    def median_tasks(refs: Sequence[Any]) -> list[Task]:
-        """Median tasks over chip references."""
+    def median_tasks(singles: Sequence[SingleImage]) -> list[Task]:
+        """Median tasks over the exposures' single images."""
         tasks: list[Task] = []
         if med_kw is not None:
             med_over = tile_overlaps(tiles, bboxes, halo=halo)
@@ -256,9 +260,7 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                 # has two images exactly when the whole mosaic's has.
                 want = 2 if n_exp == 2 else (3 if len(exps) == 2 else len(exps))
                 exps = exps + [None] * (want - len(exps))
-                groups = [[] if e is None else
-                          [refs[k] for k, c in enumerate(prepared) if c.exposure == e]
-                          for e in exps]
+                group = [None if e is None else singles[e] for e in exps]
                 kw = dict(med_kw)
                 for name in ("weight_thresholds", "sky", "exptime", "readnoise", "gain"):
                     per_exp = thr if name == "weight_thresholds" else kw.get(name)
@@ -270,7 +272,7 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                     fill = 1.0 if name in ("exptime", "gain") else 0.0
                     kw[name] = [fill if e is None else per_exp[e] for e in exps]
                 tasks.append(Task(f"median-{t.index}", "median of " + t.label, median_tile,
-                                  (t.box, groups), kw))
+                                  (t.box, group), kw))
         return tasks
 
     with connect(scheduler, timeout=connect_timeout) as client:
@@ -289,10 +291,14 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         # ship every chip to the cluster once, not once per tile
         refs = prepared if client is None else client.scatter(list(prepared))
         run_kw = dict(max_workers=max_workers, progress=progress)
-        if med_kw is not None and thr is None and maskpt:
-            thr = _weight_thresholds(prepared, refs, float(maskpt), n_exp, out_shape,
-                                     med_kw, client, run_kw)
-        med_tasks = median_tasks(refs)
+        singles: list[SingleImage] = []
+        if med_kw is not None:
+            singles = _drizzle_singles(prepared, refs, n_exp, out_shape, med_kw, client,
+                                       run_kw, scratch)
+            if thr is None and maskpt:
+                thr = [float(maskpt) * exact_total([s.weight_parts]) / s.weight_count
+                       if s.weight_count else 0.0 for s in singles]
+        med_tasks = median_tasks(singles)
         tmp = output.with_name(output.name + ".partial")
         create_fits(tmp, exts, headers=headers)
         try:
@@ -347,20 +353,18 @@ def _union(a: BBox | None, b: BBox | None) -> BBox | None:
     return BBox(min(a.x0, b.x0), max(a.x1, b.x1), min(a.y0, b.y0), max(a.y1, b.y1))
 
 
-def _weight_thresholds(prepared: Sequence[ChipInput], refs: Sequence[Any], maskpt: float,
-                       n_exp: int, out_shape: tuple[int, int], med_kw: dict, client: Any,
-                       run_kw: dict) -> list[float]:
-    """``maskpt`` x the mean positive weight of every exposure's single image."""
+def _drizzle_singles(prepared: Sequence[ChipInput], refs: Sequence[Any], n_exp: int,
+                     out_shape: tuple[int, int], med_kw: dict, client: Any, run_kw: dict,
+                     scratch: str | os.PathLike | None) -> list[SingleImage]:
+    """One separate-drizzle task per exposure: its single image, drizzled once."""
     ny, nx = (int(v) for v in out_shape)
     frame = BBox(0, nx, 0, ny)
     tasks = []
     for e in range(n_exp):
         group = [refs[k] for k, c in enumerate(prepared) if c.exposure == e]
-        tasks.append(Task(f"weights-{e}", f"weight statistics of exposure {e}",
-                          exposure_weight_sum, (group, frame),
+        path = None if scratch is None else str(Path(scratch) / f"single_{e}")
+        tasks.append(Task(f"single-{e}", f"separate drizzle of exposure {e}",
+                          drizzle_single, (group, frame),
                           dict(kernel=med_kw.get("kernel", "square"),
-                               pixfrac=med_kw.get("pixfrac", 1.0))))
-    out = []
-    for _, (parts, count) in run_tasks(tasks, client, desc="single weights", **run_kw):
-        out.append(maskpt * exact_total([parts]) / count if count else 0.0)
-    return out
+                               pixfrac=med_kw.get("pixfrac", 1.0), path=path)))
+    return [res for _, res in run_tasks(tasks, client, desc="separate drizzle", **run_kw)]
