@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+from dzng_testing import file_digest
 
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align import wcsupdate
@@ -24,9 +25,6 @@ def exposure(tmp_path_factory):
                                       wcs_errors=(0.3, 0.01))
     return sim[0].path
 
-
-def _digest(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _ref_wcs(crval, scale_deg=0.05 / 3600, rot=0.0):
@@ -131,10 +129,10 @@ def test_name_clash_leaves_file_untouched(tmp_path, exposure):
     with fits.open(path) as hdul:
         name = hdul["SCI", 1].header["WCSNAME"]
         ref = _ref_wcs([hdul["SCI", 1].header["CRVAL1"], hdul["SCI", 1].header["CRVAL2"]])
-    before = _digest(path)
+    before = file_digest(path)
     with pytest.raises(ConfigError):
         wcsupdate.correct_image_wcs(path, ref, np.eye(2), [0.1, 0.0], wcsname=name)
-    assert _digest(path) == before
+    assert file_digest(path) == before
     # reusename: allowed; the previous WCS is archived under its own name
     res = wcsupdate.correct_image_wcs(path, ref, np.eye(2), [0.1, 0.0], wcsname=name,
                                       reusename=True)
@@ -147,10 +145,10 @@ def test_name_clash_leaves_file_untouched(tmp_path, exposure):
 def test_missing_chip_correction_refused(tmp_path, exposure):
     path = tmp_path / "z_flc.fits"
     path.write_bytes(Path(exposure).read_bytes())
-    before = _digest(path)
+    before = file_digest(path)
     with pytest.raises(ConfigError):
         wcsupdate.update_image_wcs(path, {1: ([0.0, 0.0], np.eye(2) * 1e-5)})
-    assert _digest(path) == before
+    assert file_digest(path) == before
 
 
 def test_headerlet_written(tmp_path, exposure):
@@ -206,18 +204,18 @@ def test_header_update_failure_leaves_file(tmp_path, exposure):
 
     f = tmp_path / "e.fits"
     shutil.copy(exposure, f)
-    digest = _digest(f)
+    digest = file_digest(f)
     with pytest.raises(RuntimeError), wcsupdate.header_update(f) as hdul:
         hdul["SCI", 1].header["TESTKW"] = 1
         raise RuntimeError("stop")
-    assert _digest(f) == digest
+    assert file_digest(f) == digest
     os.chmod(f, 0o444)
     try:
         if not os.access(f, os.W_OK):            # (root can write read-only files)
             with pytest.raises(FileUpdateError, match="read-only"), \
                     wcsupdate.header_update(f) as hdul:
                 hdul["SCI", 1].header["TESTKW"] = 1
-            assert _digest(f) == digest
+            assert file_digest(f) == digest
     finally:
         os.chmod(f, 0o644)
     # a failing write (no space, here an unwritable folder for the temporary file)
@@ -233,4 +231,4 @@ def test_header_update_failure_leaves_file(tmp_path, exposure):
             hdul["SCI", 1].header["TESTKW"] = 1
     finally:
         fileio.tempfile.mkstemp = real
-    assert _digest(f) == digest
+    assert file_digest(f) == digest

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+from dzng_testing import file_digest
 
 from drizzlepac_ng import simulate
 from drizzlepac_ng.align import deltashift
@@ -37,9 +36,6 @@ def images(_pristine, tmp_path):
         out.append(str(dst))
     return out
 
-
-def _digest(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _linear(path, ev):
@@ -139,7 +135,7 @@ def test_header_keywords_written(images):
 
 
 def test_bad_input_leaves_files_untouched(images, tmp_path):
-    digests = [_digest(f) for f in images]
+    digests = [file_digest(f) for f in images]
     with pytest.raises(ConfigError):
         apply_delta_shift(images, 1, 1, scale=0)
     with pytest.raises(ConfigError):
@@ -151,16 +147,16 @@ def test_bad_input_leaves_files_untouched(images, tmp_path):
         apply_delta_shift(images + [str(missing)], 1, 1)
     # name already used in the second file: neither file is written
     apply_delta_shift(images[1], 1, 1, wcsname="TAKEN")
-    d1 = _digest(images[1])
+    d1 = file_digest(images[1])
     with pytest.raises(ConfigError, match="TAKEN"):
         apply_delta_shift(images, 1, 1, wcsname="TAKEN")
-    assert _digest(images[0]) == digests[0] and _digest(images[1]) == d1
+    assert file_digest(images[0]) == digests[0] and file_digest(images[1]) == d1
 
 
 def test_dry_run_writes_nothing(images):
-    digests = [_digest(f) for f in images]
+    digests = [file_digest(f) for f in images]
     res = apply_delta_shift(images, 1.0, 2.0, update=False)
-    assert [_digest(f) for f in images] == digests
+    assert [file_digest(f) for f in images] == digests
     assert set(res["wcs"][images[0]]) == {1, 2}
 
 
@@ -175,6 +171,6 @@ def test_cli_deltashift(images, capsys):
     after = _sky(images[0], 1, pix)[0]
     assert (after[1] - before[1]) * 3600 == pytest.approx(0.1, abs=1e-5)
     # bad input: one-line error, exit status 1, file unchanged
-    d = _digest(images[0])
+    d = file_digest(images[0])
     assert main(["deltashift", images[0], "--dx", "1", "--dy", "1", "--scale", "-1"]) == 1
-    assert _digest(images[0]) == d
+    assert file_digest(images[0]) == d

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import shutil
 import warnings
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from dzng_testing import copy_files, file_digest
 
 from drizzlepac_ng import photeq, simulate
 from drizzlepac_ng.errors import ConfigError, InputFileError, MissingExtensionError
@@ -35,15 +35,8 @@ def masters(tmp_path_factory):
 
 @pytest.fixture
 def files(masters, tmp_path):
-    out = []
-    for p in masters:
-        shutil.copy(p, tmp_path / Path(p).name)
-        out.append(str(tmp_path / Path(p).name))
-    return out
+    return copy_files(masters, tmp_path)
 
-
-def _digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _get(path, ext, what="data"):
@@ -52,7 +45,7 @@ def _get(path, ext, what="data"):
 
 
 def test_readonly_reports_and_changes_nothing(files, tmp_path):
-    digests = [_digest(f) for f in files]
+    digests = [file_digest(f) for f in files]
     log = tmp_path / "photeq.log"
     res = photeq.photeq(files, logfile=str(log))
     assert res.readonly and res.ref_phot == pytest.approx(P1)
@@ -61,7 +54,7 @@ def test_readonly_reports_and_changes_nothing(files, tmp_path):
     assert factors[(Path(files[0]).name, ("SCI", 2))] == pytest.approx(1.1)
     assert factors[(Path(files[1]).name, ("SCI", 2))] == pytest.approx(1.2)
     assert factors[(Path(files[1]).name, ("SCI", 1))] == pytest.approx(1.0)
-    assert [_digest(f) for f in files] == digests
+    assert [file_digest(f) for f in files] == digests
     text = log.read_text()
     assert "REFERENCE 'PHOTFLAM' VALUE IS" in text and "READONLY" in text
 
@@ -108,7 +101,7 @@ def test_primary_value_applies_to_extensions_without_one(files):
 
 
 def test_errors_leave_files_unchanged(files, tmp_path):
-    digests = [_digest(f) for f in files]
+    digests = [file_digest(f) for f in files]
     with pytest.raises(InputFileError, match="absent"):
         photeq.photeq(files, phot_kwd="PHOTXXX", readonly=False, logfile=None)
     with pytest.raises(MissingExtensionError):
@@ -126,10 +119,10 @@ def test_errors_leave_files_unchanged(files, tmp_path):
         photeq.photeq(files, aux_phot_kwd=3, logfile=None)
     with fits.open(files[1], mode="update") as hdul:
         hdul["SCI", 2].header["PHOTFLAM"] = "bad"
-    digests[1] = _digest(files[1])
+    digests[1] = file_digest(files[1])
     with pytest.raises(InputFileError, match="not a number"):
         photeq.photeq(files, readonly=False, logfile=None)
-    assert [_digest(f) for f in files] == digests
+    assert [file_digest(f) for f in files] == digests
 
 
 def test_default_pattern_in_current_directory(files, tmp_path, monkeypatch):

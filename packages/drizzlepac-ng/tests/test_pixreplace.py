@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import shutil
 import warnings
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from dzng_testing import file_digest
 
 from drizzlepac_ng import pixreplace
 from drizzlepac_ng.errors import ConfigError, InputFileError
@@ -33,9 +33,6 @@ def image(tmp_path):
     hdul.writeto(path)
     return str(path)
 
-
-def _digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def test_default_replaces_nan_everywhere(image):
@@ -69,13 +66,13 @@ def test_original_pars_calling_form(image):
 
 
 def test_nothing_to_replace_leaves_file_untouched(image):
-    digest = _digest(image)
+    digest = file_digest(image)
     assert pixreplace.replace(image, pixvalue=12345.0) == {image: 0}
-    assert _digest(image) == digest
+    assert file_digest(image) == digest
 
 
 def test_errors_leave_files_unchanged(image, tmp_path):
-    digest = _digest(image)
+    digest = file_digest(image)
     with pytest.raises(InputFileError):
         pixreplace.replace(image, ext=("SCI", 5))
     with pytest.raises(InputFileError):
@@ -86,7 +83,7 @@ def test_errors_leave_files_unchanged(image, tmp_path):
         pixreplace.replace(image, pixvalue=7, newvalue=0.5, ext="dq")
     with pytest.raises(ConfigError, match="unknown"):
         pixreplace.replace(image, pixval=3)
-    assert _digest(image) == digest
+    assert file_digest(image) == digest
 
 
 ROOT = Path(__file__).resolve().parents[3]

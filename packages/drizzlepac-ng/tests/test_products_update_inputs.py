@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -11,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from astropy.io import fits
+from dzng_testing import file_digest
 
 from drizzlepac_ng.astrodrizzle import products
 from drizzlepac_ng.errors import FileUpdateError
@@ -19,9 +19,6 @@ from stwcs_ng import fileio
 CRBIT = 4096
 SHAPE = (40, 30)
 
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _inputs(folder: Path, n: int = 3):
@@ -92,7 +89,7 @@ def test_a_failing_file_leaves_every_input_unchanged(tmp_path, monkeypatch):
     import shutil
 
     paths, result = _inputs(tmp_path)
-    before = {p: _sha(p) for p in paths}
+    before = {p: file_digest(p) for p in paths}
     real = shutil.copyfile
 
     def failing(src, dst, **kw):
@@ -104,13 +101,13 @@ def test_a_failing_file_leaves_every_input_unchanged(tmp_path, monkeypatch):
     with pytest.raises(FileUpdateError, match="no input file was changed") as err:
         products.update_inputs(result, _cfg(3))
     assert err.value.filename == str(paths[1]) and "No space left" in str(err.value)
-    assert {p: _sha(p) for p in paths} == before
+    assert {p: file_digest(p) for p in paths} == before
     assert _leftovers(tmp_path) == []
 
 
 def test_a_copy_that_does_not_verify_is_refused(tmp_path, monkeypatch):
     paths, result = _inputs(tmp_path)
-    before = {p: _sha(p) for p in paths}
+    before = {p: file_digest(p) for p in paths}
     real = fileio.verify_complete
 
     def verify(staged, n, **kw):
@@ -123,22 +120,22 @@ def test_a_copy_that_does_not_verify_is_refused(tmp_path, monkeypatch):
     with pytest.raises(FileUpdateError) as err:
         products.update_inputs(result, _cfg(2))
     assert err.value.filename == str(paths[2])
-    assert {p: _sha(p) for p in paths} == before and _leftovers(tmp_path) == []
+    assert {p: file_digest(p) for p in paths} == before and _leftovers(tmp_path) == []
 
 
 def test_unreadable_chip_is_a_package_error(tmp_path):
     paths, result = _inputs(tmp_path, 2)
     result.exposures[1].chips[1].extver = 7  # no SCI,7 in that file
-    before = {p: _sha(p) for p in paths}
+    before = {p: file_digest(p) for p in paths}
     with pytest.raises(FileUpdateError) as err:
         products.update_inputs(result, _cfg(2))
     assert err.value.filename == str(paths[1])
-    assert {p: _sha(p) for p in paths} == before and _leftovers(tmp_path) == []
+    assert {p: file_digest(p) for p in paths} == before and _leftovers(tmp_path) == []
 
 
 def test_read_only_input_is_refused_before_any_write(tmp_path, monkeypatch):
     paths, result = _inputs(tmp_path)
-    before = {p: _sha(p) for p in paths}
+    before = {p: file_digest(p) for p in paths}
     real = os.access
 
     def access(path, mode, *a, **kw):
@@ -150,12 +147,12 @@ def test_read_only_input_is_refused_before_any_write(tmp_path, monkeypatch):
     with pytest.raises(FileUpdateError, match="read-only") as err:
         products.update_inputs(result, _cfg(2))
     assert err.value.filename == str(paths[2])
-    assert {p: _sha(p) for p in paths} == before
+    assert {p: file_digest(p) for p in paths} == before
 
 
 def test_failed_rename_says_which_inputs_were_updated(tmp_path, monkeypatch):
     paths, result = _inputs(tmp_path)
-    before = {p: _sha(p) for p in paths}
+    before = {p: file_digest(p) for p in paths}
     real = os.replace
 
     def replace(src, dst):
@@ -167,8 +164,8 @@ def test_failed_rename_says_which_inputs_were_updated(tmp_path, monkeypatch):
     with pytest.raises(FileUpdateError, match=f"already updated: {paths[0].name};") as err:
         products.update_inputs(result, _cfg(3))
     assert err.value.filename == str(paths[1])
-    assert _sha(paths[0]) != before[paths[0]]
-    assert _sha(paths[1]) == before[paths[1]] and _sha(paths[2]) == before[paths[2]]
+    assert file_digest(paths[0]) != before[paths[0]]
+    assert file_digest(paths[1]) == before[paths[1]] and file_digest(paths[2]) == before[paths[2]]
     assert _leftovers(tmp_path) == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import shutil
 import warnings
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from dzng_testing import copy_files, file_digest
 
 from drizzlepac_ng import resetbits, simulate
 from drizzlepac_ng.errors import ConfigError, InputFileError, MissingExtensionError
@@ -37,15 +37,8 @@ def masters(tmp_path_factory):
 
 @pytest.fixture
 def files(masters, tmp_path):
-    out = []
-    for p in masters:
-        shutil.copy(p, tmp_path / Path(p).name)
-        out.append(str(tmp_path / Path(p).name))
-    return out
+    return copy_files(masters, tmp_path)
 
-
-def _digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _dq(path, v):
@@ -98,7 +91,7 @@ def test_wildcard(files, tmp_path):
 
 
 def test_errors_leave_files_unchanged(files, tmp_path):
-    digests = [_digest(f) for f in files]
+    digests = [file_digest(f) for f in files]
     with pytest.raises(MissingExtensionError):
         resetbits.reset_dq_bits(files, extver=[1, 3])
     with pytest.raises(MissingExtensionError):
@@ -113,7 +106,7 @@ def test_errors_leave_files_unchanged(files, tmp_path):
         resetbits.reset_dq_bits([files[0], str(tmp_path / "missing_flt.fits")])
     with pytest.raises(InputFileError):
         resetbits.reset_dq_bits(str(tmp_path / "nothing*_flt.fits"))
-    assert [_digest(f) for f in files] == digests
+    assert [file_digest(f) for f in files] == digests
 
 
 def test_float_dq_rejected(tmp_path):
@@ -131,10 +124,10 @@ def test_read_only_file(files):
     try:
         if os.access(files[0], os.W_OK):
             pytest.skip("running as a user that can write read-only files")
-        digest = _digest(files[0])
+        digest = file_digest(files[0])
         with pytest.raises(FileUpdateError):
             resetbits.reset_dq_bits(files[0])
-        assert _digest(files[0]) == digest
+        assert file_digest(files[0]) == digest
     finally:
         os.chmod(files[0], 0o644)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from dzng_testing import file_digest
 
 from drizzlepac_ng import simulate, updatenpol
 from drizzlepac_ng.errors import ConfigError, InputFileError
@@ -58,9 +58,6 @@ def setup(master, tmp_path, monkeypatch):
     monkeypatch.setenv("jref", str(tmp_path / "ref") + "/")
     return str(data / src.name), tmp_path / "ref"
 
-
-def _digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def test_find_npolfile_rules(master):
@@ -123,15 +120,15 @@ def test_interactive(setup, monkeypatch):
 
 def test_errors_leave_file_unchanged(setup, tmp_path, monkeypatch):
     flc, ref = setup
-    digest = _digest(flc)
+    digest = file_digest(flc)
     _edit_header(flc, FILTER1="F555W", FILTER2="CLEAR2L")
-    digest = _digest(flc)
+    digest = file_digest(flc)
     for p in ref.glob("*npl.fits"):  # only filter-specific candidates left
         if fits.getval(p, "FILTER1") == "ANY":
             p.unlink()
     with pytest.raises(InputFileError, match="no valid NPOLFILE"):
         updatenpol.update(flc)
-    assert _digest(flc) == digest
+    assert file_digest(flc) == digest
     with pytest.raises(InputFileError, match="does not exist"):
         updatenpol.update(flc, refdir=str(tmp_path / "nowhere"))
     monkeypatch.delenv("jref")
@@ -141,7 +138,7 @@ def test_errors_leave_file_unchanged(setup, tmp_path, monkeypatch):
         updatenpol.update(str(tmp_path / "missing_flc.fits"), refdir=str(ref))
     with pytest.raises(ConfigError):
         updatenpol.update(flc, refdir="")
-    assert _digest(flc) == digest
+    assert file_digest(flc) == digest
 
 
 def test_updatewcs_failure_leaves_file_unchanged(setup):
@@ -149,7 +146,7 @@ def test_updatewcs_failure_leaves_file_unchanged(setup):
 
     flc, ref = setup
     (ref / "simacswfc256x128_idc.fits").unlink()  # updatewcs cannot read the IDCTAB
-    digest = _digest(flc)
+    digest = file_digest(flc)
     with pytest.raises(StwcsError):
         updatenpol.update(flc)
-    assert _digest(flc) == digest
+    assert file_digest(flc) == digest
