@@ -74,6 +74,42 @@ def test_finder_limits_and_empty():
         finder.find_sources(img, mask=np.zeros((3, 3), dtype=bool))
 
 
+@pytest.mark.parametrize("width,ratio,theta", [(3.5, 1.0, 0.0), (2.5, 0.6, 30.0), (9.0, 1.0, 0.0)])
+def test_correlate_equals_scipy_bit_for_bit(width, ratio, theta):
+    from scipy import ndimage
+    img, *_ = _field(n=20, shape=(61, 97), seed=4)
+    img = img.astype(np.float32)
+    img[5, 7] = np.float32(3e38)              # large values, as bad data may hold
+    k, _ = finder.gaussian_kernel(width, ratio, theta)
+    ref = ndimage.correlate(img, k.astype(np.float32), mode="constant", cval=0.0)
+    for nt in (1, 2, 3):
+        got = finder.correlate(img, k, num_threads=nt)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32))
+
+
+def test_correlate_small_images_and_bad_kernel():
+    from scipy import ndimage
+    k, _ = finder.gaussian_kernel(9.0)              # 11 x 11: larger than the images
+    for shape in [(1, 1), (1, 40), (40, 1), (3, 7)]:
+        img = np.random.default_rng(1).normal(0, 1, shape).astype(np.float32)
+        ref = ndimage.correlate(img, k.astype(np.float32), mode="constant", cval=0.0)
+        np.testing.assert_array_equal(finder.correlate(img, k), ref)
+    with pytest.raises(ConfigError):
+        finder.correlate(np.zeros((5, 5), np.float32), np.ones((4, 3)))
+    with pytest.raises(ConfigError):
+        finder.correlate(np.zeros(5, np.float32), np.ones((3, 3)))
+
+
+def test_finder_threads_do_not_change_the_sources():
+    img, *_ = _field(n=80, shape=(300, 400), seed=6)
+    one = finder.find_sources(img, num_threads=1)
+    two = finder.find_sources(img, num_threads=2)
+    assert len(one) > 50
+    for name in ("x", "y", "flux", "peak", "sharp", "round1", "round2", "err"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+
+
 def test_kernel_is_zero_sum():
     k, fp = finder.gaussian_kernel(3.5, 0.6, 30.0, 1.5)
     assert abs(k.sum()) < 1e-12 and fp.any()

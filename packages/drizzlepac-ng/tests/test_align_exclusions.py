@@ -119,3 +119,20 @@ def test_dqbits_blank_warns_about_flagged_sources(tmp_path, caplog):
         zero = image_catalogs(sim.paths[0], ImageFindPars(dqbits=0))
     assert "dqbits=0" not in caplog.text
     assert sum(len(c.x) for c in zero) < sum(len(c.x) for c in blank)
+
+
+def test_image_catalogs_same_with_chip_threads(tmp_path):
+    """The chips are searched in parallel threads: the catalogs equal a serial run's."""
+    from drizzlepac_ng import simulate
+    from drizzlepac_ng.align.catalogs import image_catalogs
+    from drizzlepac_ng.imagefindpars import ImageFindPars
+
+    sim = simulate.simulate_exposures(1, shape="small", seed=8, output_dir=tmp_path)
+    pars = ImageFindPars(dqbits=0)
+    serial = image_catalogs(sim.paths[0], pars, num_threads=1)
+    threaded = image_catalogs(sim.paths[0], pars, num_threads=2)
+    assert len(serial) == len(threaded) == 2
+    for a, b in zip(serial, threaded, strict=True):
+        assert a.extver == b.extver and len(a.x) > 10
+        for name in ("x", "y", "flux", "ra", "dec"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

@@ -519,11 +519,19 @@ def _warn_flagged(fname: str, extver: int, src: SourceList, dq: Any) -> None:
                     "every flagged pixel as bad", fname, extver, flagged, len(src))
 
 
+def _find_chip(data: np.ndarray, dq: Any, bits: int | None, pars: ImageFindPars,
+               cr_reject: bool, num_threads: int) -> SourceList:
+    """The finder on one chip, bad pixels from its DQ array (run in a worker thread)."""
+    from ..astrodrizzle.config import good_pixel_mask
+    mask = ~good_pixel_mask(dq, bits) if bits is not None and dq is not None else None
+    return find_sources(data, pars, mask=mask, cr_reject=cr_reject, num_threads=num_threads)
+
+
 def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                    exclusions: list[str | None] | None = None,
                    chip_catalogs: list[str] | None = None, catalog_options: dict | None = None,
                    wcs_out: dict[int, tuple[WCS, tuple[int, int]]] | None = None,
-                   cr_reject: bool = False) -> list[ChipCatalog]:
+                   cr_reject: bool = False, num_threads: int | None = None) -> list[ChipCatalog]:
     """Find (or read) the sources of every chip of an image and give their sky positions.
 
     Parameters
@@ -545,6 +553,9 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
     cr_reject : bool, optional
         Drop cosmic-ray-like peaks (see
         :func:`~drizzlepac_ng.align.finder.cosmic_ray_peaks`).
+    num_threads : int or None, optional
+        Threads for the finder: the chips are searched in parallel (None:
+        ``OMP_NUM_THREADS`` or every core).  The catalogs do not depend on it.
 
     Returns
     -------
@@ -556,11 +567,15 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
         Unreadable file or catalog.
     """
     fname = os.fspath(filename)
-    from ..astrodrizzle.config import good_pixel_mask, interpret_bits
+    from ..astrodrizzle.config import interpret_bits
+    from ..kernels import resolve_num_threads
     bits = interpret_bits(pars.dqbits, "dqbits")
+    nthreads = resolve_num_threads(num_threads)
     out = []
     with fileio.open_fits(fname, memmap=True) as hdul:
         chips = chip_extensions(hdul, fname)
+        # the headers, WCSs and data arrays are read here; only the finder runs in threads
+        entries: list[tuple[int, int, WCS, tuple[int, int], Any]] = []
         for n, (ev, i) in enumerate(sorted(chips.items())):
             hdr = hdul[i].header
             w = chip_wcs(hdul, i, fname)
@@ -572,21 +587,26 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                     continue
                 cat = read_xy_catalog(chip_catalogs[n], w, extver=ev, **(catalog_options or {}))
                 cat.shape = shape
-                out.append(cat)
+                entries.append((n, ev, w, shape, cat))
                 continue
             data = hdul[i].data
             if data is None:
                 raise InputFileError("science extension has no data", filename=fname,
                                      extension=("SCI", ev))
-            mask = None
             dq_index = next((k for k, h in enumerate(hdul) if
                              str(h.header.get("EXTNAME", "")).upper() == "DQ"
                              and int(h.header.get("EXTVER", 1)) == ev), None)
-            if bits is not None and dq_index is not None:
-                mask = ~good_pixel_mask(hdul[dq_index].data, bits)
-            src = find_sources(data, pars, mask=mask, cr_reject=cr_reject)
-            if bits is None and dq_index is not None and len(src):
-                _warn_flagged(fname, ev, src, hdul[dq_index].data)
+            dq = hdul[dq_index].data if dq_index is not None else None
+            entries.append((n, ev, w, shape, (data, dq)))
+        found = _run_finder([e[4] for e in entries if not isinstance(e[4], ChipCatalog)],
+                            bits, pars, cr_reject, nthreads)
+        for n, ev, w, shape, item in entries:
+            if isinstance(item, ChipCatalog):
+                out.append(item)
+                continue
+            src = found.pop(0)
+            if bits is None and item[1] is not None and len(src):
+                _warn_flagged(fname, ev, src, item[1])
             if exclusions and n < len(exclusions) and exclusions[n] and \
                     str(exclusions[n]).strip().lower() not in ("none", "indef"):
                 src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w, shape))
@@ -598,6 +618,24 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                                    shape, src))
             log.info("%s[SCI,%d]: %d sources", fname, ev, len(src))
     return out
+
+
+def _run_finder(jobs: list[tuple[Any, Any]], bits: int | None, pars: ImageFindPars,
+                cr_reject: bool, nthreads: int) -> list[SourceList]:
+    """The finder on every ``(data, dq)`` job, in order; chips in parallel threads.
+
+    ``find_sources`` releases the GIL for its array work (compiled
+    correlation, numpy), so chips of one image run side by side; each result
+    is the same as a serial run gives.
+    """
+    if nthreads <= 1 or len(jobs) <= 1:
+        return [_find_chip(d, q, bits, pars, cr_reject, nthreads) for d, q in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+    workers = min(nthreads, len(jobs))
+    inner = max(1, nthreads // workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="finder") as pool:
+        futures = [pool.submit(_find_chip, d, q, bits, pars, cr_reject, inner) for d, q in jobs]
+        return [f.result() for f in futures]
 
 
 def reference_plane(wcs_list: list[WCS], shapes: list[tuple[int, int]]) -> WCS:

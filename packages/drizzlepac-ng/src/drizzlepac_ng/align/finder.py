@@ -36,12 +36,14 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from ..errors import ConfigError
 from ..imagefindpars import ImageFindPars
+from ..kernels import resolve_num_threads
+from ..kernels._finder import correlate_taps
 
-__all__ = ["SourceList", "find_sources", "sky_statistics", "gaussian_kernel", "cosmic_ray_peaks"]
+__all__ = ["SourceList", "find_sources", "sky_statistics", "gaussian_kernel", "cosmic_ray_peaks",
+           "correlate"]
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +180,48 @@ def gaussian_kernel(conv_width: float, ratio: float = 1.0, theta: float = 0.0,
     return kernel, footprint
 
 
+def correlate(img: np.ndarray, kernel: np.ndarray, *, num_threads: int | None = 1) -> np.ndarray:
+    """Correlate a float32 image with a small kernel (zero outside the image).
+
+    The same float32 values as ``scipy.ndimage.correlate(img, kernel,
+    mode="constant", cval=0.0)`` with the kernel rounded to float32 (float64
+    sums over the weights in raster order, rounded once), computed by
+    a compiled loop that releases the GIL and is 2-3 times faster; the result
+    does not depend on ``num_threads``.
+
+    Parameters
+    ----------
+    img : numpy.ndarray, 2-D
+        The image (converted to C-ordered float32 if needed).
+    kernel : numpy.ndarray, 2-D
+        Weights; odd sizes, centred.
+    num_threads : int or None, optional
+        OpenMP threads (None: ``OMP_NUM_THREADS`` or every core).
+
+    Returns
+    -------
+    numpy.ndarray of float32
+
+    Raises
+    ------
+    ConfigError
+        If the arrays are not 2-D or the kernel has an even size.
+    """
+    img = np.ascontiguousarray(img, dtype=np.float32)
+    kernel = np.asarray(kernel)
+    if img.ndim != 2 or kernel.ndim != 2 or not (kernel.shape[0] % 2 and kernel.shape[1] % 2):
+        raise ConfigError(f"correlate needs a 2-D image and a 2-D kernel of odd sizes, got "
+                          f"{img.shape} and {kernel.shape}")
+    w = kernel.astype(np.float32).astype(np.float64)
+    # the taps in raster order; like scipy, weights within DBL_EPSILON of 0 are left out
+    ky, kx = np.nonzero(np.abs(w) > np.finfo(np.float64).eps)
+    out = np.empty_like(img)
+    correlate_taps(img, (ky - kernel.shape[0] // 2).astype(np.intp),
+                   (kx - kernel.shape[1] // 2).astype(np.intp), np.ascontiguousarray(w[ky, kx]),
+                   out, resolve_num_threads(num_threads))
+    return out
+
+
 def _stamps(data: np.ndarray, ix: np.ndarray, iy: np.ndarray, r: int) -> np.ndarray:
     off = np.arange(-r, r + 1)
     return data[iy[:, None, None] + off[None, :, None], ix[:, None, None] + off[None, None, :]]
@@ -264,7 +308,8 @@ def cosmic_ray_peaks(img: np.ndarray, iy: np.ndarray, ix: np.ndarray, sigma: flo
 
 
 def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
-                 mask: np.ndarray | None = None, cr_reject: bool = False) -> SourceList:
+                 mask: np.ndarray | None = None, cr_reject: bool = False,
+                 num_threads: int | None = 1) -> SourceList:
     """Find point-like sources in one image.
 
     Parameters
@@ -279,6 +324,11 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
         Drop peaks that look like cosmic rays (:func:`cosmic_ray_peaks`);
         for single exposures whose cosmic rays are not flagged in the DQ
         array.  Not in the original.
+    num_threads : int or None, optional
+        Threads of the correlation (None: ``OMP_NUM_THREADS`` or every
+        core); the sources do not depend on it.  The function releases the
+        GIL for most of its work, so chips can also be processed in parallel
+        Python threads (each with ``num_threads=1``).
 
     Returns
     -------
@@ -313,7 +363,7 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
     img[bad] = 0.0
     kernel, footprint = gaussian_kernel(pars.conv_width, pars.ratio, pars.theta, pars.nsigma)
     r = kernel.shape[0] // 2
-    conv = ndimage.correlate(img, kernel.astype(np.float32), mode="constant", cval=0.0)
+    conv = correlate(img, kernel, num_threads=num_threads)
     thresh = pars.threshold * sigma * float(np.sqrt((kernel ** 2).sum()))
     edge = max(r, 3)
     inner = conv[edge:-edge, edge:-edge]
