@@ -245,3 +245,58 @@ def test_counts_units_and_no_final_drizzle(base, runs, tmp_path):
             for chip in exp.chips:
                 assert np.array_equal((hdul["DQ", chip.extver].data & 4096) > 0,
                                       tres.pipeline.crmasks[chip.label])
+
+
+@pytest.mark.parametrize("skymethod,maps_by", [("localmin", "tasks"),
+                                               ("globalmin+match", "tasks"),
+                                               ("globalmin+match", "caller")])
+def test_per_exposure_tasks_match_the_whole_frame_steps(base, tmp_path, skymethod, maps_by):
+    """Static masks, sky values and chip arrays of the per-exposure tasks are those of
+    the whole-frame functions (bit for bit), from files or in memory, with the pixel
+    maps computed by the tasks (in-process) or by the caller (as for a cluster)."""
+    from drizzlepac_ng.astrodrizzle import pipeline, tiled
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+
+    files = _copy(base, tmp_path / "steps")
+    cfg = AstroDrizzleConfig.resolve(None, {"skymethod": skymethod, "final_wht_type": "IVM"})
+    ref = load_exposures(files)
+    out_wcs = pipeline.output_frame(ref, cfg.final_wcs)
+    static = pipeline.static_masks(ref, cfg)
+    pixmaps = pipeline.PixmapCache(out_wcs, budget=None, stepsize=cfg.general.stepsize,
+                                   exact=True)
+    pipeline.measure_sky(ref, static, cfg, out_wcs=out_wcs, pixmaps=pixmaps)
+    run_kw = dict(max_workers=2)
+    scale = pipeline._out_scale(out_wcs)
+    for folder in (tmp_path / "npy", None):
+        if folder is not None:
+            folder.mkdir()
+        exps = load_exposures(files)
+        got = tiled._static_step(exps, cfg, None, run_kw)
+        assert sorted(got) == sorted(static)
+        for key in static:
+            assert np.array_equal(got[key], static[key])
+        refs = {key: tiled._save(folder, f"static_{n}", m) for n, (key, m) in
+                enumerate(got.items())}
+        if maps_by == "tasks":
+            geometry = tiled.Geometry(out_wcs, out_wcs.pixel_shape, scale)
+            pms = [[None] * len(e.chips) for e in exps]
+        else:
+            geometry = tiled.Geometry(None, out_wcs.pixel_shape, scale)
+            pms = tiled._caller_pixmaps(exps, out_wcs, folder, cfg.general.stepsize, 1,
+                                        lambda it, **kw: it)
+        pms = tiled._sky_step(exps, refs, cfg, geometry, pms, folder, None, run_kw)
+        assert [c.sky for e in exps for c in e.chips] == [c.sky for e in ref for c in e.chips]
+        sep, fin, records = tiled._prepare_step(exps, refs, cfg, geometry, pms, folder, None,
+                                                run_kw)
+        chips = [(e, c) for e in ref for c in e.chips]
+        assert len(sep) == len(fin) == len(records) == N_CHIPS
+        bits = pipeline.interpret_bits(cfg.final.final_bits, "final_bits")
+        for (exp, chip), s, f in zip(chips, sep, fin, strict=True):
+            arr = chip.arrays()
+            assert np.array_equal(np.load(s.data) if folder else s.data,
+                                  arr.data - np.float32(chip.sky))
+            pm = np.load(s.pixmap) if folder else s.pixmap
+            assert np.array_equal(pm, pixmaps.get(chip))
+            want, _ = pipeline.final_weight(
+                exp, chip, arr, pipeline.chip_good_mask(static, exp, chip, arr.dq, bits), cfg)
+            assert np.array_equal(np.load(f.weight) if folder else f.weight, want)

@@ -1,55 +1,74 @@
 """AstroDrizzle on the tiled task graph of :mod:`drizzlepac_ng.mosaic`.
 
-``AstroDrizzle(..., tile_shape=(2048, 2048), scheduler=None)`` runs the
-per-exposure steps (static mask, sky) exactly as the whole-frame pipeline
-(:mod:`.pipeline`, whose functions are reused), then hands every chip to
-:func:`drizzlepac_ng.mosaic.run_mosaic` as a
-:class:`~drizzlepac_ng.mosaic.ChipInput` and runs the separate drizzle,
-median, blot + driz_cr and final drizzle as independent tasks per output tile
-(per chip for driz_cr), in-process on threads or on a ``dask.distributed``
-cluster.  The products do not depend on the scheduler or the tile shape.
+``AstroDrizzle(..., tile_shape=(2048, 2048), scheduler=None)`` runs every
+step as independent tasks, in-process on threads or on a
+``dask.distributed`` cluster:
 
-Chip arrays (sky-subtracted data, weights, pixel maps) are written as
-``.npy`` files in a temporary folder next to the products (unless
-``in_memory``), so a task opens only what it needs, memory-mapped, and a
-cluster ships file names instead of arrays; a cluster on several machines
-therefore needs the output folder on a shared file system.  The mosaic
-(SCI, WHT, CTX and the median) is assembled tile by tile in a memory-mapped
-FITS file there and handed to :func:`.products.write_products` as memory
-maps.
+* per exposure: static-mask candidates (combined per detector chip by the
+  caller), the sky statistic (combined by :func:`.sky.compute_sky` as the
+  whole-frame run), chip preparation (sky-subtracted data, weights, pixel
+  map) and the separate drizzle, done once over the exposure's own
+  bounding box;
+* per output tile: the median of the single images overlapping it;
+* per chip: blot of the assembled median and driz_cr;
+* per output tile: the final drizzle of the chips overlapping it.
+
+The products do not depend on the scheduler or the tile shape.  The task
+functions are those of :mod:`.pipeline` and :mod:`drizzlepac_ng.mosaic`
+(called, not copied), so the static masks, sky values and chip arrays are
+bit for bit those of the whole-frame run.
+
+Chip arrays, pixel maps and single images are written as ``.npy`` files in
+a temporary folder next to the products (unless ``in_memory``), so a task
+opens only what it needs, memory-mapped, and a cluster ships file names
+instead of arrays; a cluster on several machines therefore needs the output
+folder on a shared file system.  WCS objects do not cross process
+boundaries exactly (see :class:`Geometry`): on a cluster the pixel maps are
+computed by the calling process.  The mosaic (SCI, WHT, CTX and the median)
+is assembled tile by tile in a memory-mapped FITS file there and handed to
+:func:`.products.write_products` as memory maps.
 
 Differences from the whole-frame path (all within float32 rounding, see the
-user guide): pixel maps are always float64 (the whole-frame path reuses
-cached float32 copies), the blot of the median is done on a cut-out per chip,
-and the ``combine_maskpt`` thresholds are summed exactly.
+user guide): pixel maps are always float64, the blot of the median is done
+on a cut-out per chip, and the ``combine_maskpt`` thresholds are summed
+exactly.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from astropy.io import fits
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
-from ..mosaic import ChipInput, connect, run_mosaic
-from .config import AstroDrizzleConfig, interpret_bits
+from ..mosaic import ChipInput, Task, connect, pixmap_bbox, run_mosaic, run_tasks
+from . import sky as sky_mod
+from . import staticmask
+from .config import AstroDrizzleConfig, good_pixel_mask, interpret_bits
 from .inputs import Exposure
 from .pipeline import (
     ChipRecord,
     PackedMasks,
     PipelineResult,
     PixmapCache,
+    _CoarseMap,
     _ctedir,
+    _map_differences,
     _out_scale,
+    _pixel_area,
+    _static_for,
+    _static_key,
     _wt_scale,
     check_overlaps,
     chip_good_mask,
@@ -59,7 +78,6 @@ from .pipeline import (
     measure_sky,
     nominal_scale,
     output_frame,
-    static_masks,
 )
 
 __all__ = ["DEFAULT_TILE_SHAPE", "run_tiled", "tiled_requested", "unsupported_in_tiled"]
@@ -105,33 +123,215 @@ def _save(folder: Path | None, name: str, array: np.ndarray) -> np.ndarray | str
     if folder is None:
         return array
     path = folder / f"{name}.npy"
-    np.save(path, array)
+    try:
+        np.save(path, array)
+    except OSError as exc:  # full disk, quota
+        raise FileUpdateError(f"cannot write a temporary chip array ({exc}); no input file "
+                              "was changed (free some space, or use in_memory=True)",
+                              filename=str(path)) from exc
     return str(path)
 
 
-def _build_chips(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
-                 cfg: AstroDrizzleConfig, folder: Path | None, progress: Callable
+def _read(ref: np.ndarray | str | None) -> np.ndarray | None:
+    """The array of :func:`_save` (memory-mapped when it is a path)."""
+    if ref is None or not isinstance(ref, str):
+        return ref
+    return np.load(ref, mmap_mode="r")
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """What the per-exposure tasks need of the output frame and the chips' WCSs.
+
+    WCS objects do not cross process boundaries exactly (astropy pickles
+    them as header text, which moves pixel positions by up to ~3e-8 px), so
+    everything derived from a WCS is computed where the WCS was built: the
+    scales here by the caller, the pixel maps by in-process tasks (threads
+    share the WCS objects; each task uses its own copy of the output frame)
+    or, for a cluster, by the caller before the tasks are sent.
+
+    Attributes
+    ----------
+    frame : WCS or None
+        The output frame for in-process tasks that compute pixel maps
+        (None: every map is given).
+    shape : (nx, ny)
+        Output frame size.
+    out_scale : float
+        Output pixel scale (arcsec).
+    stepsize : int
+        Pixel-map step.
+    """
+
+    frame: Any
+    shape: tuple[int, int]
+    out_scale: float
+    stepsize: int = 10
+
+    def pixmap(self, chip: Any) -> np.ndarray:
+        """Pixel map of ``chip`` onto a private copy of the frame (the same bits)."""
+        if self.frame is None:
+            raise ConfigError(f"no pixel map given for {chip.label}")
+        return PixmapCache(copy.deepcopy(self.frame), budget=0, stepsize=self.stepsize,
+                           num_threads=1).get(chip)
+
+
+class _FrameShape:
+    """Stand-in for the output WCS where only its size is used (coarse sky maps)."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.pixel_shape = shape
+
+
+# ---------------------------------------------------------------------------------------------
+# per-exposure tasks: pure functions of picklable arguments (they run in a thread of this
+# process or in a Dask worker); each reads its own exposure's chips from the input file
+def static_task(exp: Exposure, bits: int, static_sig: float) -> list[np.ndarray]:
+    """Static-mask candidates of every chip of one exposure (as :func:`.pipeline.static_masks`).
+
+    Parameters
+    ----------
+    exp : Exposure
+    bits : int
+        DQ bits treated as good (``driz_sep_bits``).
+    static_sig : float
+
+    Returns
+    -------
+    list of ndarray of bool
+        One mask per chip (True = good); the caller combines them per detector chip.
+    """
+    out = []
+    for chip in exp.chips:
+        arr = chip.arrays()
+        good = good_pixel_mask(arr.dq, bits, chip.shape)
+        out.append(staticmask.chip_static_mask(arr.data, static_sig=static_sig, good=good))
+        del arr, good
+    return out
+
+
+def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_static: bool,
+             stat_options: dict, geometry: Geometry | None = None,
+             pixmaps: list | None = None, folder: Path | None = None,
+             first: int = 0) -> tuple[list[tuple[float, float]], np.ndarray | None, list]:
+    """Sky statistic of every chip of one exposure (as :func:`.pipeline.measure_sky`).
+
+    Parameters
+    ----------
+    exp : Exposure
+    static : dict
+        Static masks (arrays or ``.npy`` paths) keyed as in :mod:`.pipeline`.
+    areas : list of float
+        Nominal pixel area of every chip (arcsec^2).
+    bits : int
+        ``sky_bits``.
+    use_static : bool
+    stat_options : dict
+        ``skystat``, ``skywidth``... of :func:`.sky.chip_sky_statistic`.
+    geometry : Geometry, optional
+        Given for the ``*match`` methods: the exposure's coarse brightness map
+        on the output frame is returned too.
+    pixmaps : list, optional
+        Pixel maps (arrays or paths) per chip, None for one to compute.
+    folder : Path, optional
+        Where computed pixel maps are saved (None: returned as arrays).
+    first : int
+        Global index of the exposure's first chip (file names).
+
+    Returns
+    -------
+    stats : list of (scale, value)
+        Per chip: brightness scale (pixel area x exposure time) and statistic.
+    coarse : ndarray or None
+        Coarse map (``*match`` only).
+    pixmaps : list
+        Pixel maps (arrays or paths) per chip (None where none was needed).
+    """
+    stats, pms = [], []
+    cells = _CoarseMap(_FrameShape(geometry.shape)) if geometry is not None else None
+    given = pixmaps or [None] * len(exp.chips)
+    for n, chip in enumerate(exp.chips):
+        arr = chip.arrays()
+        good = good_pixel_mask(arr.dq, bits, chip.shape)
+        st = _read(_static_for(static, exp, chip))
+        if use_static and st is not None:
+            good &= st
+        scale = areas[n] * (1.0 if chip.is_rate else exp.exptime)
+        value = sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
+        stats.append((scale, value))
+        ref = given[n]
+        if cells is not None:
+            if ref is None:
+                pm = geometry.pixmap(chip)
+                ref = _save(folder, f"c{first + n}_pixmap", pm)
+            else:
+                pm = _read(ref)
+            cells.append(cells.piece(arr.data, good, scale, pm))
+            del pm
+        pms.append(ref)
+        del arr, good
+    return stats, (cells.medians() if cells is not None else None), pms
+
+
+def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[float],
+                 static: dict, cfg: AstroDrizzleConfig, geometry: Geometry,
+                 folder: Path | None, first: int, pixmaps: list
                  ) -> tuple[list[ChipInput], list[ChipInput], list[ChipRecord]]:
-    """Separate-drizzle / driz_cr chips, final-drizzle chips and the final records."""
+    """Chip inputs of one exposure for the separate drizzle / driz_cr and the final drizzle.
+
+    Parameters
+    ----------
+    k : int
+        Exposure index.
+    exp : Exposure
+    skies : list of float
+        Sky of every chip (native units).
+    in_scales : list of float
+        Nominal pixel scale of every chip (arcsec).
+    static : dict
+        Static masks (arrays or paths) keyed as in :mod:`.pipeline`.
+    cfg : AstroDrizzleConfig
+    geometry : Geometry
+    folder : Path or None
+        Where the chip arrays are saved as ``.npy`` (None: kept as arrays).
+    first : int
+        Global index of the exposure's first chip.
+    pixmaps : list
+        Pixel maps (arrays or paths) per chip, None for one to compute.
+
+    Returns
+    -------
+    sep_chips, fin_chips : list of ChipInput
+    records : list of ChipRecord
+    """
     fcfg, dcfg = cfg.final, cfg.driz_sep
     sep_bits = interpret_bits(dcfg.driz_sep_bits, "driz_sep_bits")
     fin_bits = interpret_bits(fcfg.final_bits, "final_bits")
-    out_scale = _out_scale(pixmaps.out_wcs)
+    out_scale = geometry.out_scale
     electrons = cfg.general.proc_unit == "electrons"
+    local = {key: _read(ref) for key, ref in static.items()}
     sep_chips, fin_chips, records = [], [], []
-    pairs = [(k, e, c) for k, e in enumerate(exposures) for c in e.chips]
-    for n, (k, exp, chip) in enumerate(progress(pairs, desc="prepare chips", total=len(pairs))):
+    for i, chip in enumerate(exp.chips):
+        n = first + i
+        chip.sky = float(skies[i])
         arr = chip.arrays()
-        sep_mask = chip_good_mask(static, exp, chip, arr.dq, sep_bits)
-        fin_mask = chip_good_mask(static, exp, chip, arr.dq, fin_bits)
+        sep_mask = chip_good_mask(local, exp, chip, arr.dq, sep_bits)
+        fin_mask = chip_good_mask(local, exp, chip, arr.dq, fin_bits)
         data = arr.data - np.float32(chip.sky)
-        in_scale = nominal_scale(chip)
+        in_scale = in_scales[i]
         iscale = (out_scale / in_scale) ** 2
         units = "cps" if chip.is_rate else "counts"
-        pm = _save(folder, f"c{n}_pixmap", pixmaps.get(chip))
+        pm_ref = pixmaps[i]
+        if pm_ref is None:
+            pm = geometry.pixmap(chip)
+            pm_ref = _save(folder, f"c{n}_pixmap", pm)
+        else:
+            pm = _read(pm_ref)
+        extent = pixmap_bbox(pm, 0)
+        del pm
         data_ref = _save(folder, f"c{n}_data", data)
-        common = dict(pixmap=pm, exptime=exp.exptime, exposure=k, label=chip.label,
-                      iscale=iscale, in_units=units)
+        common = dict(pixmap=pm_ref, exptime=exp.exptime, exposure=k, label=chip.label,
+                      iscale=iscale, in_units=units, extent=extent)
         sep_chips.append(ChipInput(
             data=data_ref, weight=_save(folder, f"c{n}_sepwht", sep_mask.astype(np.float32)),
             pixel_scale_ratio=math.sqrt(iscale),
@@ -148,6 +348,110 @@ def _build_chips(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
             pixel_scale_ratio=out_scale / in_scale, wht_scale=wht_scale, **common))
         records.append(final_record(exp, chip, cfg, wht_scale, in_scale))
         del arr, data, weight, sep_mask, fin_mask
+    return sep_chips, fin_chips, records
+
+
+def _first_chips(exposures: list[Exposure]) -> list[int]:
+    """Global index of every exposure's first chip."""
+    out, n = [], 0
+    for e in exposures:
+        out.append(n)
+        n += len(e.chips)
+    return out
+
+
+def _own_static(static_refs: dict, exp: Exposure) -> dict:
+    """The static masks of the exposure's chips only (what its task needs)."""
+    keys = {_static_key(exp, c) for c in exp.chips}
+    return {key: v for key, v in static_refs.items() if key in keys}
+
+
+def _static_step(exposures: list[Exposure], cfg: AstroDrizzleConfig, client: Any,
+                 run_kw: dict) -> dict:
+    """Step 1 as one task per exposure; masks combined per detector chip in input order."""
+    if not cfg.static.static:
+        return {}
+    bits = interpret_bits(cfg.driz_sep.driz_sep_bits, "driz_sep_bits")
+    tasks = [Task(f"static-{k}", f"static mask of {Path(e.filename).name}", static_task,
+                  (e, bits, cfg.static.static_sig)) for k, e in enumerate(exposures)]
+    masks: dict = {}
+    for k, (_, res) in enumerate(run_tasks(tasks, client, desc="static mask", **run_kw)):
+        exp = exposures[k]
+        for chip, m in zip(exp.chips, res, strict=True):
+            key = _static_key(exp, chip)
+            masks[key] = masks[key] & m if key in masks else m
+    for key, m in masks.items():
+        log.info("static mask %s: %d pixels masked", key[2:4], int((~m).sum()))
+    return masks
+
+
+def _caller_pixmaps(exposures: list[Exposure], out_wcs: Any, folder: Path | None,
+                    stepsize: int, num_threads: int | None, progress: Callable) -> list[list]:
+    """Pixel maps computed here (for a cluster: the WCS objects stay in this process)."""
+    maps = PixmapCache(out_wcs, budget=0, stepsize=stepsize, num_threads=num_threads)
+    firsts = _first_chips(exposures)
+    out = []
+    for k, exp in enumerate(progress(exposures, desc="pixel maps", total=len(exposures))):
+        out.append([_save(folder, f"c{firsts[k] + i}_pixmap", maps.get(chip))
+                    for i, chip in enumerate(exp.chips)])
+    return out
+
+
+def _sky_step(exposures: list[Exposure], static_refs: dict, cfg: AstroDrizzleConfig,
+              geometry: Geometry, pixmaps: list[list], folder: Path | None, client: Any,
+              run_kw: dict) -> list[list]:
+    """Step 2 as one task per exposure (sets ``chip.sky``); returns the pixel maps, with
+    those computed for sky matching."""
+    scfg = cfg.sky
+    if scfg.skyfile or not scfg.skysub:
+        # user values or header keywords: no pixel is read
+        measure_sky(exposures, {}, cfg)
+        return pixmaps
+    bits = interpret_bits(scfg.sky_bits, "sky_bits")
+    stat_options = dict(skystat=scfg.skystat, skywidth=scfg.skywidth, skylower=scfg.skylower,
+                        skyupper=scfg.skyupper, skyclip=scfg.skyclip, skylsigma=scfg.skylsigma,
+                        skyusigma=scfg.skyusigma)
+    match = scfg.skymethod.endswith("match")
+    firsts = _first_chips(exposures)
+    tasks = [Task(f"sky-{k}", f"sky of {Path(e.filename).name}", sky_task,
+                  (e, _own_static(static_refs, e), [_pixel_area(c) for c in e.chips],
+                   bits, scfg.use_static, stat_options),
+                  dict(geometry=geometry if match else None, pixmaps=pixmaps[k],
+                       folder=folder, first=firsts[k]))
+             for k, e in enumerate(exposures)]
+    sky_chips, maps, pms = [], [], []
+    for k, (_, (stats, coarse, pm)) in enumerate(run_tasks(tasks, client, desc="sky",
+                                                           **run_kw)):
+        sky_chips.extend(sky_mod.SkyChip(None, None, scale, k, value=value)
+                         for scale, value in stats)
+        maps.append(coarse)
+        pms.append(pm)
+    differences = _map_differences(maps) if match else None
+    values = sky_mod.compute_sky(sky_chips, skymethod=scfg.skymethod, differences=differences)
+    chips = [c for e in exposures for c in e.chips]
+    for chip, value in zip(chips, values, strict=True):
+        chip.sky = float(value)
+        log.info("%s: MDRIZSKY = %.6g", chip.label, chip.sky)
+    return pms
+
+
+def _prepare_step(exposures: list[Exposure], static_refs: dict, cfg: AstroDrizzleConfig,
+                  geometry: Geometry, pixmaps: list[list], folder: Path | None, client: Any,
+                  run_kw: dict) -> tuple[list[ChipInput], list[ChipInput], list[ChipRecord]]:
+    """Chip preparation as one task per exposure, results in input order."""
+    firsts = _first_chips(exposures)
+    # the tasks get the parameters without the scheduler (a Client cannot be shipped)
+    cfg = cfg.replace(scheduler=None) if cfg.general.scheduler is not None else cfg
+    tasks = [Task(f"prepare-{k}", f"chip preparation of {Path(e.filename).name}",
+                  prepare_task,
+                  (k, e, [c.sky for c in e.chips], [nominal_scale(c) for c in e.chips],
+                   _own_static(static_refs, e), cfg, geometry, folder, firsts[k], pixmaps[k]))
+             for k, e in enumerate(exposures)]
+    sep_chips, fin_chips, records = [], [], []
+    for _, (sep, fin, rec) in run_tasks(tasks, client, desc="prepare chips", **run_kw):
+        sep_chips.extend(sep)
+        fin_chips.extend(fin)
+        records.extend(rec)
     return sep_chips, fin_chips, records
 
 
@@ -232,7 +536,6 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                           "for the whole-frame run")
     g = cfg.general
     tile_shape = g.tile_shape or DEFAULT_TILE_SHAPE
-    num_threads = g.num_cores or None
     out_wcs = output_frame(exposures, cfg.final_wcs)
     check_overlaps(exposures, out_wcs)
     nx, ny = out_wcs.pixel_shape
@@ -244,11 +547,25 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
     with connect(g.scheduler, timeout=connect_timeout) as client, \
             tempfile.TemporaryDirectory(prefix="astrodrizzle-tiles-", dir=workdir) as tmp:
         tmpdir = Path(tmp)
-        pixmaps = PixmapCache(out_wcs, budget=0, stepsize=g.stepsize, num_threads=num_threads)
-        static = static_masks(exposures, cfg, progress)
-        measure_sky(exposures, static, cfg, progress, out_wcs=out_wcs, pixmaps=pixmaps)
-        sep_chips, fin_chips, records = _build_chips(
-            exposures, static, pixmaps, cfg, None if g.in_memory else tmpdir, progress)
+        folder = None if g.in_memory else tmpdir
+        run_kw = dict(max_workers=g.num_cores or os.cpu_count() or 2, progress=progress)
+        static = _static_step(exposures, cfg, client, run_kw)
+        # the tasks read the static masks from files (a cluster ships their names)
+        static_refs = {key: _save(folder, f"static_{n}", m)
+                       for n, (key, m) in enumerate(static.items())}
+        nx, ny = out_wcs.pixel_shape
+        if client is None:
+            geometry = Geometry(out_wcs, (nx, ny), _out_scale(out_wcs), g.stepsize)
+            pixmaps: list[list] = [[None] * len(e.chips) for e in exposures]
+        else:
+            geometry = Geometry(None, (nx, ny), _out_scale(out_wcs), g.stepsize)
+            pixmaps = _caller_pixmaps(exposures, out_wcs, folder, g.stepsize,
+                                      g.num_cores or None, progress)
+        pixmaps = _sky_step(exposures, static_refs, cfg, geometry, pixmaps, folder, client,
+                            run_kw)
+        sep_chips, fin_chips, records = _prepare_step(
+            exposures, static_refs, cfg, geometry, pixmaps, folder, client, run_kw)
+        del pixmaps
         crmasks = PackedMasks()
         labels = [c.label for c in sep_chips]
 
@@ -269,8 +586,7 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             driz_cr=dict(snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale,
                          grow=ccfg.driz_cr_grow, ctegrow=ccfg.driz_cr_ctegrow,
                          interp=bcfg.blot_interp, sinscl=bcfg.blot_sinscl) if use_cr else None,
-            memory_limit=g.memory_limit, max_workers=g.num_cores or os.cpu_count() or 2,
-            progress=progress, final_chips=fin_chips, on_crmask=on_crmask,
+            memory_limit=g.memory_limit, final_chips=fin_chips, **run_kw, on_crmask=on_crmask,
             scratch=None if g.in_memory else tmpdir, final=fcfg.driz_combine)
         del sep_chips, fin_chips
         if fcfg.driz_combine and fcfg.final_units == "counts":
