@@ -259,19 +259,19 @@ def test_broken_wcs_is_a_clear_error(work):
 
 def test_non_finite_positions_are_refused(work, monkeypatch):
     """Sources whose sky positions are not finite refuse the image instead of crashing."""
-    from drizzlepac_ng import tweakreg as tw
+    from drizzlepac_ng.align.catalogs import PendingCatalogs
 
-    real = tw.image_catalogs
+    real = PendingCatalogs._finish
 
-    def poisoned(filename, *args, **kwargs):
-        cats = real(filename, *args, **kwargs)
-        if str(filename).endswith(work[2].name):
+    def poisoned(self, found):
+        cats = real(self, found)
+        if str(self.filename).endswith(work[2].name):
             for cat in cats:
                 cat.ra = cat.ra.copy()
                 cat.ra[0] = np.nan
         return cats
 
-    monkeypatch.setattr(tw, "image_catalogs", poisoned)
+    monkeypatch.setattr(PendingCatalogs, "_finish", poisoned)
     rep = TweakReg([str(p) for p in work], dqbits=0, **QUIET)
     r = rep[work[2].name]
     assert not r.accepted and "valid sky position" in r.reason
@@ -354,3 +354,58 @@ def test_crreject_drops_cosmic_rays_and_still_aligns(work, simset):
         assert a.nsources < b.nsources          # the simulated exposures carry cosmic rays
     for p, e in zip(work, simset, strict=True):
         assert wcs_error_mas(p, e.truth) < 5.0
+
+
+def _wcs_cards(path) -> list:
+    with fits.open(path) as hdul:
+        return [(h.header.get("WCSNAME"), h.header.get("CRVAL1"), h.header.get("CRVAL2"),
+                 h.header.get("CD1_1"), h.header.get("CD2_2"), h.header.get("NMATCH"))
+                for h in hdul if h.name == "SCI"]
+
+
+def test_thread_count_does_not_change_the_result(simset, tmp_path, monkeypatch):
+    """Finder threads and headers written right after each fit: same WCSs as one thread."""
+    results = []
+    for n in ("1", "3"):
+        folder = tmp_path / f"t{n}"
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        monkeypatch.setenv("OMP_NUM_THREADS", n)
+        paths = [Path(shutil.copy(e.path, folder / e.path.name)) for e in simset]
+        rep = TweakReg([str(p) for p in paths], dqbits=0, updatehdr=True, **QUIET)
+        assert rep.all_accepted
+        results.append(([r.nmatch for r in rep.images], [_wcs_cards(p) for p in paths]))
+    assert results[0] == results[1]
+    assert results[0][1][1][0][0] == "TWEAK"
+
+
+def test_exclusion_error_after_fits_leaves_every_file(work, tmp_path):
+    """An exclusion file read after the finder fails: no header was written before it."""
+    excl = tmp_path / "excl.txt"
+    excl.write_text(f"{work[2].name} missing_regions.reg\n")
+    before = {p: _digest(p) for p in work}
+    with pytest.raises(InputFileError):
+        TweakReg([str(p) for p in work], dqbits=0, updatehdr=True, exclusions=str(excl),
+                 **QUIET)
+    assert {p: _digest(p) for p in work} == before
+
+
+def test_pending_catalogs_close_their_file(work):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from drizzlepac_ng.align.catalogs import image_catalogs, start_image_catalogs
+    from drizzlepac_ng.imagefindpars import ImageFindPars
+
+    pars = ImageFindPars(dqbits=0)
+    serial = image_catalogs(work[0], pars, num_threads=1)
+    with ThreadPoolExecutor(2) as pool:
+        pending = start_image_catalogs(work[0], pars, pool)
+        cats = pending.result()
+        with pytest.raises(RuntimeError, match="already collected"):
+            pending.result()
+        abandoned = start_image_catalogs(work[1], pars, pool)
+        abandoned.cancel()
+        assert abandoned._hdul is None
+    assert [len(c.x) for c in cats] == [len(c.x) for c in serial]
+    for a, b in zip(cats, serial, strict=True):
+        np.testing.assert_array_equal(a.ra, b.ra)

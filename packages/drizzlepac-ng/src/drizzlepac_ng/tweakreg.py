@@ -38,12 +38,21 @@ from astropy.wcs import WCS
 
 from stwcs_ng import fileio
 
-from .align.catalogs import ChipCatalog, chip_wcs, image_catalogs, read_sky_catalog, reference_plane
+from .align.catalogs import (
+    ChipCatalog,
+    PendingCatalogs,
+    chip_wcs,
+    image_catalogs,
+    read_sky_catalog,
+    reference_plane,
+    start_image_catalogs,
+)
 from .align.fitting import FitResult, fit_linear
 from .align.matching import histogram_offset, match_xy
 from .align.wcsupdate import FitSummary, apply_linear_correction, chip_extensions, update_image_wcs
 from .errors import AlignmentError, ConfigError, DrizzlepacError, InputFileError
 from .imagefindpars import ImageFindPars, find_parameter_names
+from .kernels import resolve_num_threads
 from .logutil import task_logging
 from .refimagefindpars import RefImageFindPars
 
@@ -601,7 +610,6 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                "xyunits": pars["xyunits"], "minflux": _none(pars["minflux"]),
                "maxflux": _none(pars["maxflux"]), "nbright": _none(pars["nbright"]),
                "fluxunits": pars["fluxunits"]}
-    writecat = bool(pars["writecat"])
     wcs_cache: dict[str, dict[int, tuple[WCS, tuple[int, int]]]] = {}
 
     def catalogs_of(f: str, fp: ImageFindPars) -> list[ChipCatalog]:
@@ -611,7 +619,33 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                               wcs_out=wcs_cache.setdefault(f, {}),
                               cr_reject=bool(pars["crreject"]))
 
-    cats = {f: catalogs_of(f, ifind) for f in files}
+    # every input is opened and checked (WCS, data) before anything is written; the finder
+    # then runs in worker threads while the main thread matches, fits and updates headers
+    from concurrent.futures import ThreadPoolExecutor
+    pool = ThreadPoolExecutor(max_workers=resolve_num_threads(None),
+                              thread_name_prefix="tweakreg-finder")
+    cats = _LazyCatalogs(pool)
+    try:
+        for f in files:
+            user = atcats.get(f) or _lookup(catfile, f)
+            cats.start(f, start_image_catalogs(
+                f, ifind, None, exclusions=_lookup(exclusions, f), chip_catalogs=user,
+                catalog_options=catopts if user else None, wcs_out=wcs_cache.setdefault(f, {}),
+                cr_reject=bool(pars["crreject"])))
+        # a header is written as soon as its image is fitted, unless exclusion files
+        # (read after the finder) could still make a later image fail
+        early = bool(pars["updatehdr"]) and not exclusions
+        return _align(pars, files, cats, catalogs_of, ifind, rfind, wcs_cache, early)
+    finally:
+        cats.cancel()
+        pool.shutdown(wait=True)
+
+
+def _align(pars: dict[str, Any], files: list[str], cats: _LazyCatalogs, catalogs_of: Any,
+           ifind: ImageFindPars, rfind: ImageFindPars, wcs_cache: dict, early: bool
+           ) -> TweakRegReport:
+    """Reference, matching, fits, header updates (``early``: each right after its fit)."""
+    writecat = bool(pars["writecat"])
     refimage = _none(pars["refimage"])
     refcat = _none(pars["refcat"])
     # reference image defining the tangent plane
@@ -674,6 +708,8 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         if f == ref_in_inputs:
             rep.role, rep.accepted = "reference", True
             reports.append(rep)
+            if early:
+                _update_accepted(rep, refwcs, pars, wcs_cache)
             continue
         hist = None
         fit = None
@@ -742,14 +778,12 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                 log.warning("%s: plot not written (%s)", f, exc)
         reports.append(rep)
         log.info("%s", rep.line())
+        if early:
+            _update_accepted(rep, refwcs, pars, wcs_cache)
 
-    if pars["updatehdr"]:
+    if pars["updatehdr"] and not early:
         for rep in reports:
-            if not rep.accepted:
-                continue
-            m = rep.fit.matrix if rep.fit is not None else np.eye(2)
-            t = rep.fit.offset if rep.fit is not None else np.zeros(2)
-            _update_file(rep, refwcs, m, t, pars, wcs_cache)
+            _update_accepted(rep, refwcs, pars, wcs_cache)
     if pars["clean"]:
         for name in written:
             Path(name).unlink(missing_ok=True)
@@ -790,6 +824,54 @@ def _write_refxy(plane_image: str, ref_xy: np.ndarray) -> str:
         for x, y in ref_xy:
             fh.write(f"{x + 1:.6f} {y + 1:.6f}\n")
     return name
+
+
+def _update_accepted(rep: ImageReport, refwcs: WCS, pars: dict[str, Any], cache: dict) -> None:
+    """Write the fitted WCS of an accepted image (the reference gets its WCS renamed)."""
+    if not rep.accepted:
+        return
+    m = rep.fit.matrix if rep.fit is not None else np.eye(2)
+    t = rep.fit.offset if rep.fit is not None else np.zeros(2)
+    _update_file(rep, refwcs, m, t, pars, cache)
+
+
+class _LazyCatalogs:
+    """File -> catalogs, collected from the finder's worker threads when first asked for.
+
+    The files are opened (and checked) in order; the finder runs on at most
+    ``ahead`` files not yet collected, which bounds the memory held by
+    searched but uncollected images.
+    """
+
+    def __init__(self, executor: Any, ahead: int = 2) -> None:
+        self._executor = executor
+        self._ahead = ahead
+        self._pending: dict[str, PendingCatalogs] = {}
+        self._done: dict[str, list[ChipCatalog]] = {}
+
+    def start(self, filename: str, pending: PendingCatalogs) -> None:
+        self._pending[filename] = pending
+        self._refill()
+
+    def _refill(self) -> None:
+        running = 0
+        for p in self._pending.values():       # in the order of the files
+            if running >= self._ahead:
+                break
+            p.submit(self._executor)
+            running += 1
+
+    def __getitem__(self, filename: str) -> list[ChipCatalog]:
+        if filename not in self._done:
+            pending = self._pending.pop(filename)
+            self._refill()
+            self._done[filename] = pending.result()
+        return self._done[filename]
+
+    def cancel(self) -> None:
+        """Abandon the catalogs not collected (closes their files)."""
+        while self._pending:
+            self._pending.popitem()[1].cancel()
 
 
 def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,

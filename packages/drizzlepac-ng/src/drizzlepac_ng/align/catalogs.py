@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from ..imagefindpars import ImageFindPars
 from .finder import SourceList, find_sources
 from .wcsupdate import check_linear_header, chip_extensions
 
-__all__ = ["ChipCatalog", "image_catalogs", "read_columns", "read_xy_catalog", "read_sky_catalog",
+__all__ = ["ChipCatalog", "image_catalogs", "start_image_catalogs", "PendingCatalogs",
+           "read_columns", "read_xy_catalog", "read_sky_catalog",
            "reference_plane", "apply_flux_limits", "exclusion_mask_filter", "chip_wcs",
            "read_target_radius_list"]
 
@@ -566,16 +568,147 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
     InputFileError
         Unreadable file or catalog.
     """
+    from ..kernels import resolve_num_threads
+    nthreads = resolve_num_threads(num_threads)
+    kw = dict(exclusions=exclusions, chip_catalogs=chip_catalogs,
+              catalog_options=catalog_options, wcs_out=wcs_out, cr_reject=cr_reject)
+    if nthreads <= 1:
+        return start_image_catalogs(filename, pars, None, **kw).result()
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="finder") as pool:
+        return start_image_catalogs(filename, pars, pool, **kw).result()
+
+
+class PendingCatalogs:
+    """The catalogs of one image: its file checked and open, the finder to run or running.
+
+    Made by :func:`start_image_catalogs`.  :meth:`submit` starts the finder
+    on the chips in an executor's worker threads, :meth:`result` waits for
+    the catalogs (running the finder in the calling thread if it was not
+    submitted), :meth:`cancel` abandons them; both close the file.
+    """
+
+    def __init__(self, filename: str, hdul: fits.HDUList, entries: list, work: list,
+                 exclusions: list[str | None] | None, bits: int | None, pars: ImageFindPars,
+                 cr_reject: bool) -> None:
+        self.filename = filename
+        self._hdul: fits.HDUList | None = hdul
+        self._entries = entries
+        self._work = work
+        self._jobs: list[Future] = []
+        self._exclusions = exclusions
+        self._bits = bits
+        self._pars = pars
+        self._cr_reject = cr_reject
+
+    @property
+    def submitted(self) -> bool:
+        """The finder was started in an executor."""
+        return bool(self._jobs) or not self._work
+
+    def submit(self, executor: Any) -> None:
+        """Start the finder on every chip in ``executor`` (one task per chip)."""
+        if self._hdul is None or self._jobs:
+            return
+        self._jobs = [executor.submit(_find_chip, data, dq, self._bits, self._pars,
+                                      self._cr_reject, 1) for data, dq in self._work]
+
+    def result(self) -> list[ChipCatalog]:
+        """The catalogs, one per chip (in EXTVER order); closes the file.
+
+        Raises
+        ------
+        InputFileError
+            An exclusion file cannot be read (or any error of the finder).
+        """
+        if self._hdul is None:
+            raise RuntimeError(f"{self.filename}: catalogs already collected or cancelled")
+        try:
+            if self._jobs:
+                found = [job.result() for job in self._jobs]
+            else:
+                found = [_find_chip(data, dq, self._bits, self._pars, self._cr_reject, 1)
+                         for data, dq in self._work]
+            return self._finish(found)
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Abandon the work not started, wait for the running chips, close the file."""
+        for f in self._jobs:
+            f.cancel()
+        wait(self._jobs)
+        self._jobs, self._work = [], []
+        if self._hdul is not None:
+            self._hdul.close()
+            self._hdul = None
+
+    def _finish(self, found: list[SourceList]) -> list[ChipCatalog]:
+        fname, exclusions = self.filename, self._exclusions
+        out = []
+        for n, ev, w, shape, item in self._entries:
+            if isinstance(item, ChipCatalog):
+                out.append(item)
+                continue
+            src = found.pop(0)
+            if self._bits is None and item is not None and len(src):
+                _warn_flagged(fname, ev, src, item)
+            if exclusions and n < len(exclusions) and exclusions[n] and \
+                    str(exclusions[n]).strip().lower() not in ("none", "indef"):
+                src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w, shape))
+            if len(src):
+                ra, dec = w.all_pix2world(src.x, src.y, 0)
+            else:
+                ra = dec = np.zeros(0)
+            out.append(ChipCatalog(ev, src.x, src.y, src.flux, np.asarray(ra), np.asarray(dec),
+                                   shape, src))
+            log.info("%s[SCI,%d]: %d sources", fname, ev, len(src))
+        return out
+
+
+def start_image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, executor: Any, *,
+                         exclusions: list[str | None] | None = None,
+                         chip_catalogs: list[str] | None = None,
+                         catalog_options: dict | None = None,
+                         wcs_out: dict[int, tuple[WCS, tuple[int, int]]] | None = None,
+                         cr_reject: bool = False) -> PendingCatalogs:
+    """Read an image's headers and WCSs now and start the finder on its chips.
+
+    Everything that can make the file unusable (missing, truncated, no
+    usable WCS, no science data, unreadable user catalog) is checked here, in
+    the calling thread, before this returns; the finder then runs in
+    ``executor`` (one task per chip), or later (``submit``, or in the thread
+    that asks for the ``result``) when it is None.  Arguments as
+    :func:`image_catalogs`.
+
+    Parameters
+    ----------
+    filename : str or path-like
+    pars : ImageFindPars
+    executor : concurrent.futures.Executor or None
+        Runs the finder; its workers search one chip each with one thread.
+        None: the finder is not started yet.
+    exclusions, chip_catalogs, catalog_options, wcs_out, cr_reject
+        As :func:`image_catalogs`.
+
+    Returns
+    -------
+    PendingCatalogs
+        Call its ``result()`` (or ``cancel()``) to close the file.
+
+    Raises
+    ------
+    InputFileError
+        Unreadable file or user catalog.
+    """
     fname = os.fspath(filename)
     from ..astrodrizzle.config import interpret_bits
-    from ..kernels import resolve_num_threads
     bits = interpret_bits(pars.dqbits, "dqbits")
-    nthreads = resolve_num_threads(num_threads)
-    out = []
-    with fileio.open_fits(fname, memmap=True) as hdul:
+    hdul = fileio.open_fits(fname, memmap=True)
+    try:
         chips = chip_extensions(hdul, fname)
-        # the headers, WCSs and data arrays are read here; only the finder runs in threads
         entries: list[tuple[int, int, WCS, tuple[int, int], Any]] = []
+        work = []
         for n, (ev, i) in enumerate(sorted(chips.items())):
             hdr = hdul[i].header
             w = chip_wcs(hdul, i, fname)
@@ -597,45 +730,15 @@ def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
                              str(h.header.get("EXTNAME", "")).upper() == "DQ"
                              and int(h.header.get("EXTVER", 1)) == ev), None)
             dq = hdul[dq_index].data if dq_index is not None else None
-            entries.append((n, ev, w, shape, (data, dq)))
-        found = _run_finder([e[4] for e in entries if not isinstance(e[4], ChipCatalog)],
-                            bits, pars, cr_reject, nthreads)
-        for n, ev, w, shape, item in entries:
-            if isinstance(item, ChipCatalog):
-                out.append(item)
-                continue
-            src = found.pop(0)
-            if bits is None and item[1] is not None and len(src):
-                _warn_flagged(fname, ev, src, item[1])
-            if exclusions and n < len(exclusions) and exclusions[n] and \
-                    str(exclusions[n]).strip().lower() not in ("none", "indef"):
-                src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w, shape))
-            if len(src):
-                ra, dec = w.all_pix2world(src.x, src.y, 0)
-            else:
-                ra = dec = np.zeros(0)
-            out.append(ChipCatalog(ev, src.x, src.y, src.flux, np.asarray(ra), np.asarray(dec),
-                                   shape, src))
-            log.info("%s[SCI,%d]: %d sources", fname, ev, len(src))
-    return out
-
-
-def _run_finder(jobs: list[tuple[Any, Any]], bits: int | None, pars: ImageFindPars,
-                cr_reject: bool, nthreads: int) -> list[SourceList]:
-    """The finder on every ``(data, dq)`` job, in order; chips in parallel threads.
-
-    ``find_sources`` releases the GIL for its array work (compiled
-    correlation, numpy), so chips of one image run side by side; each result
-    is the same as a serial run gives.
-    """
-    if nthreads <= 1 or len(jobs) <= 1:
-        return [_find_chip(d, q, bits, pars, cr_reject, nthreads) for d, q in jobs]
-    from concurrent.futures import ThreadPoolExecutor
-    workers = min(nthreads, len(jobs))
-    inner = max(1, nthreads // workers)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="finder") as pool:
-        futures = [pool.submit(_find_chip, d, q, bits, pars, cr_reject, inner) for d, q in jobs]
-        return [f.result() for f in futures]
+            entries.append((n, ev, w, shape, dq))
+            work.append((data, dq))
+    except BaseException:
+        hdul.close()
+        raise
+    pending = PendingCatalogs(fname, hdul, entries, work, exclusions, bits, pars, cr_reject)
+    if executor is not None:
+        pending.submit(executor)
+    return pending
 
 
 def reference_plane(wcs_list: list[WCS], shapes: list[tuple[int, int]]) -> WCS:
