@@ -130,3 +130,111 @@ def test_bands_and_threads_do_not_change_the_mask(monkeypatch, grow, ctegrow, ct
         for threads in (1, 2):
             np.testing.assert_array_equal(
                 crrej.flag_cosmic_rays(data, model, num_threads=threads, **kw), whole)
+
+
+# --------------------------------------------------------------------------------------------
+# pixels the median does not model (see the crrej module notes)
+# --------------------------------------------------------------------------------------------
+def test_median_support_is_where_the_median_combines_data():
+    from drizzlepac_ng.astrodrizzle import median as median_mod
+    from drizzlepac_ng.astrodrizzle.crrej import median_support
+
+    rng = np.random.default_rng(3)
+    shape = (40, 50)
+    weights = [rng.uniform(0.0, 2.0, shape).astype(np.float32) for _ in range(3)]
+    for w in weights:
+        w[rng.random(shape) < 0.2] = 0.0
+    weights[0][5:8, 5:8] = weights[1][5:8, 5:8] = weights[2][5:8, 5:8] = 0.0
+    images = [np.full(shape, 7.0, np.float32) for _ in weights]
+    thr = median_mod.weight_masks(weights, 0.3)
+    for kind in ("median", "minmed", "mean"):
+        med = median_mod.combine(images, weights, combine_type=kind, combine_maskpt=0.3)
+        support = median_support(weights, thr)
+        assert not support[5:8, 5:8].any()
+        assert np.array_equal(support, med != 0), kind    # 0 exactly where nothing is combined
+    # the i types fill what the weight thresholds mask: only zero weights are gaps
+    assert np.array_equal(median_support(weights), np.any([w > 0 for w in weights], axis=0))
+    with pytest.raises(ValueError, match="thresholds"):
+        median_support(weights, thr[:2])
+    with pytest.raises(ValueError, match="no weight"):
+        median_support([])
+    with pytest.raises(ValueError, match="shape"):
+        median_support([weights[0], weights[1][:, :10]])
+
+
+def test_model_gaps_follow_the_interpolant_reach():
+    from drizzlepac_ng.astrodrizzle.crrej import INTERP_REACH, model_gaps
+
+    support = np.ones((21, 21), bool)
+    support[10, 10] = False
+    assert np.array_equal(model_gaps(support, "nearest"), ~support)
+    for interp in ("linear", "poly3", "poly5", "lan5", "sinc"):
+        r = INTERP_REACH[interp]
+        g = model_gaps(support, interp)
+        assert g.sum() == (2 * r + 1) ** 2
+        assert g[10 - r:11 + r, 10 - r:11 + r].all()
+    with pytest.raises(ValueError, match="interpolant"):
+        model_gaps(support, "cubic")
+
+
+def test_unmodelled_pixels_use_the_nearest_median_pixel():
+    from drizzlepac_ng.astrodrizzle.crrej import unmodelled_pixels
+
+    gaps = np.zeros((30, 30), bool)
+    gaps[12, 14] = True
+    yy, xx = np.mgrid[:20, :25].astype(float)
+    pm = np.dstack([xx + 4.4, yy + 2.6])          # chip (y, x) -> median (y + 2.6, x + 4.4)
+    pm[0, 0] = np.nan
+    out = unmodelled_pixels(gaps, pm)
+    assert out[0, 0]                              # no position: no model
+    assert out[9, 10]                             # (11.6, 14.4) rounds to (12, 14)
+    assert out.sum() == 2
+    edge = unmodelled_pixels(gaps, pm + np.array([10.0, 0.0]))   # x + 14.4: off the frame
+    assert edge[1:, 16:].all()                    # from x = 30.4 on (rounds to 30)
+    assert edge[9, 0] and edge[1:, :16].sum() == 1   # (11.6, 14.4) again
+    with pytest.raises(ValueError, match="shape"):
+        unmodelled_pixels(gaps, pm[..., 0])
+
+
+def test_saturated_core_without_median_data_is_not_flagged():
+    """A star saturated in every exposure: its median core has no data (0).
+
+    The blotted 0 rings onto the unsaturated pixels around the core, which
+    pass 1 then flags; with the pixels whose blot draws on the gap left out
+    (the pipeline's rule) the star is untouched and a cosmic ray elsewhere is
+    still found.
+    """
+    from drizzlepac_ng.astrodrizzle.crrej import median_support, model_gaps, unmodelled_pixels
+    from drizzlepac_ng.blot import blot_image
+
+    rng = np.random.default_rng(5)
+    shape = (64, 64)
+    x0, y0, sigma, flux, full_well = 31.3, 32.6, 0.9, 4.0e5, 8.0e4
+
+    def star(x, y):
+        return 50.0 + flux / (2 * np.pi * sigma ** 2) * np.exp(
+            -((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma ** 2))
+
+    yy, xx = np.mgrid[:shape[0], :shape[1]].astype(float)
+    median = star(xx, yy).astype(np.float32)
+    hole = median > 0.5 * full_well                # masked in every single image
+    assert 1 <= hole.sum() <= 6
+    median[hole] = 0.0
+    weights = [np.where(hole, 0.0, 1.0).astype(np.float32)] * 4
+    shift = np.array([0.37, -0.21])
+    pm = np.dstack([xx, yy]) + shift                # chip pixel -> median position
+    truth = star(pm[..., 0], pm[..., 1])
+    data = rng.normal(truth, np.sqrt(truth + 25.0)).astype(np.float32)
+    good = truth < full_well                        # saturated pixels are DQ-flagged
+    data[10, 50] += 3000.0                          # a cosmic ray
+    blot = blot_image(median, pm, interp="poly5")
+    near_star = (np.hypot(pm[..., 0] - x0, pm[..., 1] - y0) <= 6)
+
+    naive = flag_cosmic_rays(data, blot, readnoise=5.0, good=good)
+    assert (naive & near_star).sum() >= 2          # the false flags the rule removes
+    unmodelled = unmodelled_pixels(model_gaps(median_support(weights), "poly5"), pm)
+    assert unmodelled.sum() <= 100
+    cr = flag_cosmic_rays(data, blot, readnoise=5.0, good=good & ~unmodelled)
+    assert not (cr & near_star).any()
+    assert cr[10, 50]
+    assert cr.sum() <= 12

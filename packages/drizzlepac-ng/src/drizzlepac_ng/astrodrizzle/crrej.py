@@ -12,6 +12,27 @@ D = :func:`derivative` of B, effective gain g, read noise rn:
   unconditionally, and a CTE trail of ``ctegrow`` pixels is added along the
   readout direction.
 
+Where the median has no data
+----------------------------
+The blotted median is a model of the chip only where the median was measured.
+A median pixel at which every single image is masked (weight zero or below
+``combine_maskpt`` x its mean weight) has no data; the median step writes 0
+there.  That happens in the cores of stars that saturate in every exposure
+(the saturated pixels are excluded from the single drizzles, and the output
+pixels around them keep too little weight), along bad columns shared by all
+exposures and at the edges of the covered area.  Blotting a 0 inside a star
+makes the interpolant ring: the chip's unsaturated pixels next to the core
+are far brighter than such a "model" and would be flagged as cosmic rays,
+removing the star's core from the final image (and moving its centroid).
+
+Rule: a chip pixel is tested only when the blot interpolant draws on median
+pixels that all have data (:func:`median_support`, :func:`model_gaps`,
+:func:`unmodelled_pixels`: the median pixels within the interpolant's reach,
+:data:`INTERP_REACH`, of the pixel's position).  Elsewhere there is nothing
+to compare with, exactly as for pixels no other exposure sees; those pixels
+are neither flagged nor counted as neighbours of a detection.  The original
+tests them against the 0 (and flags many of them around saturated stars).
+
 ``driz_cr_grow`` follows the original's documentation ("the radius around
 each detected cosmic ray in which more stringent detection criteria for
 additional cosmic rays will be used"): the neighbourhood tested with pass 2
@@ -28,7 +49,20 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import binary_dilation
 
-__all__ = ["derivative", "flag_cosmic_rays", "grow_mask", "cte_trail", "box_dilate"]
+__all__ = ["derivative", "flag_cosmic_rays", "grow_mask", "cte_trail", "box_dilate",
+           "INTERP_REACH", "interp_reach", "median_support", "model_gaps",
+           "unmodelled_pixels"]
+
+#: Half-width (pixels, around the nearest pixel) of the block of source pixels
+#: each blot interpolant reads: poly5 reads a 6 x 6 block from floor(x) - 2 to
+#: floor(x) + 3, all within 3 pixels of round(x).  The cubic spline is global in
+#: principle; its prefiltered coefficients decay by 0.27 per pixel, so 3 pixels
+#: bound the influence of a hole to under 2 %.  The sinc kernel has 15 taps.
+INTERP_REACH = {"nearest": 0, "linear": 1, "poly3": 2, "poly5": 3, "spline3": 3,
+                "sinc": 7, "lsinc": 7, "lanczos3": 3, "lan3": 3, "lanczos5": 5, "lan5": 5}
+
+#: Rows of the weight images read at a time by :func:`median_support`.
+_SUPPORT_ROWS = 512
 
 
 def derivative(image: np.ndarray) -> np.ndarray:
@@ -109,6 +143,125 @@ def cte_trail(cr: np.ndarray, length: int, direction: int) -> np.ndarray:
             out[k:] |= src[:-k]
         else:
             out[:-k] |= src[k:]
+    return out
+
+
+def median_support(weights, thresholds=None) -> np.ndarray:
+    """Median-frame pixels at which at least one single image has data.
+
+    A single image has data at a pixel when its weight is positive and not
+    below its ``combine_maskpt`` threshold: the pixels the median step combines
+    (:func:`.median.combine` masks the others; where all are masked it writes 0).
+
+    Parameters
+    ----------
+    weights : sequence of 2-D arrays
+        Weight image of every single-drizzled image (arrays, memory maps or
+        objects supporting row slicing and ``shape``).
+    thresholds : sequence of float, optional
+        Per image, the weight below which the median masks it
+        (:func:`.median.weight_masks`; None or 0: only zero weights are
+        masked, as for the ``i`` combine types, which fill pixels masked in
+        every image).
+
+    Returns
+    -------
+    ndarray of bool
+        Shape of the weight images.
+
+    Raises
+    ------
+    ValueError
+        If no weight image is given, the shapes differ, or the number of
+        thresholds is not the number of images.
+    """
+    weights = list(weights)
+    if not weights:
+        raise ValueError("median_support: no weight image")
+    shape = tuple(weights[0].shape)
+    if any(tuple(w.shape) != shape for w in weights):
+        raise ValueError("median_support: the weight images differ in shape")
+    thr = [0.0] * len(weights) if thresholds is None else [float(t) for t in thresholds]
+    if len(thr) != len(weights):
+        raise ValueError(f"median_support: {len(thr)} thresholds for {len(weights)} images")
+    out = np.zeros(shape, dtype=bool)
+    for y0 in range(0, shape[0], _SUPPORT_ROWS):
+        rows = slice(y0, min(shape[0], y0 + _SUPPORT_ROWS))
+        band = out[rows]
+        for w, t in zip(weights, thr, strict=True):
+            part = np.asarray(w[rows], dtype=np.float32)
+            with np.errstate(invalid="ignore"):
+                band |= (part > 0) & (part >= t)
+    return out
+
+
+def interp_reach(interp: str) -> int:
+    """Reach (pixels) of a blot interpolant (:data:`INTERP_REACH`).
+
+    Raises
+    ------
+    ValueError
+        If ``interp`` is not a blot interpolant.
+    """
+    try:
+        return INTERP_REACH[str(interp).strip().lower()]
+    except KeyError:
+        raise ValueError(f"unknown blot interpolant {interp!r}; choose one of "
+                         f"{', '.join(INTERP_REACH)}") from None
+
+
+def model_gaps(support: np.ndarray, interp: str = "poly5") -> np.ndarray:
+    """Median-frame positions at which a blot would draw on a pixel without data.
+
+    Parameters
+    ----------
+    support : ndarray of bool, 2-D
+        :func:`median_support`.
+    interp : str, optional
+        Blot interpolant (``blot_interp``); sets the reach.
+
+    Returns
+    -------
+    ndarray of bool
+        The pixels without data, grown by a box of the interpolant's reach.
+    """
+    return box_dilate(~np.asarray(support, dtype=bool), interp_reach(interp))
+
+
+def unmodelled_pixels(gaps: np.ndarray, pixmap: np.ndarray) -> np.ndarray:
+    """Chip pixels whose blotted median is not a model of them (see the module notes).
+
+    Parameters
+    ----------
+    gaps : ndarray of bool, 2-D
+        :func:`model_gaps` of the median frame.
+    pixmap : ndarray, (ny, nx, 2)
+        Position (x, y; 0-based) of each chip pixel in the median frame.
+
+    Returns
+    -------
+    ndarray of bool
+        Chip shape; True where the nearest median pixel is in ``gaps``, outside
+        the median frame, or not finite.
+
+    Raises
+    ------
+    ValueError
+        If ``pixmap`` is not an (ny, nx, 2) array.
+    """
+    pm = np.asarray(pixmap)
+    if pm.ndim != 3 or pm.shape[2] != 2:
+        raise ValueError(f"pixmap must have shape (ny, nx, 2), not {pm.shape}")
+    gaps = np.asarray(gaps, dtype=bool)
+    gy, gx = gaps.shape
+    out = np.ones(pm.shape[:2], dtype=bool)
+    for y0 in range(0, pm.shape[0], _BAND_ROWS):
+        rows = slice(y0, min(pm.shape[0], y0 + _BAND_ROWS))
+        with np.errstate(invalid="ignore"):
+            x = np.rint(pm[rows, :, 0])
+            y = np.rint(pm[rows, :, 1])
+            inside = (x >= 0) & (x < gx) & (y >= 0) & (y < gy)
+        out[rows][inside] = gaps[y[inside].astype(np.intp), x[inside].astype(np.intp)]
     return out
 
 
