@@ -31,14 +31,15 @@ from .tiles import BBox, check_memory, plan_tiles, tile_overlaps
 
 log = logging.getLogger(__name__)
 
-__all__ = ["create_fits", "run_mosaic"]
+__all__ = ["TileWriter", "create_fits", "run_mosaic"]
 
 _BITPIX = {np.dtype(np.float32): -32, np.dtype(np.int32): 32}
 
 
 def create_fits(path: str | os.PathLike, extensions: Sequence[tuple[str, Any, tuple[int, ...]]],
                 primary: fits.Header | None = None,
-                headers: dict[str, fits.Header] | None = None) -> None:
+                headers: dict[str, fits.Header] | None = None
+                ) -> dict[str, tuple[int, np.dtype, tuple[int, ...]]]:
     """Write a FITS file of zero-filled image extensions without holding them in memory.
 
     Parameters
@@ -50,8 +51,14 @@ def create_fits(path: str | os.PathLike, extensions: Sequence[tuple[str, Any, tu
         Extra primary-header cards.
     headers : dict, optional
         Extra cards per EXTNAME (e.g. the output WCS).
+
+    Returns
+    -------
+    dict
+        ``EXTNAME -> (byte offset of the data, dtype, shape)`` (see :class:`TileWriter`).
     """
     headers = headers or {}
+    layout: dict[str, tuple[int, np.dtype, tuple[int, ...]]] = {}
     with open(path, "wb") as fh:
         ph = fits.PrimaryHDU().header
         ph["EXTEND"] = True
@@ -77,10 +84,69 @@ def create_fits(path: str | os.PathLike, extensions: Sequence[tuple[str, Any, tu
                     if card.keyword not in h and card.keyword not in ("", "COMMENT", "HISTORY"):
                         h.append(card)
             fh.write(h.tostring().encode("ascii"))
+            layout[name] = (fh.tell(), dt, tuple(int(v) for v in shape))
             nbytes = int(np.prod(shape)) * dt.itemsize
             padded = -(-nbytes // 2880) * 2880
             fh.seek(padded - 1, os.SEEK_CUR)
             fh.write(b"\0")
+    return layout
+
+
+class TileWriter:
+    """Writes tiles into the image extensions of a file made by :func:`create_fits`.
+
+    Rows go to the file with plain positioned writes (big-endian, as FITS),
+    so the process never maps the mosaic: its resident memory does not grow
+    with the mosaic as it would with a writable memory map, whose written
+    pages stay resident until the map is closed.
+
+    Parameters
+    ----------
+    path : path-like
+    layout : dict
+        What :func:`create_fits` returned.
+    """
+
+    def __init__(self, path: str | os.PathLike,
+                 layout: dict[str, tuple[int, np.dtype, tuple[int, ...]]]) -> None:
+        self.path = str(path)
+        self.layout = layout
+        self._fd = os.open(self.path, os.O_RDWR)
+
+    def write(self, name: str, box: BBox, array: np.ndarray) -> None:
+        """Write ``array`` (``box.shape``, or ``(planes,) + box.shape``) at ``box``."""
+        offset, dtype, shape = self.layout[name]
+        ny, nx = shape[-2:]
+        data = np.asarray(array).astype(dtype.newbyteorder(">"), copy=False)
+        planes = data.reshape((-1,) + box.shape)
+        size = dtype.itemsize
+        try:
+            for p, plane in enumerate(planes):
+                base = offset + p * ny * nx * size
+                for r in range(box.shape[0]):
+                    pos = base + ((box.y0 + r) * nx + box.x0) * size
+                    row = np.ascontiguousarray(plane[r])
+                    if os.pwrite(self._fd, row.data, pos) != row.nbytes:
+                        raise OSError("short write")
+        except OSError as exc:
+            raise FileUpdateError(f"cannot write a tile of {name} ({exc})",
+                                  filename=self.path) from exc
+
+    def sync(self) -> None:
+        """Flush the written rows to the disk (before other machines read the file)."""
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> TileWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _mask_weight(chip: ChipInput, cr: np.ndarray, path: Path | None = None) -> ChipInput:
@@ -300,13 +366,14 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                        if s.weight_count else 0.0 for s in singles]
         med_tasks = median_tasks(singles)
         tmp = output.with_name(output.name + ".partial")
-        create_fits(tmp, exts, headers=headers)
+        layout = create_fits(tmp, exts, headers=headers)
         try:
-            with fits.open(tmp, mode="update", memmap=True) as hdul:
+            with TileWriter(tmp, layout) as out:
                 for _, res in run_tasks(med_tasks, client, desc="median tiles", **run_kw):
-                    b = res.box
-                    hdul["MED"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
-                hdul.flush()
+                    out.write("MED", res.box, res.sci)
+                    del res
+                if client is not None:
+                    out.sync()  # the workers read the median from the file
                 if driz_cr is not None:
                     cr_kw = dict(driz_cr)
                     cr_tasks = [Task(f"crmask-{k}", f"blot + driz_cr of chip {k} "
@@ -322,6 +389,7 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                             on_crmask(k, cr)
                         path = None if scratch is None else Path(scratch) / f"reject_{k}.npy"
                         masked.append(_mask_weight(final_prepared[k], cr, path))
+                        del cr
                     final_prepared = masked
                     log.info("driz_cr: %d pixels flagged in %d chips", n_cr, len(masked))
                 if final_prepared is not prepared:
@@ -330,14 +398,11 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                 for _, res in run_tasks(drizzle_tasks(refs) if final else [], client,
                                         desc="final drizzle",
                                         **run_kw):
-                    b = res.box
-                    hdul["SCI"].data[b.y0:b.y1, b.x0:b.x1] = res.sci
-                    hdul["WHT"].data[b.y0:b.y1, b.x0:b.x1] = res.wht
+                    out.write("SCI", res.box, res.sci)
+                    out.write("WHT", res.box, res.wht)
                     if context:
-                        if n_planes == 1:
-                            hdul["CTX"].data[b.y0:b.y1, b.x0:b.x1] = res.ctx[0]
-                        else:
-                            hdul["CTX"].data[:, b.y0:b.y1, b.x0:b.x1] = res.ctx
+                        out.write("CTX", res.box, res.ctx)
+                    del res
             os.replace(tmp, output)
         except BaseException:
             tmp.unlink(missing_ok=True)

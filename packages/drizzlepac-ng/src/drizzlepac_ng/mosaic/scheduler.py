@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,6 +25,10 @@ from ..logutil import no_progress
 log = logging.getLogger(__name__)
 
 __all__ = ["MosaicTaskError", "SchedulerError", "Task", "connect", "run_tasks"]
+
+
+#: tasks submitted per thread ahead of the one whose result is awaited (in-process runs)
+IN_FLIGHT_PER_THREAD = 2
 
 
 class SchedulerError(DrizzlepacError, RuntimeError):
@@ -157,13 +162,33 @@ def run_tasks(tasks: Sequence[Task], client: Any = None, *, max_workers: int | N
         The cluster went away.
     """
     if client is None:
-        with ThreadPoolExecutor(max_workers=max_workers or 2) as pool:
-            futs = [pool.submit(_call_with_retry, t, retries) for t in tasks]
+        n = max_workers or 2
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            # a bounded window of tasks in flight: a finished result is held only until
+            # it is handed out (in task order), not until the whole list is done
+            pending: deque = deque()
+            todo = iter(tasks)
+
+            def fill() -> None:
+                while len(pending) < IN_FLIGHT_PER_THREAD * n:
+                    t = next(todo, None)
+                    if t is None:
+                        return
+                    pending.append((t, pool.submit(_call_with_retry, t, retries)))
+
+            def results() -> Iterator[tuple[Task, Any]]:
+                fill()
+                while pending:
+                    t, f = pending.popleft()
+                    res = f.result()
+                    del f
+                    fill()
+                    yield t, res
+
             try:
-                for t, f in progress(zip(tasks, futs, strict=True), desc=desc, total=len(tasks)):
-                    yield t, f.result()
+                yield from progress(results(), desc=desc, total=len(tasks))
             finally:
-                for f in futs:
+                for _, f in pending:
                     f.cancel()
         return
     run_id = uuid.uuid4().hex[:8]  # keys unique per run on a shared client
