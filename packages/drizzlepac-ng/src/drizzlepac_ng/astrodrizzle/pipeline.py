@@ -347,8 +347,11 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
             good &= st
         scale = _pixel_area(chip) * (1.0 if chip.is_rate else exp.exptime)
         value = sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
-        piece = _CoarseMap(out_wcs).piece(arr.data, good, scale, pixmaps.get(
-            chip, num_threads=kernel_threads)) if want_match else None
+        piece = None
+        if want_match:
+            pm = pixmaps.get(chip, num_threads=kernel_threads)
+            piece = _CoarseMap(out_wcs).piece(arr.data, good, scale, pm)
+            pixmaps.release(pm)
         return scale, value, piece
 
     cells = None
@@ -503,22 +506,32 @@ def check_overlaps(exposures: list[Exposure], out_wcs) -> None:
 
 
 class PixmapCache:
-    """Pixel maps chip -> output frame, kept while they fit ``budget`` bytes.
+    """Pixel maps chip -> output frame, planned once per chip and evaluated on demand.
 
-    With ``exact`` the maps are cached as computed (float64, 16 bytes per chip
-    pixel) and handed out without a copy.  Otherwise cached maps are stored
-    as float32 (8 bytes per chip pixel, a resolution
+    Each chip's map is planned once (:func:`drizzlepac_ng.pixmap.calc_pixmap_plan`)
+    and the plan is kept while the plans fit ``budget`` bytes.  A fast-mode plan
+    (``stepsize`` > 1) holds only spline coefficients, about 2 MB for a
+    4096 x 2048 chip, and :meth:`get` evaluates the map from it into a buffer:
+    the values are those of :func:`drizzlepac_ng.pixmap.calc_pixmap`, bit for
+    bit, and evaluating (tens of ms) costs less than keeping every 134 MB map
+    resident.  Buffers handed back with :meth:`release` are reused (up to
+    ``spare`` of them), so the steps do not keep asking the system for fresh
+    memory.  An exact-mode plan (``stepsize`` = 1, or a fast request that
+    fell back) holds the whole map: with ``exact`` it is kept as float64 and
+    handed out without a copy, otherwise as float32 (8 bytes per chip pixel,
     better than 0.0005 px for frames up to 8000 px) and handed out as float64.
     """
 
     def __init__(self, out_wcs, *, budget: int | None, stepsize: int = 10,
-                 num_threads: int | None = None, exact: bool = False) -> None:
+                 num_threads: int | None = None, exact: bool = False, spare: int = 3) -> None:
         self.out_wcs = out_wcs
         self.exact = exact
         self.budget = budget
         self.mode = "fast" if stepsize > 1 else "exact"
         self.num_threads = num_threads
-        self._maps: dict[tuple[str, int], np.ndarray] = {}
+        self.spare = spare
+        self._maps: dict[tuple[str, int], object] = {}
+        self._free: dict[tuple, list[np.ndarray]] = {}
         self._used = 0
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -536,34 +549,67 @@ class PixmapCache:
             frame = self._local.frame = copy.deepcopy(self.out_wcs)
         return frame
 
+    def _buffer(self, shape: tuple[int, int]) -> np.ndarray:
+        key = (shape[0], shape[1], 2)
+        with self._lock:
+            free = self._free.get(key)
+            if free:
+                return free.pop()
+        return np.empty(key, dtype=np.float64)
+
     def get(self, chip: Chip, *, num_threads: int | None = None) -> np.ndarray:
-        """Pixel map of ``chip`` (computed, or from the cache); safe to call from threads.
+        """Pixel map of ``chip`` (float64, read-only use); safe to call from threads.
 
-        ``num_threads`` overrides the cache's kernel threads for a map computed
-        now (e.g. 1 inside a thread pool); the map does not depend on it.
+        ``num_threads`` overrides the cache's kernel threads for evaluating the
+        map (e.g. 1 inside a thread pool); the map does not depend on it.
+        Hand the map back with :meth:`release` when done with it.
         """
-        from ..pixmap import calc_pixmap
+        from ..pixmap import PixmapPlan, calc_pixmap_plan
 
+        threads = self.num_threads if num_threads is None else num_threads
         key = (chip.filename, chip.extver)
         with self._lock:
             cached = self._maps.get(key)
-        if cached is not None:
+        if isinstance(cached, np.ndarray):
             # float64 maps are handed out as they are (no caller writes into a map)
             return cached if cached.dtype == np.float64 else cached.astype(np.float64)
-        pm = calc_pixmap(chip.wcs, self._frame(), chip.shape, mode=self.mode,
-                         num_threads=self.num_threads if num_threads is None else num_threads)
-        size = pm.nbytes if self.exact else pm.nbytes // 2
-        with self._lock:
-            if key not in self._maps and (self.budget is None
-                                          or self._used + size <= self.budget):
-                self._maps[key] = pm if self.exact else pm.astype(np.float32)
-                self._used += size
+        plan = cached
+        if plan is None:
+            plan = calc_pixmap_plan(chip.wcs, self._frame(), chip.shape, mode=self.mode)
+        assert isinstance(plan, PixmapPlan)
+        if plan.mode == "exact":
+            pm = plan.evaluate()
+            keep = pm if self.exact else pm.astype(np.float32)
+        else:
+            pm = plan.evaluate(self._buffer(plan.shape), num_threads=threads)
+            keep = plan
+        if cached is None:
+            size = keep.nbytes
+            with self._lock:
+                if key not in self._maps and (self.budget is None
+                                              or self._used + size <= self.budget):
+                    self._maps[key] = keep
+                    self._used += size
         return pm
 
+    def release(self, pixmap: np.ndarray | None) -> None:
+        """Hand back a map from :meth:`get`: its buffer may be reused by a later call."""
+        if (pixmap is None or not isinstance(pixmap, np.ndarray) or pixmap.ndim != 3
+                or pixmap.dtype != np.float64 or not pixmap.flags.owndata
+                or not pixmap.flags.c_contiguous):
+            return
+        with self._lock:
+            if any(pixmap is m for m in self._maps.values()):
+                return  # a cached exact map, not a buffer
+            free = self._free.setdefault(pixmap.shape, [])
+            if len(free) < self.spare and not any(pixmap is b for b in free):
+                free.append(pixmap)
+
     def clear(self) -> None:
-        """Drop every cached map."""
+        """Drop every cached plan and spare buffer."""
         with self._lock:
             self._maps.clear()
+            self._free.clear()
             self._used = 0
 
 
@@ -680,6 +726,7 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
                               pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
                               in_units="cps" if chip.is_rate else "counts",
                               pixel_scale_ratio=math.sqrt(iscale))
+                pixmaps.release(pm)
                 del data, weight, pm
             sci, wht = drz.out_img, drz.out_wht
             del drz
@@ -804,6 +851,7 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
         blot = blot_chip(median, chip, pm, cfg, num_threads=threads,
                          median_wcs=pixmaps.out_wcs)
         if not ccfg.driz_cr:
+            pixmaps.release(pm)
             return blot if keep_blots else None, None
         arr = chip.arrays()
         extra = 0.0 if cfg.blot.blot_addsky else chip.sky - cfg.blot.blot_skyval
@@ -811,8 +859,9 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
         # are excluded from the drizzle anyway, and growing around them would spread
         # false flags onto good neighbours
         covered = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
-        covered &= chip_good_mask(static, exp, chip, arr.dq, bits)
+        pixmaps.release(pm)
         del pm
+        covered &= chip_good_mask(static, exp, chip, arr.dq, bits)
         cr = crrej.flag_cosmic_rays(
             arr.data, blot, gain=chip.effective_gain, readnoise=chip.readnoise,
             snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale, grow=ccfg.driz_cr_grow,
@@ -934,6 +983,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
                       in_units="cps" if chip.is_rate else "counts",
                       pixel_scale_ratio=out_scale / in_scale)
         records.append(final_record(exp, chip, cfg, wht_scale, in_scale))
+        pixmaps.release(pm)
         del data, weight, pm
     sci, wht = drz.out_img, drz.out_wht
     if fcfg.final_units == "counts":
