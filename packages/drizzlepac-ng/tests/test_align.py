@@ -101,6 +101,35 @@ def test_correlate_small_images_and_bad_kernel():
         finder.correlate(np.zeros(5, np.float32), np.ones((3, 3)))
 
 
+def test_threshold_peaks_and_sky_subtraction_kernels():
+    from drizzlepac_ng.kernels._finder import subtract_and_blank, threshold_peaks
+    rng = np.random.default_rng(3)
+    conv = rng.normal(0, 1, (60, 80)).astype(np.float32)
+    conv[10, 10:13] = 9.0                      # a plateau: ties are kept
+    conv[30, 30] = np.nan
+    conv[40, 40] = np.inf
+    bad = rng.random(conv.shape) < 0.1
+    for edge in (1, 3, 5):
+        inner = conv[edge:-edge, edge:-edge]
+        ok = (inner > np.float32(1.5)) & ~bad[edge:-edge, edge:-edge]
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                nb = conv[edge + dy:conv.shape[0] - edge + dy, edge + dx:conv.shape[1] - edge + dx]
+                ok &= inner >= nb
+        ey, ex = np.nonzero(ok)
+        for nt in (1, 2):
+            iy, ix = threshold_peaks(conv, bad.view(np.uint8), np.float32(1.5), edge, nt)
+            np.testing.assert_array_equal(iy, ey + edge)
+            np.testing.assert_array_equal(ix, ex + edge)
+    iy, _ = threshold_peaks(conv[:4], bad[:4].view(np.uint8), np.float32(1.5), 2, 1)
+    assert iy.size == 0
+    img = rng.normal(5, 1, (7, 9)).astype(np.float32)
+    expect = img - np.float32(2.5)
+    expect[bad[:7, :9]] = 0.0
+    subtract_and_blank(img, np.ascontiguousarray(bad[:7, :9]).view(np.uint8), np.float32(2.5), 2)
+    np.testing.assert_array_equal(img, expect)
+
+
 def test_finder_threads_do_not_change_the_sources():
     img, *_ = _field(n=80, shape=(300, 400), seed=6)
     one = finder.find_sources(img, num_threads=1)

@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..imagefindpars import ImageFindPars
 from ..kernels import resolve_num_threads
-from ..kernels._finder import correlate_taps
+from ..kernels._finder import correlate_taps, subtract_and_blank, threshold_peaks
 
 __all__ = ["SourceList", "find_sources", "sky_statistics", "gaussian_kernel", "cosmic_ray_peaks",
            "correlate"]
@@ -56,6 +56,8 @@ ERROR_FLOOR = 0.001
 #: wider than the PSF core) weights the well-measured core more: on simulated
 #: ACS/WFC exposures 0.7-0.9 gave the best alignment (0.6 and 1.0 were worse).
 WINDOW_FACTOR = 0.8
+#: Pixels (a regular subsample) used for the sky statistics of a chip.
+SKY_SAMPLES = 250_000
 
 
 @dataclass
@@ -352,30 +354,26 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
         if mask.shape != data.shape:
             raise ConfigError(f"mask shape {mask.shape} differs from image shape {data.shape}")
         bad |= mask
-    good = ~bad
-    sky, sigma = sky_statistics(img, good)
+    nt = resolve_num_threads(num_threads)
+    # the statistics' regular subsample, taken here so that no full-size "good" array is made
+    step = max(1, int(np.ceil(img.size / SKY_SAMPLES)))
+    sky, sigma = sky_statistics(img.ravel()[::step], ~bad.ravel()[::step],
+                                max_samples=SKY_SAMPLES)
     if not pars.computesig:
         sigma = float(pars.skysigma)
-    if sigma <= 0 or not good.any():
+    if sigma <= 0 or bad.all():
         log.warning("no usable background (sigma=%g); no sources", sigma)
         return SourceList.empty(sky, sigma)
-    img -= np.float32(sky)
-    img[bad] = 0.0
+    bad8 = bad.view(np.uint8)
+    subtract_and_blank(img, bad8, np.float32(sky), nt)   # img - sky, bad pixels 0
     kernel, footprint = gaussian_kernel(pars.conv_width, pars.ratio, pars.theta, pars.nsigma)
     r = kernel.shape[0] // 2
-    conv = correlate(img, kernel, num_threads=num_threads)
+    conv = correlate(img, kernel, num_threads=nt)
     thresh = pars.threshold * sigma * float(np.sqrt((kernel ** 2).sum()))
     edge = max(r, 3)
-    inner = conv[edge:-edge, edge:-edge]
-    cand = inner > np.float32(thresh)
-    cand &= good[edge:-edge, edge:-edge]
-    iy, ix = np.nonzero(cand)
-    del cand
-    iy += edge
-    ix += edge
-    # local maxima of the filtered image within the footprint, tested only where the
-    # filtered image is above the threshold: first against the 8 neighbours (the
-    # footprint always holds them), then against the whole footprint
+    # good pixels above the threshold that are not below any of their 8 neighbours
+    # (one compiled pass), then the maxima over the whole footprint
+    iy, ix = threshold_peaks(conv, bad8, np.float32(thresh), edge, nt)
     iy, ix = _local_maxima(conv, iy, ix, footprint)
     if cr_reject and iy.size:
         inside = ((iy >= 5) & (ix >= 5) & (iy < img.shape[0] - 5) & (ix < img.shape[1] - 5))

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Sparse 2-D correlation for the TweakReg source finder.
+"""Compiled loops of the TweakReg source finder: correlation, sky subtraction, peaks.
 
 ``correlate_taps`` gives the same float32 values as
 ``scipy.ndimage.correlate(img, kernel, mode="constant", cval=0.0)`` for a
@@ -58,3 +58,73 @@ def correlate_taps(const float[:, ::1] img, const Py_ssize_t[::1] dy,
                     acc[x] = acc[x] + wk * <double> img[yy, x + ox]
             for x in range(nx):
                 out[y, x] = <float> acc[x]
+
+
+def subtract_and_blank(float[:, ::1] img, const unsigned char[:, ::1] bad, float sky,
+                       int num_threads):
+    """In place: img = img - sky where bad is 0, and 0 where bad is not 0."""
+    cdef Py_ssize_t ny = img.shape[0], nx = img.shape[1], y, x
+    if bad.shape[0] != ny or bad.shape[1] != nx:
+        raise ValueError("bad must have the shape of img")
+    if num_threads < 1:
+        raise ValueError("num_threads must be >= 1")
+    with nogil:
+        for y in prange(ny, num_threads=num_threads, schedule="static"):
+            for x in range(nx):
+                if bad[y, x]:
+                    img[y, x] = 0.0
+                else:
+                    img[y, x] = img[y, x] - sky
+
+
+cdef inline bint _is_peak(const float[:, ::1] conv, Py_ssize_t y, Py_ssize_t x,
+                          float thresh) noexcept nogil:
+    cdef float v = conv[y, x]
+    if not (v > thresh):
+        return False
+    return (v >= conv[y - 1, x - 1] and v >= conv[y - 1, x] and v >= conv[y - 1, x + 1]
+            and v >= conv[y, x - 1] and v >= conv[y, x + 1]
+            and v >= conv[y + 1, x - 1] and v >= conv[y + 1, x] and v >= conv[y + 1, x + 1])
+
+
+def threshold_peaks(const float[:, ::1] conv, const unsigned char[:, ::1] bad, float thresh,
+                    Py_ssize_t edge, int num_threads):
+    """Pixels at least ``edge`` (>= 1) inside the image that are above ``thresh``, not bad,
+    and not below any of their 8 neighbours; row-major order.
+
+    Returns
+    -------
+    iy, ix : numpy.ndarray of intp
+    """
+    cdef Py_ssize_t ny = conv.shape[0], nx = conv.shape[1], y, x, k, n
+    cdef Py_ssize_t[::1] counts, start, oy, ox
+    if bad.shape[0] != ny or bad.shape[1] != nx:
+        raise ValueError("bad must have the shape of conv")
+    if edge < 1:
+        raise ValueError("edge must be >= 1")
+    if num_threads < 1:
+        raise ValueError("num_threads must be >= 1")
+    if ny <= 2 * edge or nx <= 2 * edge:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    counts = np.zeros(ny, dtype=np.intp)
+    with nogil:
+        for y in prange(edge, ny - edge, num_threads=num_threads, schedule="static"):
+            n = 0
+            for x in range(edge, nx - edge):
+                if not bad[y, x] and _is_peak(conv, y, x, thresh):
+                    n = n + 1
+            counts[y] = n
+    start = np.zeros(ny + 1, dtype=np.intp)
+    for y in range(ny):
+        start[y + 1] = start[y] + counts[y]
+    oy = np.empty(start[ny], dtype=np.intp)
+    ox = np.empty(start[ny], dtype=np.intp)
+    with nogil:
+        for y in prange(edge, ny - edge, num_threads=num_threads, schedule="static"):
+            k = start[y]
+            for x in range(edge, nx - edge):
+                if not bad[y, x] and _is_peak(conv, y, x, thresh):
+                    oy[k] = y
+                    ox[k] = x
+                    k = k + 1
+    return np.asarray(oy), np.asarray(ox)
