@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from drizzlepac_ng.blot import BLOT_INTERPOLANTS, blot_image
+from drizzlepac_ng.blot import BLOT_INTERPOLANTS, BlotSource, blot_image
 from drizzlepac_ng.errors import KernelArgumentError
 
 ALL = ["nearest", "linear", "poly3", "poly5", "spline3", "sinc", "lsinc", "lanczos3", "lanczos5"]
@@ -294,3 +294,30 @@ def test_fuzz_blot_never_crashes(data, pm_shape, pm_values, interp, fillval):
         return
     assert out.shape == pm_shape[:2]
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("interp", ALL)
+@pytest.mark.parametrize("shape", [(5, 5), (6, 9), (61, 47)])
+def test_blot_source_gives_bit_identical_values(interp, shape):
+    # BlotSource prepares the image once (poly5: a table of row differences);
+    # the values must not change anywhere, edges, huge values and NaN maps included
+    rng = np.random.default_rng(11)
+    img = (rng.normal(size=shape) * 100).astype(np.float32)
+    img[rng.random(shape) < 0.02] = 3e38
+    pm = np.dstack([rng.uniform(-1.5, shape[1] + 0.5, (40, 30)),
+                    rng.uniform(-1.5, shape[0] + 0.5, (40, 30))])
+    pm[3, 4] = np.nan
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain = blot_image(img, pm, interp=interp, iscale=1.3, num_threads=1)
+        src = BlotSource(img, interp, num_threads=1)
+        for n in (1, 3):
+            prepared = blot_image(src, pm, interp=interp, iscale=1.3, num_threads=n)
+            assert_array_equal(prepared, plain)
+
+
+def test_blot_source_interp_must_match():
+    src = BlotSource(smooth_image(), "poly5")
+    with pytest.raises(KernelArgumentError, match="prepared for interp='poly5'"):
+        blot_image(src, affine_pixmap((5, 5)), interp="linear")
+    with pytest.raises(KernelArgumentError, match="empty"):
+        BlotSource(np.zeros((0, 3), np.float32))

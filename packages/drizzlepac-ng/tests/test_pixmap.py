@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from drizzlepac_ng.errors import PixmapError
 from drizzlepac_ng.pixmap import (
     calc_pixmap,
+    calc_pixmap_plan,
     calc_pixmap_with_error,
     estimate_pixel_scale_ratio,
 )
@@ -234,6 +235,30 @@ def test_fast_threads_bit_identical(acs_pair):
     one = calc_pixmap(*acs_pair, mode="fast", num_threads=1)
     for n in (2, 4):
         assert_array_equal(calc_pixmap(*acs_pair, mode="fast", num_threads=n), one)
+
+
+def test_plan_evaluates_to_the_same_map(acs_pair):
+    direct = calc_pixmap(*acs_pair, mode="fast", num_threads=1)
+    plan = calc_pixmap_plan(*acs_pair, mode="fast")
+    assert plan.mode == "fast" and plan.shape == direct.shape[:2]
+    # the plan keeps coefficients, far less than the map itself
+    assert plan.nbytes < direct.nbytes / 4
+    buf = np.full(direct.shape, -1.0)
+    assert plan.evaluate(buf, num_threads=2) is buf
+    assert_array_equal(buf, direct)
+    assert_array_equal(plan.evaluate(num_threads=1), direct)
+    with pytest.raises(PixmapError, match="out must be"):
+        plan.evaluate(np.empty(direct.shape, dtype=np.float32))
+
+
+def test_exact_plan_holds_the_map():
+    pair = tan_wcs((40, 50)), tan_wcs((60, 60), rot_deg=30.0)
+    plan = calc_pixmap_plan(*pair, mode="exact")
+    direct = calc_pixmap(*pair)
+    assert plan.mode == "exact" and plan.nbytes == direct.nbytes
+    assert_array_equal(plan.evaluate(), direct)
+    out = np.zeros_like(direct)
+    assert_array_equal(plan.evaluate(out), direct)
 
 
 def test_fast_keeps_every_column_for_a_per_column_table():

@@ -801,9 +801,13 @@ class _Scaled:
         return part * self.factor if self.factor != 1 else part
 
 
-def blot_chip(median: np.ndarray, chip: Chip, pixmap: np.ndarray, cfg: AstroDrizzleConfig,
+def blot_chip(median, chip: Chip, pixmap: np.ndarray, cfg: AstroDrizzleConfig,
               *, num_threads: int | None = None, median_wcs=None) -> np.ndarray:
-    """Step 5: the median (cps) resampled onto ``chip``, in its native units, sky added."""
+    """Step 5: the median (cps) resampled onto ``chip``, in its native units, sky added.
+
+    ``median`` is an array or a :class:`drizzlepac_ng.blot.BlotSource` of it
+    (prepared once for every chip, with ``blot_interp``).
+    """
     from ..blot import blot_image
 
     bcfg = cfg.blot
@@ -844,11 +848,15 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
     pairs = [(e, c) for e in exposures for c in e.chips]
     threads = 1 if workers > 1 else num_threads
     flag_threads = 1 if workers > 1 else resolve_num_threads(num_threads)
+    from ..blot import BlotSource
+
+    # the median is converted (and for poly5 its row differences tabulated) once
+    source = BlotSource(median, cfg.blot.blot_interp, num_threads=num_threads)
 
     def one(pair):
         exp, chip = pair
         pm = pixmaps.get(chip, num_threads=threads)
-        blot = blot_chip(median, chip, pm, cfg, num_threads=threads,
+        blot = blot_chip(source, chip, pm, cfg, num_threads=threads,
                          median_wcs=pixmaps.out_wcs)
         if not ccfg.driz_cr:
             pixmaps.release(pm)
