@@ -198,7 +198,11 @@ def main(argv=None) -> int:
     print(f"{'run':24s} {'wall [s]':>10s} {'peak RSS [MB]':>14s}")
     for name, r in rows:
         print(f"{name:24s} {r['wall']:10.1f} {r['peak'] / 1e6:14.0f}")
-    print("steps (ours):", ", ".join(f"{k} {v:.1f} s" for k, v in ours["timings"].items()))
+    print("phases (ours):", ", ".join(f"{k} {v:.1f} s" for k, v in ours["timings"].items()
+                                      if not k.startswith("pipeline: ")))
+    print("pipeline steps (ours):", ", ".join(
+        f"{k[len('pipeline: '):]} {v:.1f} s" for k, v in ours["timings"].items()
+        if k.startswith("pipeline: ")))
     if have_original:
         speed = rows[1][1]["wall"] / ours["wall"]
         mem = ours["peak"] / rows[1][1]["peak"]

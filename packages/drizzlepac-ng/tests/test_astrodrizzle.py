@@ -176,6 +176,15 @@ def test_photometry_and_positions_match_truth(drizzled):
     assert rms <= 0.02, rms
 
 
+def test_timings_include_the_pipeline_steps(drizzled):
+    timings = drizzled["result"].timings
+    steps = ("static mask", "sky", "separate drizzle", "median", "blot + driz_cr",
+             "final drizzle")
+    assert all(timings[f"pipeline: {s}"] >= 0.0 for s in steps), timings
+    assert timings["total"] >= timings["load"] + timings["pipeline"] - 1e-6
+    assert sum(timings[f"pipeline: {s}"] for s in steps) <= timings["pipeline"] + 1e-6
+
+
 def test_product_layout(drizzled):
     res = drizzled["result"]
     path = res.product

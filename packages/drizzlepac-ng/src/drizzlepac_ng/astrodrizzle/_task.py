@@ -38,7 +38,10 @@ class AstroDrizzleResult:
     config : AstroDrizzleConfig
         The effective parameters.
     timings : dict
-        Seconds spent per phase.
+        Wall seconds per phase: ``load``, ``pipeline``, ``total``, and the
+        pipeline's steps (``static mask``, ``sky``, ``separate drizzle``,
+        ``median``, ``blot + driz_cr``, ``final drizzle``) as
+        ``"pipeline: <step>"``.
     """
 
     files: list[Path]
@@ -181,6 +184,8 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
             if png is not None:
                 written.append(png)
         timings["total"] = time.perf_counter() - t0
+        for step, seconds in getattr(result, "timings", {}).items():
+            timings[f"pipeline: {step}"] = seconds
         log.info("AstroDrizzle finished in %.1f s; products: %s", timings["total"],
                  ", ".join(str(p) for p in written) or "none")
     return AstroDrizzleResult(written, product, result, result.config, timings)
