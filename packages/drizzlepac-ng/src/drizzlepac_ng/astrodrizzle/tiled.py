@@ -333,7 +333,7 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
         common = dict(pixmap=pm_ref, exptime=exp.exptime, exposure=k, label=chip.label,
                       iscale=iscale, in_units=units, extent=extent)
         sep_chips.append(ChipInput(
-            data=data_ref, weight=_save(folder, f"c{n}_sepwht", sep_mask.astype(np.float32)),
+            data=data_ref, weight=_save(folder, f"c{n}_sepwht", sep_mask),
             pixel_scale_ratio=math.sqrt(iscale),
             wht_scale=_wt_scale(dcfg.driz_sep_wt_scl, exp.exptime),
             sky=float(chip.sky),

@@ -46,7 +46,7 @@ from .tiles import BBox, kernel_margin, pixmap_bbox
 log = logging.getLogger(__name__)
 
 __all__ = ["ChipInput", "SingleImage", "TileResult", "crmask_chip", "drizzle_single",
-           "drizzle_tile", "exact_sum", "exact_total", "median_tile", "prepare_chips",
+           "drizzle_tile", "median_tile", "prepare_chips",
            "single_tile"]
 
 CTX_BITS = 32
@@ -356,8 +356,9 @@ class SingleImage:
     sci, wht : ndarray, str or None
         The image and its weights (float32, ``box.shape``), or the paths of
         their ``.npy`` files.
-    weight_parts : dict
-        :func:`exact_sum` of the positive weights inside the output frame.
+    weight_sum : float
+        Sum of the positive weights inside the output frame (float64, in a
+        fixed order: the single does not depend on the tiling).
     weight_count : int
         Number of those weights.
     """
@@ -365,7 +366,7 @@ class SingleImage:
     box: BBox | None
     sci: np.ndarray | str | None = None
     wht: np.ndarray | str | None = None
-    weight_parts: dict = field(default_factory=dict)
+    weight_sum: float = 0.0
     weight_count: int = 0
 
     def crop(self, box: BBox) -> tuple[np.ndarray, np.ndarray]:
@@ -425,14 +426,13 @@ def drizzle_single(chips: Sequence[ChipInput], frame: BBox, *, kernel: str = "sq
     box = BBox(min(b.x0 for b in boxes), max(b.x1 for b in boxes),
                min(b.y0 for b in boxes), max(b.y1 for b in boxes))
     sci, wht = single_tile(box, chips, kernel=kernel, pixfrac=pixfrac, num_threads=num_threads)
-    parts, count = {}, 0
+    total, count = 0.0, 0
     inside = box.intersect(frame)
     if inside is not None:
-        w = wht[inside.y0 - box.y0:inside.y1 - box.y0, inside.x0 - box.x0:inside.x1 - box.x0]
-        pos = w[w > 0]
-        parts, count = exact_sum(pos), int(pos.size)
+        total, count = median_mod.positive_sum_count(
+            wht[inside.y0 - box.y0:inside.y1 - box.y0, inside.x0 - box.x0:inside.x1 - box.x0])
     if path is None:
-        return SingleImage(box, sci, wht, parts, count)
+        return SingleImage(box, sci, wht, total, count)
     refs = []
     for name, arr in (("sci", sci), ("wht", wht)):
         target = f"{path}_{name}.npy"
@@ -442,7 +442,7 @@ def drizzle_single(chips: Sequence[ChipInput], frame: BBox, *, kernel: str = "sq
             raise FileUpdateError(f"cannot write a temporary single image ({exc}); use "
                                   "in_memory=True or free some space", filename=target) from exc
         refs.append(target)
-    return SingleImage(box, refs[0], refs[1], parts, count)
+    return SingleImage(box, refs[0], refs[1], total, count)
 
 
 def median_tile(box: BBox, singles: Sequence[SingleImage | None], *, halo: int = 0,
@@ -509,44 +509,6 @@ def median_tile(box: BBox, singles: Sequence[SingleImage | None], *, halo: int =
         med /= np.float32(gain_ref)
     return TileResult(box, np.ascontiguousarray(med[halo:halo + box.shape[0],
                                                     halo:halo + box.shape[1]]))
-
-
-def exact_sum(values: np.ndarray) -> dict[int, int]:
-    """The exact sum of float32 values, as ``{binary exponent: integer mantissa sum}``.
-
-    Each value is ``m * 2**e`` with an integer ``m`` of 24 bits; the integer
-    sums per exponent are exact, so partial results of any split of the
-    values add up (:func:`exact_total`) to the same number whatever the
-    split: the mean weight of a single image does not depend on the tiling.
-    """
-    v = np.asarray(values, dtype=np.float32).ravel()
-    out: dict[int, int] = {}
-    # per chunk of 2**28 values, a float64 bincount of 24-bit mantissas is exact
-    # (every partial sum stays below 2**52)
-    for c0 in range(0, v.size, 1 << 28):
-        m, e = np.frexp(v[c0:c0 + (1 << 28)].astype(np.float64))
-        mi = np.ldexp(m, 24)
-        e0 = int(e.min())
-        sums = np.bincount(e - e0, weights=mi)
-        for k in np.flatnonzero(sums):
-            key = int(k) + e0 - 24
-            out[key] = out.get(key, 0) + int(sums[k])
-    return out
-
-
-def exact_total(parts: Sequence[dict[int, int]]) -> float:
-    """Float value of the sum of :func:`exact_sum` results (rounded once)."""
-    from fractions import Fraction
-
-    total: dict[int, int] = {}
-    for p in parts:
-        for k, v in p.items():
-            total[k] = total.get(k, 0) + v
-    if not total:
-        return 0.0
-    lo = min(total)
-    acc = sum(v << (k - lo) for k, v in total.items())
-    return float(Fraction(acc) * Fraction(2) ** lo)
 
 
 #: extra median pixels read around a chip for the blot interpolation

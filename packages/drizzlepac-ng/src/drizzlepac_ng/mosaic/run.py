@@ -22,7 +22,6 @@ from .graph import (
     SingleImage,
     drizzle_single,
     drizzle_tile,
-    exact_total,
     median_tile,
     prepare_chips,
 )
@@ -205,7 +204,7 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         lists ``sky``, ``exptime``, ``readnoise``, ``gain``).  Without
         ``weight_thresholds`` but with ``combine_maskpt`` > 0, the
         thresholds are ``maskpt`` x the mean positive weight of each single
-        image, summed exactly.
+        image (inside the frame).
     driz_cr : dict, optional
         Blot the assembled median back to every chip and flag cosmic rays
         before the final drizzle (needs ``median``): keyword arguments of
@@ -362,7 +361,7 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
             singles = _drizzle_singles(prepared, refs, n_exp, out_shape, med_kw, client,
                                        run_kw, scratch)
             if thr is None and maskpt:
-                thr = [float(maskpt) * exact_total([s.weight_parts]) / s.weight_count
+                thr = [float(maskpt) * s.weight_sum / s.weight_count
                        if s.weight_count else 0.0 for s in singles]
         med_tasks = median_tasks(singles)
         tmp = output.with_name(output.name + ".partial")

@@ -162,12 +162,16 @@ def pixmap_bbox(pixmap: np.ndarray, margin: int = 2) -> BBox | None:
         raise ConfigError(f"a pixel map must have shape (ny, nx, 2), got {pm.shape}")
     xs, ys = pm[..., 0], pm[..., 1]
     ok = np.isfinite(xs) & np.isfinite(ys)
-    if not ok.any():
+    if ok.all():  # the usual case: no boolean-indexed copies
+        xs_ok, ys_ok = xs, ys
+    elif not ok.any():
         return None
-    x0 = int(np.floor(xs[ok].min())) - margin
-    x1 = int(np.ceil(xs[ok].max())) + margin + 1
-    y0 = int(np.floor(ys[ok].min())) - margin
-    y1 = int(np.ceil(ys[ok].max())) + margin + 1
+    else:
+        xs_ok, ys_ok = xs[ok], ys[ok]
+    x0 = int(np.floor(xs_ok.min())) - margin
+    x1 = int(np.ceil(xs_ok.max())) + margin + 1
+    y0 = int(np.floor(ys_ok.min())) - margin
+    y1 = int(np.ceil(ys_ok.max())) + margin + 1
     return BBox(x0, x1, y0, y1)
 
 
