@@ -358,7 +358,10 @@ def drizzle_add(
             raise KernelArgumentError(
                 f"'mask' has shape {mk.shape}, which is not the shape of 'data' {shape}"
             )
-        mk = np.ascontiguousarray(mk != 0, dtype=np.uint8)
+        if mk.dtype == np.bool_:
+            mk = np.ascontiguousarray(mk).view(np.uint8)  # bools are 0/1 bytes: no copy
+        else:
+            mk = np.ascontiguousarray(mk != 0, dtype=np.uint8)
 
     dqa = None
     if dq is not None:

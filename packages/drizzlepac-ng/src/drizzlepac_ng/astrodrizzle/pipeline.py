@@ -238,6 +238,16 @@ def chip_good_mask(static: dict, exp: Exposure, chip: Chip, dq, bits: int) -> np
     return mask
 
 
+def _minus_sky(chip: Chip, data: np.ndarray) -> np.ndarray:
+    """``data - sky`` (float32); in place when the chip's arrays are read afresh
+    for every step (not kept in memory), which saves a chip-sized array."""
+    sky = np.float32(chip.sky)
+    if chip.keep_in_memory or not data.flags.writeable or data.dtype != np.float32:
+        return np.asarray(data, dtype=np.float32) - sky
+    data -= sky
+    return data
+
+
 def final_record(exp: Exposure, chip: Chip, cfg: AstroDrizzleConfig, wht_scale: float,
                  in_scale: float) -> ChipRecord:
     """The product's ``Dnnn*`` keyword values of one chip of the final drizzle."""
@@ -698,9 +708,11 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
     def prepare(item):
         exp, chip = item
         arr = chip.arrays()
-        mask = chip_good_mask(static, exp, chip, arr.dq, bits)
-        data = arr.data - np.float32(chip.sky)
-        return data, mask.astype(np.float32), pixmaps.get(chip, num_threads=bg_threads)
+        # bad pixels are masked out of the drizzle; the good ones have weight 1,
+        # exactly as a 0/1 weight map would give them (the kernel skips zero weights)
+        bad = np.logical_not(chip_good_mask(static, exp, chip, arr.dq, bits))
+        data = _minus_sky(chip, arr.data)
+        return data, bad, pixmaps.get(chip, num_threads=bg_threads)
 
     pairs = [(e, c) for e in exposures for c in e.chips]
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
@@ -711,23 +723,40 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
         from concurrent.futures import ThreadPoolExecutor
 
         writer = ThreadPoolExecutor(max_workers=1)
+    # output pairs already written to disk are zeroed and used again (fresh memory
+    # costs more than clearing it)
+    spare: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def outputs() -> tuple[np.ndarray, np.ndarray]:
+        if spare:
+            pair = spare.pop()
+            for a in pair:
+                a.fill(0.0)
+            return pair
+        return np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32)
+
+    def written(item) -> None:
+        files, arrays = item
+        singles.append(files)
+        spare.append(arrays)
+
     try:
         for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=len(exposures))):
-            drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None,
-                          out_img=np.zeros((ny, nx), np.float32),
-                          out_wht=np.zeros((ny, nx), np.float32), disable_ctx=True,
-                          num_threads=num_threads)
+            out_sci, out_wht = outputs()
+            drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=out_sci,
+                          out_wht=out_wht, disable_ctx=True, num_threads=num_threads)
+            del out_sci, out_wht
             scale = _wt_scale(dcfg.driz_sep_wt_scl, exp.exptime)
             for chip in exp.chips:
-                data, weight, pm = next(prepared)
+                data, bad, pm = next(prepared)
                 iscale = (out_scale / nominal_scale(chip)) ** 2
                 drz.add_image(data, exptime=exp.exptime, pixmap=pm,
-                              weight_map=weight, wht_scale=scale,
+                              mask=bad, wht_scale=scale,
                               pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
                               in_units="cps" if chip.is_rate else "counts",
                               pixel_scale_ratio=math.sqrt(iscale))
                 pixmaps.release(pm)
-                del data, weight, pm
+                del data, bad, pm
             sci, wht = drz.out_img, drz.out_wht
             del drz
             if dcfg.driz_sep_fillval is not None:
@@ -735,20 +764,21 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
             if tmpdir is not None:
                 # with prefetch, the files are written behind while the next exposure drizzles
                 def write(k=k, sci=sci, wht=wht):
-                    return (BandFile(tmpdir / f"single{k}_sci.f32", sci),
-                            BandFile(tmpdir / f"single{k}_wht.f32", wht, weight=True))
+                    return ((BandFile(tmpdir / f"single{k}_sci.f32", sci),
+                             BandFile(tmpdir / f"single{k}_wht.f32", wht, weight=True)),
+                            (sci, wht))
 
                 if writer is None:
-                    singles.append(write())
+                    written(write())
                 else:
                     while pending and pending[0].done():
-                        singles.append(pending.pop(0).result())
+                        written(pending.pop(0).result())
                     pending.append(writer.submit(write))
             else:
                 singles.append((sci, wht))
             del sci, wht
         if writer is not None:
-            singles.extend(f.result() for f in pending)
+            singles.extend(f.result()[0] for f in pending)
     finally:
         if writer is not None:
             writer.shutdown(wait=True)
@@ -975,24 +1005,33 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
         cr = crmasks.get(chip.label)
         if cr is not None:
             mask &= ~cr
-        data = arr.data - np.float32(chip.sky)
+        data = _minus_sky(chip, arr.data)
         if cfg.general.proc_unit == "electrons":
             data *= np.float32(chip.effective_gain)
+        if cfg.final.final_wht_type == "EXP":
+            # the EXP weight map is exptime (float32) on good pixels and 0 elsewhere:
+            # the same weights come from masking the bad pixels and a scalar scale
+            _, wht_scale = final_weight(exp, chip, arr, mask[:1, :1], cfg)
+            weight = np.float32(exp.exptime)
+            np.logical_not(mask, out=mask)
+            return data, (None, mask, weight), wht_scale, pixmaps.get(
+                chip, num_threads=bg_threads)
         weight, wht_scale = final_weight(exp, chip, arr, mask, cfg)
-        return data, weight, wht_scale, pixmaps.get(chip, num_threads=bg_threads)
+        return data, (weight, None, 1.0), wht_scale, pixmaps.get(chip, num_threads=bg_threads)
 
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
     for (exp, chip), (data, weight, wht_scale, pm) in zip(
             pairs, progress(prepared, desc="final drizzle", total=len(pairs)), strict=True):
         in_scale = nominal_scale(chip)
-        drz.add_image(data, exptime=exp.exptime, pixmap=pm, weight_map=weight,
-                      wht_scale=wht_scale, pixfrac=fcfg.final_pixfrac,
+        weight_map, bad, factor = weight
+        drz.add_image(data, exptime=exp.exptime, pixmap=pm, weight_map=weight_map, mask=bad,
+                      wht_scale=float(factor) * wht_scale, pixfrac=fcfg.final_pixfrac,
                       iscale=(out_scale / in_scale) ** 2,
                       in_units="cps" if chip.is_rate else "counts",
                       pixel_scale_ratio=out_scale / in_scale)
         records.append(final_record(exp, chip, cfg, wht_scale, in_scale))
         pixmaps.release(pm)
-        del data, weight, pm
+        del data, weight, weight_map, bad, pm
     sci, wht = drz.out_img, drz.out_wht
     if fcfg.final_units == "counts":
         total = sum(e.exptime for e in exposures)
