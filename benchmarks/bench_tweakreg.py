@@ -147,6 +147,9 @@ def _fresh(src: list[Path], dest: Path) -> list[Path]:
     dest.mkdir(parents=True)
     for f in src:
         shutil.copy(f, dest / f.name)
+    # write the copies back to disk now, so that their write-back does not slow down the
+    # run that follows (it would hit whichever implementation runs next)
+    os.sync()
     return [dest / p.name for p in src]
 
 
@@ -165,6 +168,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, default=20.0,
                     help="finder threshold of the comparison scenario (both implementations)")
     ap.add_argument("--no-original", action="store_true", help="do not run drizzlepac.tweakreg")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each implementation in the comparison scenario, "
+                         "interleaved (the table gives the medians)")
     ap.add_argument("--original-memory-gb", type=float, default=8.0,
                     help="address-space cap of the original's child process (GB)")
     args = ap.parse_args(argv)
@@ -181,10 +187,11 @@ def main(argv=None) -> int:
     run_orig = _have_original() and not args.no_original
     thr = f"{args.threshold:g}"
     rows: list[tuple[str, str, dict, list[float] | None]] = []
+    runs: dict[tuple[str, str], list[dict]] = {}
 
     def record(scenario: str, label: str, code: str, src: list[Path], t: str, sr: str,
                *more: str, **kw) -> None:
-        work = _fresh(src, base / f"run_{len(rows)}")
+        work = _fresh(src, base / "run")       # one work folder (each copy is ~700 MB)
         try:
             res = _run_child(code, work, t, sr, *more, **kw)
         except RuntimeError as exc:
@@ -192,31 +199,50 @@ def main(argv=None) -> int:
             print(f"{scenario} / {label}: failed: {last}")
             rows.append((scenario, label, {}, None))
             return
+        runs.setdefault((scenario, label), []).append(res)
         rows.append((scenario, label, res, [_truth_error_mas(p, simdir) for p in work]))
 
     load = [os.getloadavg()]
     for sr in ("0", "1"):
         tag = f"sharp/round {'on' if sr == '1' else 'off'}"
-        record(f"comparison T={thr}", f"drizzlepac-ng, {tag}", CHILD_NG, flagged, thr, sr)
-        if run_orig:
-            record(f"comparison T={thr}", f"drizzlepac (original), {tag}", CHILD_ORIG, flagged,
-                   thr, sr, memory_gb=args.original_memory_gb)
+        for _ in range(max(1, args.repeat)):      # interleaved: both see the same load
+            record(f"comparison T={thr}", f"drizzlepac-ng, {tag}", CHILD_NG, flagged, thr, sr)
+            if run_orig:
+                record(f"comparison T={thr}", f"drizzlepac (original), {tag}", CHILD_ORIG,
+                       flagged, thr, sr, memory_gb=args.original_memory_gb)
         record("crs-present, defaults", f"drizzlepac-ng, {tag}", CHILD_NG, files, "default", sr)
     record("crs-present, defaults", "drizzlepac-ng, crreject=True", CHILD_NG, files, "default",
            "0", "1")
     load.append(os.getloadavg())
 
+    # one line per scenario and implementation: the median wall and CPU time of its runs
+    merged: list[tuple[str, str, dict, list[float] | None]] = []
+    for scenario, label, res, errs in rows:
+        if any(m[0] == scenario and m[1] == label for m in merged):
+            continue
+        done = runs.get((scenario, label), [])
+        if done:
+            res = dict(res, seconds=float(np.median([r["seconds"] for r in done])),
+                       cpu=float(np.median([r["cpu"] for r in done])),
+                       rss_mb=max(r["rss_mb"] for r in done), nruns=len(done),
+                       walls=[r["seconds"] for r in done])
+        merged.append((scenario, label, res, errs))
+    rows = merged
     print()
-    print(f"{'scenario':24s} {'implementation':38s} {'wall (s)':>8s} {'CPU (s)':>8s} "
+    print(f"{'scenario':24s} {'implementation':50s} {'wall (s)':>8s} {'CPU (s)':>8s} "
           f"{'peak RSS (MB)':>13s}  WCS error vs truth (mas rms per image)")
     for scenario, label, res, errs in rows:
         if errs is None:
-            print(f"{scenario:24s} {label:38s} {'failed':>8s}")
+            print(f"{scenario:24s} {label:50s} {'failed':>8s}")
             continue
+        if res.get("nruns", 1) > 1:
+            label = f"{label} [median of {res['nruns']}]"
         note = "" if res.get("ok", True) else "  (some image refused: " + \
             ", ".join(str(n) for n in res.get("nmatch", [])) + " matches)"
-        print(f"{scenario:24s} {label:38s} {res['seconds']:8.1f} {res['cpu']:8.1f} "
+        print(f"{scenario:24s} {label:50s} {res['seconds']:8.2f} {res['cpu']:8.2f} "
               f"{res['rss_mb']:13.0f}  " + " ".join(f"{e:.3f}" for e in errs) + note)
+        if res.get("nruns", 1) > 1:
+            print(f"{'':24s}   wall of each run: " + " ".join(f"{w:.2f}" for w in res["walls"]))
     print(f"\nload average (1, 5, 15 min) before: {' '.join(f'{v:.2f}' for v in load[0])}, "
           f"after: {' '.join(f'{v:.2f}' for v in load[1])} on {os.cpu_count()} CPUs")
     ours = [r for r in rows if r[1].startswith("drizzlepac-ng") and r[3] is not None]

@@ -136,3 +136,21 @@ def test_image_catalogs_same_with_chip_threads(tmp_path):
         assert a.extver == b.extver and len(a.x) > 10
         for name in ("x", "y", "flux", "ra", "dec"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+@pytest.mark.parametrize("dtype", [">i2", "<i2", ">i4", "u1", ">u2"])
+@pytest.mark.parametrize("bits", [0, 4096, 4096 + 16, 65535 - 4])
+def test_dq_bad_mask_equals_good_pixel_mask(dtype, bits):
+    from drizzlepac_ng.align.catalogs import dq_bad_mask
+    from drizzlepac_ng.astrodrizzle.config import good_pixel_mask
+
+    info = np.iinfo(np.dtype(dtype))
+    dq = np.random.default_rng(2).integers(0, min(info.max, 2 ** 15) + 1, (40, 50)).astype(dtype)
+    dq[::7] = 0
+    expect = ~good_pixel_mask(dq, bits)
+    out = np.empty(dq.shape, bool)
+    work = np.empty(dq.shape, np.dtype(dtype).newbyteorder("="))
+    got = dq_bad_mask(dq, bits, out=out, work=work)
+    assert got is out
+    np.testing.assert_array_equal(got, expect)
+    np.testing.assert_array_equal(dq_bad_mask(dq, bits), expect)     # no work arrays

@@ -40,6 +40,7 @@ from stwcs_ng import fileio
 
 from .align.catalogs import (
     ChipCatalog,
+    FinderWorkspaces,
     PendingCatalogs,
     chip_wcs,
     image_catalogs,
@@ -846,6 +847,7 @@ class _LazyCatalogs:
     def __init__(self, executor: Any, ahead: int = 2) -> None:
         self._executor = executor
         self._ahead = ahead
+        self._workspaces = FinderWorkspaces()
         self._pending: dict[str, PendingCatalogs] = {}
         self._done: dict[str, list[ChipCatalog]] = {}
 
@@ -858,7 +860,7 @@ class _LazyCatalogs:
         for p in self._pending.values():       # in the order of the files
             if running >= self._ahead:
                 break
-            p.submit(self._executor)
+            p.submit(self._executor, self._workspaces)
             running += 1
 
     def __getitem__(self, filename: str) -> list[ChipCatalog]:

@@ -10,9 +10,12 @@ matching and fitting happen.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +29,11 @@ from stwcs_ng import fileio
 
 from ..errors import ConfigError, InputFileError
 from ..imagefindpars import ImageFindPars
-from .finder import SourceList, find_sources
+from .finder import FinderWorkspace, SourceList, find_sources
 from .wcsupdate import check_linear_header, chip_extensions
 
 __all__ = ["ChipCatalog", "image_catalogs", "start_image_catalogs", "PendingCatalogs",
-           "read_columns", "read_xy_catalog", "read_sky_catalog",
+           "FinderWorkspaces", "dq_bad_mask", "read_columns", "read_xy_catalog", "read_sky_catalog",
            "reference_plane", "apply_flux_limits", "exclusion_mask_filter", "chip_wcs",
            "read_target_radius_list"]
 
@@ -521,12 +524,72 @@ def _warn_flagged(fname: str, extver: int, src: SourceList, dq: Any) -> None:
                     "every flagged pixel as bad", fname, extver, flagged, len(src))
 
 
-def _find_chip(data: np.ndarray, dq: Any, bits: int | None, pars: ImageFindPars,
-               cr_reject: bool, num_threads: int) -> SourceList:
-    """The finder on one chip, bad pixels from its DQ array (run in a worker thread)."""
+class FinderWorkspaces:
+    """Finder work arrays shared by worker threads: one workspace per running chip.
+
+    Successive chips reuse the arrays of finished ones (see
+    :class:`~drizzlepac_ng.align.finder.FinderWorkspace`).
+    """
+
+    def __init__(self) -> None:
+        self._free: list[FinderWorkspace] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[FinderWorkspace]:
+        """A workspace nobody else uses until the ``with`` block ends."""
+        with self._lock:
+            ws = self._free.pop() if self._free else FinderWorkspace()
+        try:
+            yield ws
+        finally:
+            with self._lock:
+                self._free.append(ws)
+
+
+def dq_bad_mask(dq: np.ndarray, bits: int, out: np.ndarray | None = None,
+                work: np.ndarray | None = None) -> np.ndarray:
+    """True where a DQ value has a bit outside ``bits`` (``~good_pixel_mask(dq, bits)``).
+
+    Parameters
+    ----------
+    dq : numpy.ndarray
+        Data-quality array (any byte order).
+    bits : int
+        Bits that do not make a pixel bad (from ``interpret_bits``).
+    out : numpy.ndarray of bool, optional
+        Result array (C-ordered, the shape of ``dq``).
+    work : numpy.ndarray, optional
+        Scratch array of ``dq``'s shape and native integer type.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
     from ..astrodrizzle.config import good_pixel_mask
-    mask = ~good_pixel_mask(dq, bits) if bits is not None and dq is not None else None
-    return find_sources(data, pars, mask=mask, cr_reject=cr_reject, num_threads=num_threads)
+    dq = np.asarray(dq)
+    native = dq.dtype.newbyteorder("=")
+    if dq.dtype.kind not in "iu" or out is None or work is None or work.dtype != native:
+        return ~good_pixel_mask(dq, bits)
+    # the test of good_pixel_mask, in the array's own integer type, into reused arrays
+    bad_bits = np.array(~np.int64(bits) & 0xFFFFFFFF, dtype=np.int64).astype(native)
+    np.bitwise_and(dq, bad_bits, out=work)
+    np.not_equal(work, 0, out=out)
+    return out
+
+
+def _find_chip(data: np.ndarray, dq: Any, bits: int | None, pars: ImageFindPars,
+               cr_reject: bool, num_threads: int,
+               workspaces: FinderWorkspaces | None = None) -> SourceList:
+    """The finder on one chip, bad pixels from its DQ array (run in a worker thread)."""
+    with (workspaces or FinderWorkspaces()).borrow() as ws:
+        mask = None
+        if bits is not None and dq is not None:
+            dq = np.asarray(dq)
+            mask = dq_bad_mask(dq, bits, out=ws.array("dqbad", dq.shape, np.bool_),
+                               work=ws.array("dqwork", dq.shape, dq.dtype.newbyteorder("=")))
+        return find_sources(data, pars, mask=mask, cr_reject=cr_reject,
+                            num_threads=num_threads, workspace=ws)
 
 
 def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
@@ -606,12 +669,20 @@ class PendingCatalogs:
         """The finder was started in an executor."""
         return bool(self._jobs) or not self._work
 
-    def submit(self, executor: Any) -> None:
-        """Start the finder on every chip in ``executor`` (one task per chip)."""
+    def submit(self, executor: Any, workspaces: FinderWorkspaces | None = None) -> None:
+        """Start the finder on every chip in ``executor`` (one task per chip).
+
+        Parameters
+        ----------
+        executor : concurrent.futures.Executor
+        workspaces : FinderWorkspaces, optional
+            Work arrays shared with other images' chips.
+        """
         if self._hdul is None or self._jobs:
             return
+        ws = workspaces or FinderWorkspaces()
         self._jobs = [executor.submit(_find_chip, data, dq, self._bits, self._pars,
-                                      self._cr_reject, 1) for data, dq in self._work]
+                                      self._cr_reject, 1, ws) for data, dq in self._work]
 
     def result(self) -> list[ChipCatalog]:
         """The catalogs, one per chip (in EXTVER order); closes the file.
@@ -627,7 +698,8 @@ class PendingCatalogs:
             if self._jobs:
                 found = [job.result() for job in self._jobs]
             else:
-                found = [_find_chip(data, dq, self._bits, self._pars, self._cr_reject, 1)
+                ws = FinderWorkspaces()
+                found = [_find_chip(data, dq, self._bits, self._pars, self._cr_reject, 1, ws)
                          for data, dq in self._work]
             return self._finish(found)
         finally:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ from ..kernels import resolve_num_threads
 from ..kernels._finder import correlate_taps, subtract_and_blank, threshold_peaks
 
 __all__ = ["SourceList", "find_sources", "sky_statistics", "gaussian_kernel", "cosmic_ray_peaks",
-           "correlate"]
+           "correlate", "FinderWorkspace"]
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,8 @@ def gaussian_kernel(conv_width: float, ratio: float = 1.0, theta: float = 0.0,
     return kernel, footprint
 
 
-def correlate(img: np.ndarray, kernel: np.ndarray, *, num_threads: int | None = 1) -> np.ndarray:
+def correlate(img: np.ndarray, kernel: np.ndarray, *, num_threads: int | None = 1,
+              out: np.ndarray | None = None) -> np.ndarray:
     """Correlate a float32 image with a small kernel (zero outside the image).
 
     The same float32 values as ``scipy.ndimage.correlate(img, kernel,
@@ -199,6 +201,8 @@ def correlate(img: np.ndarray, kernel: np.ndarray, *, num_threads: int | None = 
         Weights; odd sizes, centred.
     num_threads : int or None, optional
         OpenMP threads (None: ``OMP_NUM_THREADS`` or every core).
+    out : numpy.ndarray of float32, optional
+        C-ordered array of the image's shape for the result (not ``img``).
 
     Returns
     -------
@@ -214,10 +218,15 @@ def correlate(img: np.ndarray, kernel: np.ndarray, *, num_threads: int | None = 
     if img.ndim != 2 or kernel.ndim != 2 or not (kernel.shape[0] % 2 and kernel.shape[1] % 2):
         raise ConfigError(f"correlate needs a 2-D image and a 2-D kernel of odd sizes, got "
                           f"{img.shape} and {kernel.shape}")
+    if out is None:
+        out = np.empty_like(img)
+    elif (out.shape != img.shape or out.dtype != np.float32 or not out.flags.c_contiguous
+          or np.shares_memory(out, img)):
+        raise ConfigError("out must be a C-ordered float32 array of the image's shape, "
+                          "not sharing memory with it")
     w = kernel.astype(np.float32).astype(np.float64)
     # the taps in raster order; like scipy, weights within DBL_EPSILON of 0 are left out
     ky, kx = np.nonzero(np.abs(w) > np.finfo(np.float64).eps)
-    out = np.empty_like(img)
     correlate_taps(img, (ky - kernel.shape[0] // 2).astype(np.intp),
                    (kx - kernel.shape[1] // 2).astype(np.intp), np.ascontiguousarray(w[ky, kx]),
                    out, resolve_num_threads(num_threads))
@@ -309,9 +318,43 @@ def cosmic_ray_peaks(img: np.ndarray, iy: np.ndarray, ix: np.ndarray, sigma: flo
     return out
 
 
+class FinderWorkspace:
+    """Full-size work arrays of :func:`find_sources`, kept for the next chip.
+
+    Fresh chip-size arrays cost page faults and the kernel's zeroing of their
+    memory every time; a workspace given to successive calls (one call at a
+    time: use one workspace per thread) reuses them.  It holds about
+    10 bytes per pixel.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """The (uninitialised) C-ordered array ``name`` with this shape and type.
+
+        Parameters
+        ----------
+        name : str
+        shape : tuple of int
+        dtype : numpy dtype
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        a = self._arrays.get(name)
+        if a is None or a.shape != tuple(shape) or a.dtype != np.dtype(dtype):
+            self._arrays.pop(name, None)
+            a = np.empty(shape, dtype=dtype)
+            self._arrays[name] = a
+        return a
+
+
 def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
                  mask: np.ndarray | None = None, cr_reject: bool = False,
-                 num_threads: int | None = 1) -> SourceList:
+                 num_threads: int | None = 1,
+                 workspace: FinderWorkspace | None = None) -> SourceList:
     """Find point-like sources in one image.
 
     Parameters
@@ -331,6 +374,8 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
         core); the sources do not depend on it.  The function releases the
         GIL for most of its work, so chips can also be processed in parallel
         Python threads (each with ``num_threads=1``).
+    workspace : FinderWorkspace, optional
+        Work arrays to reuse (faster for successive chips of one size).
 
     Returns
     -------
@@ -346,14 +391,19 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
     data = np.asarray(data)
     if data.ndim != 2 or min(data.shape) < 5:
         raise ConfigError(f"the image must be 2-D and at least 5x5 pixels, got shape {data.shape}")
-    # one native float32 copy (FITS data are big-endian: every later pass is faster)
-    img = np.array(data, dtype=np.float32, order="C")
-    bad = ~np.isfinite(img)
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != data.shape:
             raise ConfigError(f"mask shape {mask.shape} differs from image shape {data.shape}")
-        bad |= mask
+    ws = workspace if workspace is not None else FinderWorkspace()
+    # one native float32 copy (FITS data are big-endian: every later pass is faster)
+    img = ws.array("img", data.shape, np.float32)
+    np.copyto(img, data, casting="unsafe")
+    bad = ws.array("bad", data.shape, np.bool_)
+    np.isfinite(img, out=bad)
+    np.logical_not(bad, out=bad)
+    if mask is not None:
+        np.logical_or(bad, mask, out=bad)
     nt = resolve_num_threads(num_threads)
     # the statistics' regular subsample, taken here so that no full-size "good" array is made
     step = max(1, int(np.ceil(img.size / SKY_SAMPLES)))
@@ -368,7 +418,7 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
     subtract_and_blank(img, bad8, np.float32(sky), nt)   # img - sky, bad pixels 0
     kernel, footprint = gaussian_kernel(pars.conv_width, pars.ratio, pars.theta, pars.nsigma)
     r = kernel.shape[0] // 2
-    conv = correlate(img, kernel, num_threads=nt)
+    conv = correlate(img, kernel, num_threads=nt, out=ws.array("conv", img.shape, np.float32))
     thresh = pars.threshold * sigma * float(np.sqrt((kernel ** 2).sum()))
     edge = max(r, 3)
     # good pixels above the threshold that are not below any of their 8 neighbours
