@@ -157,9 +157,9 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> li
 
 def _frame_pixmap(pm: np.ndarray, bbox: BBox) -> np.ndarray:
     """The pixel map in the chip's exposure frame (tile independent)."""
-    local = np.array(pm, dtype=np.float64, copy=True)
-    local[..., 0] -= bbox.x0
-    local[..., 1] -= bbox.y0
+    # one pass (read, subtract, write) instead of a copy and two subtractions
+    local = np.empty(pm.shape, dtype=np.float64)
+    np.subtract(pm, np.array([bbox.x0, bbox.y0], dtype=np.float64), out=local)
     return local
 
 
@@ -184,7 +184,14 @@ def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None
     s = WINDOW_STRIDE
     ys = np.unique(np.r_[np.arange(0, ny, s), ny - 1])
     xs = np.unique(np.r_[np.arange(0, nx, s), nx - 1])
-    sample = np.asarray(pm[ys][:, xs], dtype=np.float64)
+    # strided views (no copy of every sampled row), plus the last row and column
+    sample = np.empty((ys.size, xs.size, 2), dtype=np.float64)
+    my, mx = -(-ny // s), -(-nx // s)
+    sample[:my, :mx] = pm[::s, ::s]
+    if ys.size > my:
+        sample[my, :mx] = pm[ny - 1, ::s]
+    if xs.size > mx:
+        sample[:, mx] = pm[ys, nx - 1]
     with np.errstate(invalid="ignore"):
         steps = [np.abs(np.diff(sample, axis=a)) for a in (0, 1) if sample.shape[a] > 1]
         finite = [d[np.isfinite(d)] for d in steps]
@@ -575,9 +582,7 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
     except (OSError, KeyError) as exc:
         raise ConfigError(f"cannot read the median for {chip.label} ({exc})",
                           filename=median_path) from exc
-    local = np.array(pm, dtype=np.float64, copy=True)
-    local[..., 0] -= b.x0
-    local[..., 1] -= b.y0
+    local = _frame_pixmap(pm, b)
     # median is a count rate per output pixel: back to the chip's units and pixel
     iscale = (chip.exptime if chip.in_units == "counts" else 1.0) / chip.iscale
     blot = blot_image(cut, local, fillval=0.0, iscale=iscale, interp=interp, sinscl=sinscl,
