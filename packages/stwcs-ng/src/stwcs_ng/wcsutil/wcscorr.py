@@ -274,18 +274,32 @@ def init_wcscorr(hdulist: Any, force: bool = False) -> None:
         log.info("created WCSCORR table with %d rows", len(rows))
 
 
-def _row_exists(table: fits.BinTableHDU, row: dict[str, Any]) -> bool:
-    used = wcscorr_rows(table)
-    data = table.data[:used]
-    for rec in data:
-        if (str(rec["WCS_ID"]).strip() == row["WCS_ID"] and int(rec["EXTVER"]) == row["EXTVER"]
-                and np.allclose([rec[c] for c in ("CRVAL1", "CRVAL2", "CD1_1", "CD1_2",
-                                                  "CD2_1", "CD2_2")],
-                                [row[c] for c in ("CRVAL1", "CRVAL2", "CD1_1", "CD1_2",
-                                                  "CD2_1", "CD2_2")],
-                                rtol=1e-12, atol=0.0)):
-            return True
-    return False
+_MATCH_COLUMNS = ("CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1", "CD2_2")
+
+
+class _RecordedRows:
+    """The used rows of a WCSCORR table, read once, to test whether a WCS is recorded.
+
+    (Each FITS_rec slice or record made by astropy copies every column
+    definition; reading the columns once keeps an update fast.)
+    """
+
+    def __init__(self, table: fits.BinTableHDU) -> None:
+        used = wcscorr_rows(table)
+        data = table.data
+        self.ids = [str(v).strip() for v in data.field("WCS_ID")[:used]]
+        self.extvers = [int(v) for v in data.field("EXTVER")[:used]]
+        self.values = [np.asarray(data.field(c)[:used], dtype=np.float64)
+                       for c in _MATCH_COLUMNS]
+
+    def __contains__(self, row: Mapping[str, Any]) -> bool:
+        """A used row has the same WCS_ID and EXTVER and CRVAL/CD within 1e-12 (relative)."""
+        target = np.array([row[c] for c in _MATCH_COLUMNS], dtype=np.float64)
+        for k, (wid, ev) in enumerate(zip(self.ids, self.extvers, strict=True)):
+            if wid == row["WCS_ID"] and ev == row["EXTVER"] and np.isclose(
+                    np.array([v[k] for v in self.values]), target, rtol=1e-12, atol=0.0).all():
+                return True
+        return False
 
 
 def update_wcscorr(hdulist: Any, source: Any = None, extname: str = "SCI",
@@ -335,18 +349,19 @@ def _update(dest: fits.HDUList, src: fits.HDUList, extname: str, wcs_id: str | N
     if idx is None:  # drizzled or no SCI: nothing to do
         return
     table = dest[idx]
+    recorded = _RecordedRows(table)      # the table does not change in this loop
     chips = [i for i in extension_indices(src, str(extname), filename=name)]
     rows = []
     for i in chips:
         header = src[i].header
-        keys = [k for k in altwcs.wcskeys(header) if k not in (" ", "O")]
-        for key in keys:
+        present = altwcs.wcskeys(header)
+        for key in [k for k in present if k not in (" ", "O")]:
             row = _row_values(src, header, key)
-            if not _row_exists(table, row):
+            if row not in recorded:
                 rows.append(row)
-        if active and " " in altwcs.wcskeys(header):
+        if active and " " in present:
             row = _row_values(src, header, " ", wcs_id)
-            if not _row_exists(table, row):
+            if row not in recorded:
                 rows.append(row)
     if rows:
         dest[idx] = _append_rows(table, rows)
