@@ -363,3 +363,36 @@ def test_pixel_maps_computed_in_threads_equal_serial(simset):
     threaded = list(ordered_map(lambda c: cache.get(c, num_threads=1), chips, 3))
     for a, b in zip(serial, threaded, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_chips_carry_the_camera_geometry_for_the_default_frame(simset, tmp_path):
+    """PA_V3, the IDC reference and the parity reach the chip WCSs (as HSTWCS attributes):
+    the default output frame takes the camera's orientation, as the original's; without
+    the IDC keywords it follows the chip's own +Y."""
+    from drizzlepac_ng.astrodrizzle import outwcs, pipeline
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+    from stwcs_ng.wcsutil import HSTWCS
+
+    chip = load_exposures(simset[:1])[0].chips[0]
+    ref = HSTWCS(str(simset[0]), ext=("SCI", chip.extver))
+    for name in ("pav3", "idcv2ref", "idcv3ref", "idctheta"):
+        assert getattr(chip.wcs, name) == pytest.approx(getattr(ref, name), abs=1e-12), name
+    assert np.array_equal(chip.wcs.parity, ref.parity)
+    camera = outwcs.camera_orientation(ref)
+    cfg = astrodrizzle.AstroDrizzleConfig.resolve(None, {})
+    frame = pipeline.output_frame(load_exposures(simset), cfg.final_wcs)
+    assert outwcs.cd_scale_orient(frame.wcs.cd)[1] == pytest.approx(camera, abs=1e-9)
+
+    (bare,) = _copy(simset[:1], tmp_path / "bare")
+    with fits.open(bare, mode="update") as hdul:
+        del hdul[0].header["PA_V3"]
+        for hdu in hdul:
+            if hdu.name == "SCI":
+                hdu.header["IDCV2REF"] = "n/a"     # not a number: ignored
+    chip = load_exposures([bare])[0].chips[0]
+    assert chip.wcs.pav3 is None and chip.wcs.idcv2ref is None
+    assert chip.wcs.idcv3ref is not None
+    assert outwcs.camera_orientation(chip.wcs) is None
+    frame = pipeline.output_frame(load_exposures([bare]), cfg.final_wcs)
+    chip_y = outwcs.cd_scale_orient(outwcs.linear_cd(chip.wcs, chip.shape)[0])[1]
+    assert outwcs.cd_scale_orient(frame.wcs.cd)[1] == pytest.approx(chip_y, abs=1e-9)

@@ -193,14 +193,18 @@ def test_camera_orientation_sets_default_frame(sim_flc):
     assert orient == pytest.approx(expected % 360.0 - 180.0, abs=1e-9)
     chip_y = cd_scale_orient(linear_cd(w, (w.pixel_shape[1], w.pixel_shape[0]))[0])[1]
     assert abs(orient - chip_y) > 0.5  # the ACS/WFC chip's own +Y is tilted by its skew
-    out = default_output_wcs(chips, orient_from="camera")
+    # the camera's orientation is the default (as the original's)
+    out = default_output_wcs(chips)
     assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(orient, abs=1e-9)
-    out = custom_output_wcs(chips, orient_from="camera", scale=0.1)
+    out = custom_output_wcs(chips, scale=0.1)
     assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(orient, abs=1e-9)
-    # the default is still the chip's own +Y
-    assert cd_scale_orient(default_output_wcs(chips).wcs.cd)[1] == pytest.approx(chip_y, abs=1e-9)
+    # the opt-out: the chip's own +Y
+    out = default_output_wcs(chips, orient_from="chip")
+    assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(chip_y, abs=1e-9)
+    out = custom_output_wcs(chips, orient_from="chip", scale=0.1)
+    assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(chip_y, abs=1e-9)
     # an explicit final_rot wins
-    rot = default_output_wcs(chips, rot=12.0, orient_from="camera").wcs.cd
+    rot = default_output_wcs(chips, rot=12.0).wcs.cd
     assert cd_scale_orient(rot)[1] == pytest.approx(12.0)
     with pytest.raises(ValueError, match="orient_from"):
         default_output_wcs(chips, orient_from="north")
@@ -211,7 +215,7 @@ def test_camera_orientation_absent_for_plain_wcs():
 
     w = _chip(10.0, 20.0, orient=33.0)
     assert camera_orientation(w) is None
-    out = default_output_wcs([w], orient_from="camera")
+    out = default_output_wcs([w])
     assert cd_scale_orient(out.wcs.cd)[1] == pytest.approx(33.0, abs=1e-6)
 
 

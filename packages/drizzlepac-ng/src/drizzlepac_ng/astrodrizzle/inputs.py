@@ -529,6 +529,36 @@ def _resolve_wcskey(header: fits.Header, wcskey: str, path: str, extver: int) ->
                          extension=("sci", extver))
 
 
+def _header_number(value) -> float | None:
+    """A finite header number as float, else None (strings, booleans, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _attach_camera_geometry(wcs: WCS, primary: fits.Header, sci: fits.Header) -> None:
+    """Attach the HST camera geometry (as HSTWCS attributes) to a chip's astropy WCS.
+
+    ``pav3`` (``PA_V3``), ``idcv2ref``/``idcv3ref``/``idctheta`` (the IDC
+    keywords of the SCI header) and ``parity`` (the detector's axis flip)
+    let :func:`.outwcs.camera_orientation` give the default output frame the
+    camera's orientation, as the original does.  An attribute whose keyword
+    is missing or not a number is None; the frame then follows the chip's own
+    CD matrix.
+    """
+    from stwcs_ng.wcsutil.instruments import keywords_for
+
+    wcs.pav3 = _header_number(primary.get("PA_V3", sci.get("PA_V3")))
+    wcs.idcv2ref = _header_number(sci.get("IDCV2REF"))
+    wcs.idcv3ref = _header_number(sci.get("IDCV3REF"))
+    wcs.idctheta = _header_number(sci.get("IDCTHETA"))
+    try:
+        wcs.parity = keywords_for(primary, sci).parity_for()
+    except (KeyError, TypeError, ValueError, AttributeError):
+        wcs.parity = None
+
+
 def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, require_dq,
                wcskey="", coeffs=True) -> Chip:
     shape = _ext_shape(hdu)
@@ -586,6 +616,7 @@ def _read_chip(hdul, hdu, path, extver, primary, icfg, exptime, resetbits, requi
         raise InputFileError("SCI header has no celestial WCS", filename=path,
                              extension=("sci", extver))
     wcs.pixel_shape = (shape[1], shape[0])
+    _attach_camera_geometry(wcs, primary, hdu.header)
     gain = _instrument_value("gain", primary, hdu.header, icfg, path) or 1.0
     rdnoise = _instrument_value("rdnoise", primary, hdu.header, icfg, path) or 0.0
     bunit = str(hdu.header.get("BUNIT", primary.get("BUNIT", "COUNTS")))

@@ -1,14 +1,16 @@
 """Output frame of astrodrizzle: a distortion-free TAN WCS covering every input chip.
 
-Default (``final_wcs=False``): the pixel scale and orientation of the first
-chip's linear WCS at its centre (the Jacobian of its full, distorted
-pixel-to-sky transform, made orthogonal with the same area and the same
-orientation of +Y), a tangent point at the centre of the union of all chips'
-footprints, and a shape just large enough to hold the union.
-``orient_from="camera"`` takes instead the camera's orientation, as the
-original DrizzlePac does (:func:`camera_orientation`: ``PA_V3`` carried to
-the chip's V2/V3 reference plus ``IDCTHETA``); it is not the default yet
-(see the migration guide).
+Default (``final_wcs=False``): the pixel scale of the first chip's linear WCS
+at its centre (the Jacobian of its full, distorted pixel-to-sky transform,
+made orthogonal with the same area), the camera's orientation at that chip as
+the original DrizzlePac takes it (:func:`camera_orientation`: ``PA_V3``
+carried to the chip's V2/V3 reference, plus ``IDCTHETA``, turned by the
+detector parity), a tangent point at the centre of the union of all chips'
+footprints, and a shape just large enough to hold the union.  A WCS without
+the HST camera attributes (``pav3``, ``idcv2ref``, ``idcv3ref``, ``parity``:
+non-HST data, files without IDC keywords) gets the orientation of the +Y axis
+of its linear WCS instead; ``orient_from="chip"`` asks for that orientation
+for HST chips too.
 
 Custom (:func:`custom_output_wcs`): start from a reference image's WCS (or
 the default), then override rotation, scale, shape, centre and reference pixel
@@ -419,8 +421,8 @@ def _default_orient(wcs, fallback: float, orient_from: str) -> float:
 
 def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
                        scale: float | None = None, rot: float | None = None,
-                       orient_from: str = "chip", names: Sequence | None = None) -> WCS:
-    """The default output frame: first chip's scale and orientation, covering all chips.
+                       orient_from: str = "camera", names: Sequence | None = None) -> WCS:
+    """The default output frame: first chip's scale, camera orientation, covering all chips.
 
     Parameters
     ----------
@@ -432,11 +434,12 @@ def default_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         Pixel scale (arcsec) instead of the first chip's.
     rot : float, optional
         ORIENTAT (deg) instead of the first chip's.
-    orient_from : {'chip', 'camera'}, optional
-        Default orientation: ``'chip'`` (the default) the +Y axis of the first
-        chip's linear WCS; ``'camera'`` the camera's orientation as the
-        original DrizzlePac takes it (:func:`camera_orientation`; falls back
-        to ``'chip'`` for WCSs without the HST camera attributes).
+    orient_from : {'camera', 'chip'}, optional
+        Default orientation: ``'camera'`` (the default) the camera's
+        orientation as the original DrizzlePac takes it
+        (:func:`camera_orientation`; falls back to ``'chip'`` for WCSs
+        without the HST camera attributes); ``'chip'`` the +Y axis of the
+        first chip's linear WCS.
     names : sequence, optional
         Per chip, its file name or a ``(filename, extension)`` tuple, for
         error messages (default: an HSTWCS's own ``filename``/``extname``,
@@ -468,7 +471,7 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
                       outnx: int | None = None, outny: int | None = None,
                       ra: float | None = None, dec: float | None = None,
                       crpix1: float | None = None, crpix2: float | None = None,
-                      orient_from: str = "chip", names: Sequence | None = None) -> WCS:
+                      orient_from: str = "camera", names: Sequence | None = None) -> WCS:
     """Output frame with the ``final_*`` (or ``driz_sep_*``) overrides.
 
     Parameters
@@ -486,7 +489,7 @@ def custom_output_wcs(wcs_list: Sequence, shapes: Sequence | None = None, *,
         Sky position of the reference pixel (default: centre of the frame).
     crpix1, crpix2 : float, optional
         1-based reference pixel (default: centre of the output).
-    orient_from : {'chip', 'camera'}, optional
+    orient_from : {'camera', 'chip'}, optional
         As :func:`default_output_wcs` (without a reference image).
     names : sequence, optional
         As :func:`default_output_wcs`.
