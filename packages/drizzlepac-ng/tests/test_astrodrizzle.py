@@ -285,3 +285,35 @@ def test_full_size_default_parameters(tmp_path):
     assert np.sqrt(np.mean(meas[:, 2] ** 2 + meas[:, 3] ** 2)) <= 0.02
     with fits.open(result.product) as h:
         assert len(h["HDRTAB"].data) == 8
+
+
+@pytest.mark.parametrize("in_files", [True, False])
+def test_separate_drizzle_exposures_in_parallel_give_the_same_bits(tmp_path, in_files):
+    """Two exposures drizzled at once (one thread each) give the singles of one at a time."""
+    from drizzlepac_ng.astrodrizzle import pipeline
+    from drizzlepac_ng.astrodrizzle.config import AstroDrizzleConfig
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+
+    sim = simulate.simulate_exposures(4, shape="small", seed=9, output_dir=tmp_path,
+                                      n_galaxies=0)
+    files = [str(s.path) for s in sim]
+    exposures = load_exposures(files)
+    cfg = AstroDrizzleConfig.resolve(None, {"input": ",".join(files)})
+    for k, exp in enumerate(exposures):
+        for chip in exp.chips:
+            chip.sky = 3.0 + k
+    frame = pipeline.output_frame(exposures, cfg.final_wcs)
+    runs = []
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        folder.mkdir()
+        cache = pipeline.PixmapCache(frame, budget=None)
+        singles = pipeline.drizzle_separate(
+            exposures, {}, cache, cfg, tmpdir=folder if in_files else None,
+            num_threads=1, prefetch=workers > 1, workers=workers)
+        runs.append([(np.asarray(s), np.asarray(w)) for s, w in singles])
+    assert len(runs[0]) == len(runs[1]) == 4
+    for (s1, w1), (s2, w2) in zip(*runs, strict=True):
+        assert np.any(w1 > 0)
+        np.testing.assert_array_equal(s1, s2)
+        np.testing.assert_array_equal(w1, w2)

@@ -688,12 +688,17 @@ class BandFile:
 def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCache,
                      cfg: AstroDrizzleConfig, *, tmpdir: Path | None = None,
                      progress: Callable = no_progress, num_threads: int | None = None,
-                     prefetch: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+                     prefetch: bool = False, workers: int = 1
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Step 3: one single-drizzled image (cps) and weight per exposure.
 
-    With ``prefetch``, a background thread reads and prepares the next chip
-    (arrays, mask, pixel map) while the kernel drizzles the current one; the
-    chips are drizzled in the same order either way.
+    With ``workers`` > 1, when the exposures share out evenly between them
+    (a multiple of ``workers``, or at least twice as many), ``workers``
+    exposures are drizzled at once, each on one thread: every single image
+    is made from its own chips in the same order, so the values do not
+    change.  Otherwise, with ``prefetch``, a background thread reads and
+    prepares the next chip (arrays, mask, pixel map) while the kernel
+    drizzles the current one on ``num_threads`` threads.
     """
     from ..resample import Drizzle
 
@@ -705,14 +710,28 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
     # a map computed in the background thread uses one core: the kernel has the others
     bg_threads = 1 if prefetch else None
 
-    def prepare(item):
+    def prepare(item, threads=bg_threads):
         exp, chip = item
         arr = chip.arrays()
         # bad pixels are masked out of the drizzle; the good ones have weight 1,
         # exactly as a 0/1 weight map would give them (the kernel skips zero weights)
         bad = np.logical_not(chip_good_mask(static, exp, chip, arr.dq, bits))
         data = _minus_sky(chip, arr.data)
-        return data, bad, pixmaps.get(chip, num_threads=bg_threads)
+        return data, bad, pixmaps.get(chip, num_threads=threads)
+
+    def add_chip(drz, exp, chip, data, bad, pm) -> None:
+        iscale = (out_scale / nominal_scale(chip)) ** 2
+        drz.add_image(data, exptime=exp.exptime, pixmap=pm, mask=bad,
+                      wht_scale=_wt_scale(dcfg.driz_sep_wt_scl, exp.exptime),
+                      pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
+                      in_units="cps" if chip.is_rate else "counts",
+                      pixel_scale_ratio=math.sqrt(iscale))
+        pixmaps.release(pm)
+
+    n_exp = len(exposures)
+    if workers > 1 and n_exp > 1 and (n_exp % workers == 0 or n_exp >= 2 * workers):
+        return _drizzle_exposures(exposures, prepare, add_chip, (ny, nx), dcfg, fill,
+                                  tmpdir, progress, workers)
 
     pairs = [(e, c) for e in exposures for c in e.chips]
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
@@ -746,16 +765,9 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
             drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=out_sci,
                           out_wht=out_wht, disable_ctx=True, num_threads=num_threads)
             del out_sci, out_wht
-            scale = _wt_scale(dcfg.driz_sep_wt_scl, exp.exptime)
             for chip in exp.chips:
                 data, bad, pm = next(prepared)
-                iscale = (out_scale / nominal_scale(chip)) ** 2
-                drz.add_image(data, exptime=exp.exptime, pixmap=pm,
-                              mask=bad, wht_scale=scale,
-                              pixfrac=dcfg.driz_sep_pixfrac, iscale=iscale,
-                              in_units="cps" if chip.is_rate else "counts",
-                              pixel_scale_ratio=math.sqrt(iscale))
-                pixmaps.release(pm)
+                add_chip(drz, exp, chip, data, bad, pm)
                 del data, bad, pm
             sci, wht = drz.out_img, drz.out_wht
             del drz
@@ -783,6 +795,46 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
         if writer is not None:
             writer.shutdown(wait=True)
     return singles
+
+
+def _drizzle_exposures(exposures, prepare, add_chip, shape, dcfg, fill, tmpdir, progress,
+                       workers: int) -> list:
+    """The separate drizzle with ``workers`` exposures at a time, one thread each."""
+    from ..resample import Drizzle
+
+    lock = threading.Lock()
+    # output pairs already written to disk are zeroed and used again
+    spare: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def one(item):
+        k, exp = item
+        with lock:
+            pair = spare.pop() if spare else None
+        if pair is None:
+            pair = (np.zeros(shape, np.float32), np.zeros(shape, np.float32))
+        else:
+            for a in pair:
+                a.fill(0.0)
+        drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=pair[0],
+                      out_wht=pair[1], disable_ctx=True, num_threads=1)
+        for chip in exp.chips:
+            data, bad, pm = prepare((exp, chip), threads=1)
+            add_chip(drz, exp, chip, data, bad, pm)
+            del data, bad, pm
+        sci, wht = drz.out_img, drz.out_wht
+        del drz, pair
+        if dcfg.driz_sep_fillval is not None:
+            sci[wht <= 0] = fill
+        if tmpdir is None:
+            return sci, wht
+        files = (BandFile(tmpdir / f"single{k}_sci.f32", sci),
+                 BandFile(tmpdir / f"single{k}_wht.f32", wht, weight=True))
+        with lock:
+            spare.append((sci, wht))
+        return files
+
+    results = ordered_map(one, list(enumerate(exposures)), workers)
+    return list(progress(results, desc="separate drizzle", total=len(exposures)))
 
 
 def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
@@ -1186,7 +1238,7 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         if cfg.driz_sep.driz_separate:
             result.singles = drizzle_separate(exposures, static, pixmaps_sep, cfg, tmpdir=tmpdir,
                                               progress=progress, num_threads=num_threads,
-                                              prefetch=workers > 1)
+                                              prefetch=workers > 1, workers=workers)
             done("separate drizzle")
         if cfg.median.median:
             # the band may use what the estimate and the pixel-map cache leave, plus
