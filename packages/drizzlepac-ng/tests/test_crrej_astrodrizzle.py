@@ -238,3 +238,41 @@ def test_saturated_core_without_median_data_is_not_flagged():
     assert not (cr & near_star).any()
     assert cr[10, 50]
     assert cr.sum() <= 12
+
+
+def test_pipeline_spares_cores_saturated_in_every_exposure(tmp_path, monkeypatch):
+    """The whole-frame pipeline applies the rule (pixels near saturated cores unflagged)."""
+    import glob
+    import inspect
+
+    from drizzlepac_ng import simulate
+    from drizzlepac_ng.astrodrizzle import crrej, pipeline
+    from drizzlepac_ng.astrodrizzle.config import AstroDrizzleConfig
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+
+    if "support" not in inspect.signature(pipeline.find_cosmic_rays).parameters:
+        pytest.skip("pipeline.find_cosmic_rays does not take the median support yet")
+    sim = simulate.simulate_exposures(4, shape=(256, 512), seed=2, dither="box",
+                                      output_dir=tmp_path, n_bright=3, n_galaxies=0)
+    exposures = load_exposures(sorted(glob.glob(str(tmp_path / "*_flc.fits"))))
+    cfg = AstroDrizzleConfig.resolve(None, {"driz_combine": False})
+
+    def flags_near_saturated_cores(result):
+        n_sat = n_flag = 0
+        for exp, s in zip(result.exposures, sim, strict=True):
+            for chip in exp.chips:
+                truth = s.truth.chip(chip.extver)
+                cr = result.crmasks[chip.label]
+                yy, xx = np.mgrid[:cr.shape[0], :cr.shape[1]]
+                for row in truth.sources:
+                    if row["SATURATED"]:
+                        n_sat += 1
+                        near = (xx - row["X"]) ** 2 + (yy - row["Y"]) ** 2 <= 16
+                        n_flag += int((cr & near & (truth.crmask == 0)).sum())
+        return n_sat, n_flag
+
+    n_sat, n_flag = flags_near_saturated_cores(pipeline.run_pipeline(exposures, cfg))
+    assert n_sat >= 4 and n_flag == 0
+    # without the rule (every median pixel taken as measured) the cores are flagged
+    monkeypatch.setattr(crrej, "median_support", lambda w, t=None: np.ones(w[0].shape, bool))
+    assert flags_near_saturated_cores(pipeline.run_pipeline(exposures, cfg))[1] >= 5
