@@ -20,6 +20,10 @@ AstroDrizzle task on them with 2048 x 2048 tiles, in-process
 worker processes: wall time per step, peak RSS of the main process and of
 each worker (psutil samples), task time per tile / chip (Dask task stream),
 bit-identity of SCI/WHT/CTX, and the extrapolation to 1,000 exposures.
+
+``--versus DIR --workdir W [--rounds 3] [--tile 2048]`` runs AstroDrizzle on
+copies of the FLC files in DIR, whole frame vs tiles, alternating, each run in
+its own process: wall time, CPU time, peak RSS and the time per step.
 """
 
 from __future__ import annotations
@@ -226,15 +230,16 @@ def fullsize(n: int, workdir: Path, tile: int) -> int:
         print(f"{kind:12s} {len(durs):6d} {np.mean(durs):9.2f} {max(durs):8.2f} "
               f"{sum(durs):8.0f}")
     cl_steps = runs["LocalCluster 2x1"]["steps"]
-    serial = sum(v for k, v in cl_steps.items()
-                 if k in ("static mask", "sky", "prepare chips"))
+    # on a cluster only the pixel maps are computed in the calling process (WCS objects
+    # do not pickle exactly); every other step is a task
+    serial = sum(v for k, v in cl_steps.items() if k in ("pixel maps",))
     other = runs["LocalCluster 2x1"]["wall"] - sum(cl_steps.values())
     a = serial / n
     b = total_task / n
     c = other / n
-    print(f"\nper exposure: {a:.1f} s serial in the main process (static mask, sky, "
-          f"chip preparation), {b:.1f} s of task time (tiles and chips), {c:.1f} s other "
-          f"(loading, product writing, input updates)")
+    print(f"\nper exposure: {a:.1f} s serial in the main process (pixel maps), "
+          f"{b:.1f} s of task time (exposures, tiles and chips), {c:.1f} s other "
+          f"(loading, output frame, product writing, input updates)")
     print(f"extrapolation: T(N exposures, W workers) ~ N x ({a + c:.1f} + {b:.1f} / W) s")
     for w in (2, 8, 32, 128):
         t1000 = 1000 * (a + c + b / w)
@@ -242,6 +247,65 @@ def fullsize(n: int, workdir: Path, tile: int) -> int:
     worst = max(max(r["rss"][p] for p in r["pids"]) for r in runs.values() if r["pids"])
     print(f"targets: peak RSS per worker <= 2 GB: measured {worst / 1e9:.2f} GB; products "
           f"bit-identical in-process vs cluster (issue 11)")
+    return 0
+
+
+_VERSUS_RUN = """
+import json, os, resource, shutil, sys, threading, time
+from pathlib import Path
+src, dest, tile = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+shutil.rmtree(dest, ignore_errors=True)
+dest.mkdir(parents=True)
+for p in src.glob("*.fits"):  # inputs are updated in place: always work on copies
+    if not p.name.endswith("_truth.fits"):
+        shutil.copy2(p, dest / p.name)
+from drizzlepac_ng.astrodrizzle import AstroDrizzle
+steps = {}
+def progress(iterable, desc="", total=None, **kw):
+    t = time.perf_counter()
+    yield from iterable
+    steps[desc] = steps.get(desc, 0.0) + time.perf_counter() - t
+kw = dict(runfile="", preserve=False, build=True, progress=progress)
+if tile:
+    kw["tile_shape"] = (tile, tile)
+t0, c0 = time.perf_counter(), os.times()
+AstroDrizzle(sorted(str(p) for p in dest.glob("*_flc.fits")), output=str(dest / "out"), **kw)
+wall, c1 = time.perf_counter() - t0, os.times()
+print(json.dumps(dict(wall=wall, cpu=c1.user - c0.user + c1.system - c0.system,
+                      rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      steps=steps)))
+shutil.rmtree(dest, ignore_errors=True)
+"""
+
+
+def versus(inputs: Path, workdir: Path, tile: int, rounds: int) -> int:
+    """Whole-frame vs tiled AstroDrizzle on the same inputs, interleaved, in subprocesses."""
+    import json
+    import subprocess
+    import sys
+
+    rows: dict[str, list[dict]] = {"whole frame": [], f"tiles {tile}": []}
+    for r in range(rounds):
+        for name, t in (("whole frame", 0), (f"tiles {tile}", tile)):
+            out = subprocess.run([sys.executable, "-c", _VERSUS_RUN, str(inputs),
+                                  str(workdir / f"versus_{t}"), str(t)],
+                                 check=True, capture_output=True, text=True)
+            rec = json.loads(out.stdout.strip().splitlines()[-1])
+            rows[name].append(rec)
+            print(f"round {r + 1} {name:14s} wall {rec['wall']:6.1f} s  cpu {rec['cpu']:6.1f} s  "
+                  f"peak RSS {rec['rss'] / 1e9:5.2f} GB  steps " + ", ".join(
+                      f"{k} {v:.1f}" for k, v in rec["steps"].items()), flush=True)
+    print(f"\n{'run':14s} {'wall [s]':>9s} {'cpu [s]':>8s} {'peak RSS [GB]':>14s}  (median of "
+          f"{rounds} interleaved rounds)")
+    med = {}
+    for name, recs in rows.items():
+        med[name] = {k: float(np.median([r[k] for r in recs])) for k in ("wall", "cpu", "rss")}
+        m = med[name]
+        print(f"{name:14s} {m['wall']:9.1f} {m['cpu']:8.1f} {m['rss'] / 1e9:14.2f}")
+    w, t = med["whole frame"], med[f"tiles {tile}"]
+    print(f"target (issue 11 default switch): tiled wall within 5 % of the whole-frame run "
+          f"and peak memory not above it: measured wall {t['wall'] / w['wall']:.2f}x, "
+          f"cpu {t['cpu'] / w['cpu']:.2f}x, peak RSS {t['rss'] / w['rss']:.2f}x")
     return 0
 
 
@@ -254,7 +318,14 @@ def main() -> int:
                     help="run AstroDrizzle on this many full-size exposures instead")
     ap.add_argument("--workdir", default=None, help="folder for --fullsize (needs disk space)")
     ap.add_argument("--tile", type=int, default=2048, help="tile side for --fullsize")
+    ap.add_argument("--versus", default=None,
+                    help="folder of FLC files: whole-frame vs tiled AstroDrizzle on copies")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --versus")
     args = ap.parse_args()
+    if args.versus:
+        if not args.workdir:
+            ap.error("--versus needs --workdir")
+        return versus(Path(args.versus), Path(args.workdir), args.tile, args.rounds)
     if args.fullsize:
         if not args.workdir:
             ap.error("--fullsize needs --workdir")
