@@ -134,6 +134,25 @@ def test_task_retried_once(tmp_path):
         list(run_tasks([Task("c", "tile 0", _flaky, (str(tmp_path / "other"),))], retries=0))
 
 
+def test_in_process_tasks_run_in_a_bounded_window():
+    """Results come in task order, and only a few tasks run ahead of the consumer, so
+    finished results are not all held at once."""
+    started: list[int] = []
+
+    def work(i: int) -> int:
+        started.append(i)
+        return i * i
+
+    gen = run_tasks([Task(f"t{i}", f"tile {i}", work, (i,)) for i in range(20)],
+                    max_workers=1)
+    _, first = next(gen)
+    assert first == 0
+    # one thread, two tasks in flight per thread: at most task 0 plus two more
+    assert len(started) <= 3
+    assert [r for _, r in gen] == [i * i for i in range(1, 20)]
+    assert sorted(started) == list(range(20))
+
+
 def _flaky(marker: str) -> str:
     if not os.path.exists(marker):
         Path(marker).touch()
