@@ -308,14 +308,18 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
 
     def drizzle_tasks(refs: Sequence[Any]) -> list[Task]:
         """Final-drizzle tasks over chip references (chips, or futures of scattered chips)."""
-        return [Task(f"drizzle-{t.index}", t.label, drizzle_tile,
-                     (t.box, [(k, refs[k]) for k in overlaps[t.index]]),
-                     dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval, context=context,
-                          n_ctx_planes=n_planes)) for t in tiles]
+        tasks = [Task(f"drizzle-{t.index}", t.label, drizzle_tile,
+                      (t.box, [(k, refs[k]) for k in overlaps[t.index]]),
+                      dict(kernel=kernel, pixfrac=pixfrac, fillval=fillval, context=context,
+                           n_ctx_planes=n_planes)) for t in tiles]
+        # work ~ the overlapped area of every chip
+        costs = [sum(_area(t.box, bboxes[k]) for k in overlaps[t.index]) for t in tiles]
+        return _largest_first(tasks, costs)
 
     def median_tasks(singles: Sequence[SingleImage]) -> list[Task]:
         """Median tasks over the exposures' single images."""
         tasks: list[Task] = []
+        costs: list[int] = []
         if med_kw is not None:
             med_over = tile_overlaps(tiles, bboxes, halo=halo)
             for t in tiles:
@@ -338,7 +342,8 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                     kw[name] = [fill if e is None else per_exp[e] for e in exps]
                 tasks.append(Task(f"median-{t.index}", "median of " + t.label, median_tile,
                                   (t.box, group), kw))
-        return tasks
+                costs.append(t.box.shape[0] * t.box.shape[1] * max(1, len(group)))
+        return _largest_first(tasks, costs)
 
     with connect(scheduler, timeout=connect_timeout) as client:
         limit = memory_limit
@@ -409,6 +414,19 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     if not output.exists():  # pragma: no cover - os.replace either worked or raised
         raise FileUpdateError("product missing after rename", filename=str(output))
     return output
+
+
+def _area(a: BBox, b: BBox | None) -> int:
+    inter = None if b is None else a.intersect(b)
+    return 0 if inter is None else inter.shape[0] * inter.shape[1]
+
+
+def _largest_first(tasks: list[Task], costs: Sequence[int]) -> list[Task]:
+    """Tasks in decreasing estimated work (ties in tile order): the largest tiles start
+    first, so the end of a step does not wait for one large tile started last.  Tile
+    results go to their own regions, so the order changes no bit."""
+    order = sorted(range(len(tasks)), key=lambda i: (-costs[i], i))
+    return [tasks[i] for i in order]
 
 
 def _union(a: BBox | None, b: BBox | None) -> BBox | None:
