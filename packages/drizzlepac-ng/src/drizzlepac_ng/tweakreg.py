@@ -627,7 +627,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                               thread_name_prefix="tweakreg-finder")
     cats = _LazyCatalogs(pool)
     try:
-        for f in files:
+        for f in dict.fromkeys(files):            # a file listed twice is searched once
             user = atcats.get(f) or _lookup(catfile, f)
             cats.start(f, start_image_catalogs(
                 f, ifind, None, exclusions=_lookup(exclusions, f), chip_catalogs=user,
