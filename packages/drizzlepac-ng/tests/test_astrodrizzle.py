@@ -317,3 +317,34 @@ def test_separate_drizzle_exposures_in_parallel_give_the_same_bits(tmp_path, in_
         assert np.any(w1 > 0)
         np.testing.assert_array_equal(s1, s2)
         np.testing.assert_array_equal(w1, w2)
+
+
+def test_pixmap_cache_keeps_plans_and_reuses_buffers(tmp_path):
+    """Maps evaluated from cached plans equal calc_pixmap's, in reused buffers."""
+    from drizzlepac_ng.astrodrizzle import pipeline
+    from drizzlepac_ng.astrodrizzle.config import AstroDrizzleConfig
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+    from drizzlepac_ng.pixmap import calc_pixmap
+
+    sim = simulate.simulate_exposures(2, shape="small", seed=4, output_dir=tmp_path,
+                                      n_galaxies=0)
+    exposures = load_exposures([str(s.path) for s in sim])
+    cfg = AstroDrizzleConfig.resolve(None, {"input": ",".join(str(s.path) for s in sim)})
+    frame = pipeline.output_frame(exposures, cfg.final_wcs)
+    chips = [c for e in exposures for c in e.chips]
+    cache = pipeline.PixmapCache(frame, budget=None, spare=1)
+    first = cache.get(chips[0], num_threads=1)
+    expected = calc_pixmap(chips[0].wcs, frame, chips[0].shape, mode="fast", num_threads=1)
+    np.testing.assert_array_equal(first, expected)
+    cache.release(first)
+    again = cache.get(chips[1], num_threads=2)         # same shape: the buffer is reused
+    assert again is first
+    np.testing.assert_array_equal(
+        again, calc_pixmap(chips[1].wcs, frame, chips[1].shape, mode="fast", num_threads=1))
+    other = cache.get(chips[0])                         # no spare left: a new buffer
+    assert other is not again
+    np.testing.assert_array_equal(other, expected)
+    cache.release(other)
+    cache.release(again)                                # beyond ``spare``: not kept
+    cache.drop_buffers()
+    assert cache.get(chips[0]) is not other

@@ -8,9 +8,10 @@ documented updates of the inputs (MDRIZSKY, DQ cosmic-ray bit).
 Memory: chip arrays are read from the files when a step needs them and
 dropped afterwards (unless ``in_memory``); single-drizzled images live in
 memory-mapped temporary files (unless ``in_memory``); the median works in
-bands of rows within the budget; pixel maps are cached while they fit a
-quarter of the budget and recomputed otherwise.  :func:`estimate_memory`
-gives the peak up front.
+bands of rows within the budget; pixel maps are kept as plans (spline
+coefficients, a few MB per chip) and evaluated into reused buffers when a
+step needs them (see :class:`PixmapCache`).  :func:`estimate_memory` gives
+the peak up front.
 
 Threads: with ``num_cores`` > 1 (default: every core) the per-chip work runs
 on that many threads: static-mask and sky statistics and blot + driz_cr of
@@ -615,6 +616,11 @@ class PixmapCache:
             if len(free) < self.spare and not any(pixmap is b for b in free):
                 free.append(pixmap)
 
+    def drop_buffers(self) -> None:
+        """Free the spare buffers (the cached plans stay)."""
+        with self._lock:
+            self._free.clear()
+
     def clear(self) -> None:
         """Drop every cached plan and spare buffer."""
         with self._lock:
@@ -1201,15 +1207,16 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             f"the {worst} step needs about {peak / 1e6:.0f} MB but memory_limit is "
             f"{limit / 1e6:.0f} MB; raise memory_limit, or reduce the output frame "
             "(final_outnx/final_outny, final_scale) or the number of inputs")
-    # pixel maps are cached (float32) in what the budget leaves
+    # pixel-map plans are cached in what the budget leaves: a fast-mode plan takes a few
+    # MB; an exact-mode one (stepsize=1, or a fast map that fell back) holds the whole map
     budget = 600_000_000 if limit is None else max(0, (limit - peak) // 3)
     chip_px_total = sum(c.shape[0] * c.shape[1] for e in exposures for c in e.chips)
-    # float64 maps (no conversion at each use) when all of them fit 1.2 GB (or the
-    # budget under memory_limit), else float32 maps within the budget
+    # exact-mode maps are kept as float64 (no conversion at each use) when all of them
+    # fit 1.2 GB (or the budget under memory_limit), else as float32 within the budget
     exact_budget = 1_200_000_000 if limit is None else budget
     exact = chip_px_total * 16 <= exact_budget and sep_wcs is out_wcs
     budget = chip_px_total * 16 if exact else min(budget, chip_px_total * 8)
-    log.info("pixel-map cache up to %.0f MB (%s)", budget / 1e6,
+    log.info("pixel-map plan cache up to %.0f MB (exact-mode maps as %s)", budget / 1e6,
              "float64" if exact else "float32")
     pixmaps_final = PixmapCache(out_wcs, budget=budget, stepsize=cfg.general.stepsize,
                                 num_threads=num_threads, exact=exact)
@@ -1241,6 +1248,10 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                                               prefetch=workers > 1, workers=workers)
             done("separate drizzle")
         if cfg.median.median:
+            if limit is not None:
+                # spare map buffers are not counted in the median's budget
+                pixmaps_sep.drop_buffers()
+                pixmaps_final.drop_buffers()
             # the band may use what the estimate and the pixel-map cache leave, plus
             # the 16-row band the estimate already counts
             med_budget = None if limit is None else max(
