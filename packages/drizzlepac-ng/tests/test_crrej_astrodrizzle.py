@@ -196,6 +196,28 @@ def test_unmodelled_pixels_use_the_nearest_median_pixel():
         unmodelled_pixels(gaps, pm[..., 0])
 
 
+@pytest.mark.parametrize("shape", [(130, 201), (64, 64), (1, 300), (257, 63)])
+def test_unmodelled_pixels_equal_a_pixel_by_pixel_look_up(shape):
+    """The block shortcut gives exactly the per-pixel answer (distorted, rotated map
+    running off the frame, a few non-finite positions, sparse gaps)."""
+    from drizzlepac_ng.astrodrizzle.crrej import unmodelled_pixels
+
+    rng = np.random.default_rng(7)
+    gaps = rng.random((180, 240)) < 0.0005
+    gaps[90:95, 100:104] = True
+    yy, xx = np.mgrid[:shape[0], :shape[1]].astype(float)
+    t = np.radians(8.0)
+    px = 20.0 + np.cos(t) * xx - np.sin(t) * yy + 2e-4 * xx ** 2
+    py = 30.0 + np.sin(t) * xx + np.cos(t) * yy + 1e-4 * xx * yy
+    pm = np.dstack([px, py])
+    pm[rng.random(shape) < 0.001] = np.nan
+    x, y = np.rint(px), np.rint(py)
+    inside = np.isfinite(pm).all(axis=2) & (x >= 0) & (x < 240) & (y >= 0) & (y < 180)
+    expected = ~inside
+    expected[inside] = gaps[y[inside].astype(int), x[inside].astype(int)]
+    assert np.array_equal(unmodelled_pixels(gaps, pm), expected)
+
+
 def test_saturated_core_without_median_data_is_not_flagged():
     """A star saturated in every exposure: its median core has no data (0).
 

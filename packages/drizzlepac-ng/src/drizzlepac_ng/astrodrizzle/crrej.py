@@ -254,15 +254,62 @@ def unmodelled_pixels(gaps: np.ndarray, pixmap: np.ndarray) -> np.ndarray:
         raise ValueError(f"pixmap must have shape (ny, nx, 2), not {pm.shape}")
     gaps = np.asarray(gaps, dtype=bool)
     gy, gx = gaps.shape
-    out = np.ones(pm.shape[:2], dtype=bool)
-    for y0 in range(0, pm.shape[0], _BAND_ROWS):
-        rows = slice(y0, min(pm.shape[0], y0 + _BAND_ROWS))
+    ny, nx = pm.shape[:2]
+    out = np.zeros((ny, nx), dtype=bool)
+    if ny == 0 or nx == 0:
+        return out
+    # Gaps are sparse: blocks of chip pixels whose (rounded) positions all lie
+    # inside the frame, away from any gap, are False without a per-pixel look-up.
+    # The range of a block's rounded positions is [rint(min), rint(max)] (rint is
+    # monotonic); a NaN makes the block's range NaN and the block is done exactly.
+    c = _GAP_CELL
+    cgy, cgx = -(-gy // c), -(-gx // c)
+    rows = np.zeros((cgy * c, gx), dtype=bool)
+    rows[:gy] = gaps
+    rows = rows.reshape(cgy, c, gx).any(axis=1)
+    cells = np.zeros((cgy, cgx * c), dtype=bool)
+    cells[:, :gx] = rows
+    cells = cells.reshape(cgy, cgx, c).any(axis=2)
+    csum = np.zeros((cgy + 1, cgx + 1), dtype=np.int64)
+    csum[1:, 1:] = cells.cumsum(axis=0).cumsum(axis=1)
+    b = _GAP_BLOCK
+    ys, xs = np.arange(0, ny, b), np.arange(0, nx, b)
+    fy, fx = ny // b, nx // b       # whole blocks; the ragged last ones are done exactly
+
+    def block_range(a):
+        lo = np.full((ys.size, xs.size), np.nan)
+        hi = lo.copy()
+        if fy and fx:
+            whole = a[:fy * b, :fx * b].reshape(fy, b, fx, b)   # a view: no copy
+            lo[:fy, :fx] = whole.min(axis=(1, 3))
+            hi[:fy, :fx] = whole.max(axis=(1, 3))
+        return np.rint(lo), np.rint(hi)
+
+    with np.errstate(invalid="ignore"):
+        x0, x1 = block_range(pm[..., 0])
+        y0, y1 = block_range(pm[..., 1])
+        clean = (x0 >= 0) & (x1 < gx) & (y0 >= 0) & (y1 < gy)   # False for NaN
+    cx0 = np.where(clean, x0, 0).astype(np.intp) // c
+    cx1 = np.where(clean, x1, 0).astype(np.intp) // c + 1
+    cy0 = np.where(clean, y0, 0).astype(np.intp) // c
+    cy1 = np.where(clean, y1, 0).astype(np.intp) // c + 1
+    hits = csum[cy1, cx1] - csum[cy0, cx1] - csum[cy1, cx0] + csum[cy0, cx0]
+    for j, i in zip(*np.nonzero(~clean | (hits > 0)), strict=True):
+        rows, cols = slice(ys[j], ys[j] + b), slice(xs[i], xs[i] + b)
         with np.errstate(invalid="ignore"):
-            x = np.rint(pm[rows, :, 0])
-            y = np.rint(pm[rows, :, 1])
+            x = np.rint(pm[rows, cols, 0])
+            y = np.rint(pm[rows, cols, 1])
             inside = (x >= 0) & (x < gx) & (y >= 0) & (y < gy)
-        out[rows][inside] = gaps[y[inside].astype(np.intp), x[inside].astype(np.intp)]
+        part = ~inside
+        part[inside] = gaps[y[inside].astype(np.intp), x[inside].astype(np.intp)]
+        out[rows, cols] = part
     return out
+
+
+#: Chip pixels per side of the blocks :func:`unmodelled_pixels` checks at once,
+#: and median pixels per side of the cells of its coarse gap map.
+_GAP_BLOCK = 64
+_GAP_CELL = 16
 
 
 def flag_cosmic_rays(data: np.ndarray, blot: np.ndarray, *, gain: float = 1.0,
