@@ -123,11 +123,33 @@ def test_threshold_peaks_and_sky_subtraction_kernels():
             np.testing.assert_array_equal(ix, ex + edge)
     iy, _ = threshold_peaks(conv[:4], bad[:4].view(np.uint8), np.float32(1.5), 2, 1)
     assert iy.size == 0
+    # many peaks (white noise, low threshold): the output buffers grow several times
+    noise = rng.normal(0, 1, (420, 397)).astype(np.float32)
+    nb = np.zeros(noise.shape, np.uint8)
+    inner = noise[1:-1, 1:-1]
+    ok = inner > np.float32(-0.5)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            ok &= inner >= noise[1 + dy:noise.shape[0] - 1 + dy, 1 + dx:noise.shape[1] - 1 + dx]
+    ey, ex = np.nonzero(ok)
+    iy, ix = threshold_peaks(noise, nb, np.float32(-0.5), 1, 1)
+    assert ey.size > 10000
+    np.testing.assert_array_equal(iy, ey + 1)
+    np.testing.assert_array_equal(ix, ex + 1)
     img = rng.normal(5, 1, (7, 9)).astype(np.float32)
     expect = img - np.float32(2.5)
     expect[bad[:7, :9]] = 0.0
     subtract_and_blank(img, np.ascontiguousarray(bad[:7, :9]).view(np.uint8), np.float32(2.5), 2)
     np.testing.assert_array_equal(img, expect)
+
+
+def test_sky_median_equals_numpy_median():
+    from drizzlepac_ng.align.finder import _median
+    rng = np.random.default_rng(9)
+    for n in [*range(1, 30), 1000, 1001, 24999]:
+        a = rng.normal(0, 1, n) * 10.0 ** rng.uniform(-5, 5)
+        for v in (a, np.round(a, 1), np.full(n, 3.25)):
+            assert _median(v) == float(np.median(v))
 
 
 def test_finder_threads_do_not_change_the_sources():

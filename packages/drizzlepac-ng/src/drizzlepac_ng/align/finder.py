@@ -130,17 +130,32 @@ def sky_statistics(data: np.ndarray, good: np.ndarray | None = None, *, max_samp
     if vals.size == 0:
         return 0.0, 0.0
     vals = vals.astype(np.float64)
-    med, sig = float(np.median(vals)), 0.0
+    med, sig = _median(vals), 0.0
     for _ in range(3):
-        mad = float(np.median(np.abs(vals - med)))
-        sig = 1.4826 * mad
+        dev = np.abs(vals - med)
+        sig = 1.4826 * _median(dev)
         if sig <= 0:
             break
-        vals = vals[np.abs(vals - med) < 3.0 * sig]
+        vals = vals[dev < 3.0 * sig]
         if vals.size == 0:
             break
-        med = float(np.median(vals))
+        med = _median(vals)
     return med, sig
+
+
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a non-empty 1-D float64 array without NaN, with one selection.
+
+    (numpy selects the two middle elements and the largest one, for its NaN
+    check; the lower middle element is the maximum of the lower part.)  The
+    same value: the same two order statistics, averaged as ``np.mean`` does.
+    """
+    h = a.size // 2
+    part = np.partition(a, h)
+    hi = part[h]
+    if a.size % 2:
+        return float(hi)
+    return float((part[:h].max() + hi) / 2.0)
 
 
 def gaussian_kernel(conv_width: float, ratio: float = 1.0, theta: float = 0.0,

@@ -92,12 +92,15 @@ def threshold_peaks(const float[:, ::1] conv, const unsigned char[:, ::1] bad, f
     """Pixels at least ``edge`` (>= 1) inside the image that are above ``thresh``, not bad,
     and not below any of their 8 neighbours; row-major order.
 
+    One serial pass (the scan is memory-bound; ``num_threads`` is accepted
+    for symmetry with the other kernels and must be >= 1).
+
     Returns
     -------
     iy, ix : numpy.ndarray of intp
     """
-    cdef Py_ssize_t ny = conv.shape[0], nx = conv.shape[1], y, x, k, n
-    cdef Py_ssize_t[::1] counts, start, oy, ox
+    cdef Py_ssize_t ny = conv.shape[0], nx = conv.shape[1], y, x, n = 0, cap
+    cdef Py_ssize_t[::1] oy, ox
     if bad.shape[0] != ny or bad.shape[1] != nx:
         raise ValueError("bad must have the shape of conv")
     if edge < 1:
@@ -106,25 +109,31 @@ def threshold_peaks(const float[:, ::1] conv, const unsigned char[:, ::1] bad, f
         raise ValueError("num_threads must be >= 1")
     if ny <= 2 * edge or nx <= 2 * edge:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-    counts = np.zeros(ny, dtype=np.intp)
-    with nogil:
-        for y in prange(edge, ny - edge, num_threads=num_threads, schedule="static"):
-            n = 0
+    cap = 4096
+    oy = np.empty(cap, dtype=np.intp)
+    ox = np.empty(cap, dtype=np.intp)
+    for y in range(edge, ny - edge):
+        with nogil:
             for x in range(edge, nx - edge):
                 if not bad[y, x] and _is_peak(conv, y, x, thresh):
+                    if n == cap:
+                        break
+                    oy[n] = y
+                    ox[n] = x
                     n = n + 1
-            counts[y] = n
-    start = np.zeros(ny + 1, dtype=np.intp)
-    for y in range(ny):
-        start[y + 1] = start[y] + counts[y]
-    oy = np.empty(start[ny], dtype=np.intp)
-    ox = np.empty(start[ny], dtype=np.intp)
-    with nogil:
-        for y in prange(edge, ny - edge, num_threads=num_threads, schedule="static"):
-            k = start[y]
-            for x in range(edge, nx - edge):
+        if n == cap:
+            # the row did not fit: grow the buffers (doubling) and redo this row's tail
+            x = ox[n - 1] + 1 if oy[n - 1] == y else edge
+            while True:
+                if n == cap:
+                    cap *= 2
+                    oy = np.resize(np.asarray(oy), cap)
+                    ox = np.resize(np.asarray(ox), cap)
+                if x >= nx - edge:
+                    break
                 if not bad[y, x] and _is_peak(conv, y, x, thresh):
-                    oy[k] = y
-                    ox[k] = x
-                    k = k + 1
-    return np.asarray(oy), np.asarray(ox)
+                    oy[n] = y
+                    ox[n] = x
+                    n = n + 1
+                x = x + 1
+    return np.asarray(oy)[:n].copy(), np.asarray(ox)[:n].copy()
