@@ -333,7 +333,9 @@ def test_pixmap_cache_keeps_plans_and_reuses_buffers(tmp_path):
     frame = pipeline.output_frame(exposures, cfg.final_wcs)
     chips = [c for e in exposures for c in e.chips]
     cache = pipeline.PixmapCache(frame, budget=None, spare=1)
+    assert not cache.all_finite(chips[0])               # not planned yet: unknown
     first = cache.get(chips[0], num_threads=1)
+    assert cache.all_finite(chips[0]) and np.isfinite(first).all()
     expected = calc_pixmap(chips[0].wcs, frame, chips[0].shape, mode="fast", num_threads=1)
     np.testing.assert_array_equal(first, expected)
     cache.release(first)

@@ -603,6 +603,13 @@ class PixmapCache:
                     self._used += size
         return pm
 
+    def all_finite(self, chip: Chip) -> bool:
+        """True when the map of ``chip`` is known to hold no NaN: it comes from a
+        cached fast-mode plan (a spline through finite nodes)."""
+        with self._lock:
+            plan = self._maps.get((chip.filename, chip.extver))
+        return getattr(plan, "mode", None) == "fast"
+
     def release(self, pixmap: np.ndarray | None) -> None:
         """Hand back a map from :meth:`get`: its buffer may be reused by a later call."""
         if (pixmap is None or not isinstance(pixmap, np.ndarray) or pixmap.ndim != 3
@@ -954,10 +961,11 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
         # test only usable pixels: DQ-flagged ones (hot pixels, bad columns, saturation)
         # are excluded from the drizzle anyway, and growing around them would spread
         # false flags onto good neighbours
-        covered = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
+        covered = chip_good_mask(static, exp, chip, arr.dq, bits)
+        if not pixmaps.all_finite(chip):
+            covered &= np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
         pixmaps.release(pm)
         del pm
-        covered &= chip_good_mask(static, exp, chip, arr.dq, bits)
         cr = crrej.flag_cosmic_rays(
             arr.data, blot, gain=chip.effective_gain, readnoise=chip.readnoise,
             snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale, grow=ccfg.driz_cr_grow,
