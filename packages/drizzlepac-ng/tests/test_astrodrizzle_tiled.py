@@ -286,7 +286,7 @@ def test_per_exposure_tasks_match_the_whole_frame_steps(base, tmp_path, skymetho
                                         lambda it, **kw: it)
         pms = tiled._sky_step(exps, refs, cfg, geometry, pms, folder, None, run_kw)
         assert [c.sky for e in exps for c in e.chips] == [c.sky for e in ref for c in e.chips]
-        sep, fin, records = tiled._prepare_step(exps, refs, cfg, geometry, pms, folder, None,
+        sep, fin, records, _ = tiled._prepare_step(exps, refs, cfg, geometry, pms, folder, None,
                                                 run_kw)
         chips = [(e, c) for e in ref for c in e.chips]
         assert len(sep) == len(fin) == len(records) == N_CHIPS

@@ -43,7 +43,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,9 @@ from astropy.io import fits
 
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
-from ..mosaic import ChipInput, Task, connect, pixmap_bbox, run_mosaic, run_tasks
+from ..mosaic import BBox, ChipInput, Task, connect, pixmap_bbox, run_mosaic, run_tasks
+from ..mosaic.graph import SingleImage, drizzle_single
+from ..mosaic.tiles import kernel_margin
 from . import sky as sky_mod
 from . import staticmask
 from .config import AstroDrizzleConfig, good_pixel_mask, interpret_bits
@@ -275,9 +277,11 @@ def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_sta
 
 def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[float],
                  static: dict, cfg: AstroDrizzleConfig, geometry: Geometry,
-                 folder: Path | None, first: int, pixmaps: list
-                 ) -> tuple[list[ChipInput], list[ChipInput], list[ChipRecord]]:
-    """Chip inputs of one exposure for the separate drizzle / driz_cr and the final drizzle.
+                 folder: Path | None, first: int, pixmaps: list, single: bool = False
+                 ) -> tuple[list[ChipInput], list[ChipInput], list[ChipRecord],
+                            SingleImage | None]:
+    """Chip inputs of one exposure for the separate drizzle / driz_cr and the final
+    drizzle, and (with ``single``) the exposure's single image, drizzled once.
 
     Parameters
     ----------
@@ -298,11 +302,16 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
         Global index of the exposure's first chip.
     pixmaps : list
         Pixel maps (arrays or paths) per chip, None for one to compute.
+    single : bool
+        Also drizzle the exposure's single image (separate-drizzle kernel
+        and pixfrac), in the exposure frame :func:`.run_mosaic` gives its
+        chips (the reach of both kernels), saved as ``single_<k>_*.npy``.
 
     Returns
     -------
     sep_chips, fin_chips : list of ChipInput
     records : list of ChipRecord
+    single : SingleImage or None
     """
     fcfg, dcfg = cfg.final, cfg.driz_sep
     sep_bits = interpret_bits(dcfg.driz_sep_bits, "driz_sep_bits")
@@ -348,7 +357,21 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
             pixel_scale_ratio=out_scale / in_scale, wht_scale=wht_scale, **common))
         records.append(final_record(exp, chip, cfg, wht_scale, in_scale))
         del arr, data, weight, sep_mask, fin_mask
-    return sep_chips, fin_chips, records
+    image = None
+    if single:
+        # the same exposure frame as run_mosaic's prepare_chips: both kernels' reach
+        framed = []
+        for c in sep_chips:
+            reach = max(kernel_margin(fcfg.final_kernel, fcfg.final_pixfrac,
+                                      c.pixel_scale_ratio),
+                        kernel_margin(dcfg.driz_sep_kernel, dcfg.driz_sep_pixfrac,
+                                      c.pixel_scale_ratio))
+            framed.append(replace(c, bbox=None if c.extent is None else c.extent.grow(reach)))
+        nx, ny = geometry.shape
+        image = drizzle_single(framed, BBox(0, nx, 0, ny), kernel=dcfg.driz_sep_kernel,
+                               pixfrac=dcfg.driz_sep_pixfrac,
+                               path=None if folder is None else str(folder / f"single_{k}"))
+    return sep_chips, fin_chips, records, image
 
 
 def _first_chips(exposures: list[Exposure]) -> list[int]:
@@ -437,22 +460,27 @@ def _sky_step(exposures: list[Exposure], static_refs: dict, cfg: AstroDrizzleCon
 
 def _prepare_step(exposures: list[Exposure], static_refs: dict, cfg: AstroDrizzleConfig,
                   geometry: Geometry, pixmaps: list[list], folder: Path | None, client: Any,
-                  run_kw: dict) -> tuple[list[ChipInput], list[ChipInput], list[ChipRecord]]:
-    """Chip preparation as one task per exposure, results in input order."""
+                  run_kw: dict, single: bool = False
+                  ) -> tuple[list[ChipInput], list[ChipInput], list[ChipRecord],
+                             list[SingleImage]]:
+    """Chip preparation (and the single images) as one task per exposure, in input order."""
     firsts = _first_chips(exposures)
     # the tasks get the parameters without the scheduler (a Client cannot be shipped)
     cfg = cfg.replace(scheduler=None) if cfg.general.scheduler is not None else cfg
     tasks = [Task(f"prepare-{k}", f"chip preparation of {Path(e.filename).name}",
                   prepare_task,
                   (k, e, [c.sky for c in e.chips], [nominal_scale(c) for c in e.chips],
-                   _own_static(static_refs, e), cfg, geometry, folder, firsts[k], pixmaps[k]))
+                   _own_static(static_refs, e), cfg, geometry, folder, firsts[k], pixmaps[k],
+                   single))
              for k, e in enumerate(exposures)]
-    sep_chips, fin_chips, records = [], [], []
-    for _, (sep, fin, rec) in run_tasks(tasks, client, desc="prepare chips", **run_kw):
+    sep_chips, fin_chips, records, singles = [], [], [], []
+    desc = "prepare chips + separate drizzle" if single else "prepare chips"
+    for _, (sep, fin, rec, image) in run_tasks(tasks, client, desc=desc, **run_kw):
         sep_chips.extend(sep)
         fin_chips.extend(fin)
         records.extend(rec)
-    return sep_chips, fin_chips, records
+        singles.append(image)
+    return sep_chips, fin_chips, records, singles
 
 
 def _median_kw(exposures: list[Exposure], cfg: AstroDrizzleConfig) -> dict:
@@ -563,8 +591,10 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                                       g.num_cores or None, progress)
         pixmaps = _sky_step(exposures, static_refs, cfg, geometry, pixmaps, folder, client,
                             run_kw)
-        sep_chips, fin_chips, records = _prepare_step(
-            exposures, static_refs, cfg, geometry, pixmaps, folder, client, run_kw)
+        use_cr = cfg.driz_cr.driz_cr and cfg.blot.blot and cfg.median.median
+        sep_chips, fin_chips, records, singles = _prepare_step(
+            exposures, static_refs, cfg, geometry, pixmaps, folder, client, run_kw,
+            single=use_cr)
         del pixmaps
         crmasks = PackedMasks()
         labels = [c.label for c in sep_chips]
@@ -574,7 +604,6 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             log.info("%s: %d pixels flagged as cosmic rays (%.3f%%)", labels[k],
                      int(mask.sum()), 100.0 * mask.mean())
 
-        use_cr = cfg.driz_cr.driz_cr and cfg.blot.blot and cfg.median.median
         ccfg, bcfg, fcfg = cfg.driz_cr, cfg.blot, cfg.final
         fill = fcfg.final_fillval if fcfg.final_fillval is not None else (
             fcfg.final_maskval if fcfg.final_maskval is not None else np.nan)
@@ -587,8 +616,9 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                          grow=ccfg.driz_cr_grow, ctegrow=ccfg.driz_cr_ctegrow,
                          interp=bcfg.blot_interp, sinscl=bcfg.blot_sinscl) if use_cr else None,
             memory_limit=g.memory_limit, final_chips=fin_chips, **run_kw, on_crmask=on_crmask,
-            scratch=None if g.in_memory else tmpdir, final=fcfg.driz_combine)
-        del sep_chips, fin_chips
+            scratch=None if g.in_memory else tmpdir, final=fcfg.driz_combine,
+            singles=singles if use_cr else None)
+        del sep_chips, fin_chips, singles
         if fcfg.driz_combine and fcfg.final_units == "counts":
             total = sum(e.exptime for e in exposures)
             with fits.open(mosaic, mode="update", memmap=True) as hdul:

@@ -169,7 +169,8 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                progress: Callable = no_progress,
                final_chips: Sequence[ChipInput] | None = None,
                on_crmask: Callable[[int, np.ndarray], None] | None = None,
-               scratch: str | os.PathLike | None = None, final: bool = True) -> Path:
+               scratch: str | os.PathLike | None = None, final: bool = True,
+               singles: Sequence[SingleImage] | None = None) -> Path:
     """Drizzle chips onto a large output frame, tile by tile, into a FITS file.
 
     The output is written to ``<output>.partial`` (memory-mapped, one tile
@@ -239,6 +240,12 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     final : bool
         Run the final drizzle (False: only the median and the cosmic-ray
         masks; SCI, WHT and CTX stay zero).
+    singles : sequence of SingleImage, optional
+        The exposures' single images when the caller drizzled them already
+        (:func:`~drizzlepac_ng.mosaic.graph.drizzle_single` with the median's
+        ``kernel`` and ``pixfrac``, each chip's ``bbox`` as
+        :func:`~drizzlepac_ng.mosaic.graph.prepare_chips` sets it here: the
+        union of both kernels' reach); one per exposure, in exposure order.
 
     Returns
     -------
@@ -361,10 +368,14 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
         # ship every chip to the cluster once, not once per tile
         refs = prepared if client is None else client.scatter(list(prepared))
         run_kw = dict(max_workers=max_workers, progress=progress)
-        singles: list[SingleImage] = []
-        if med_kw is not None:
+        if med_kw is not None and singles is None:
             singles = _drizzle_singles(prepared, refs, n_exp, out_shape, med_kw, client,
                                        run_kw, scratch)
+        singles = list(singles or [])
+        if med_kw is not None:
+            if len(singles) != n_exp:
+                raise ConfigError(f"singles must have one image per exposure ({len(singles)} "
+                                  f"!= {n_exp})")
             if thr is None and maskpt:
                 thr = [float(maskpt) * s.weight_sum / s.weight_count
                        if s.weight_count else 0.0 for s in singles]
