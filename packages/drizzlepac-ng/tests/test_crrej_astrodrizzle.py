@@ -295,6 +295,7 @@ def test_pipeline_spares_cores_saturated_in_every_exposure(tmp_path, monkeypatch
 
     n_sat, n_flag = flags_near_saturated_cores(pipeline.run_pipeline(exposures, cfg))
     assert n_sat >= 4 and n_flag == 0
-    # without the rule (every median pixel taken as measured) the cores are flagged
-    monkeypatch.setattr(crrej, "median_support", lambda w, t=None: np.ones(w[0].shape, bool))
+    # without the rule (every chip pixel taken as modelled) the cores are flagged
+    monkeypatch.setattr(crrej, "unmodelled_pixels",
+                        lambda gaps, pm: np.zeros(np.shape(pm)[:2], bool))
     assert flags_near_saturated_cores(pipeline.run_pipeline(exposures, cfg))[1] >= 5
