@@ -195,3 +195,30 @@ def test_weight_thresholds_known_at_write_time(tmp_path):
     assert plain.positive_sum_count is None
     expect = weight_masks([w], 0.3)
     assert weight_masks([band], 0.3) == expect == weight_masks([plain], 0.3)
+
+
+@pytest.mark.parametrize("maskpt", [None, 0.7])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_combine_fills_the_median_support_of_crrej(maskpt, threads):
+    """combine(support=...) gives crrej.median_support of the same weights, band by band."""
+    from drizzlepac_ng.astrodrizzle import crrej
+    from drizzlepac_ng.astrodrizzle.median import combine, weight_masks
+
+    rng = np.random.default_rng(8)
+    shape = (75, 40)
+    images = [rng.normal(10.0, 1.0, shape).astype(np.float32) for _ in range(4)]
+    weights = []
+    for _ in range(4):
+        w = rng.uniform(0.0, 2.0, shape).astype(np.float32)
+        w[rng.random(shape) < 0.3] = 0.0
+        w[10:20, :] = 0.0                 # rows where no image has data
+        weights.append(w)
+    thr = weight_masks(weights, maskpt) if maskpt else None
+    support = np.ones(shape, dtype=bool)
+    combine(images, weights, combine_maskpt=maskpt, rows=8, num_threads=threads,
+            support=support, support_thresholds=thr)
+    expected = crrej.median_support(weights, thr)
+    np.testing.assert_array_equal(support, expected)
+    assert not support[10:20].any() and support.any()
+    with pytest.raises(ValueError, match="support must be"):
+        combine(images, weights, support=np.zeros((3, 3), dtype=bool))

@@ -359,7 +359,8 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
             sky: Sequence[float] | None = None, exptime: Sequence[float] | None = None,
             readnoise: Sequence[float] | None = None, memory_limit: int | None = None,
             rows: int | None = None, progress: Callable = no_progress,
-            num_threads: int | None = 1) -> np.ndarray:
+            num_threads: int | None = 1, support: np.ndarray | None = None,
+            support_thresholds: Sequence[float] | None = None) -> np.ndarray:
     """Combine single-drizzled images band by band within a memory budget.
 
     Parameters
@@ -388,6 +389,13 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
         thread holds one band, so ``memory_limit`` is shared between them
         (one thread is used when a shared band would not fit).  The result
         does not depend on it.
+    support : ndarray of bool, optional
+        Filled with the pixels at which at least one image has data: weight
+        positive and not below its entry of ``support_thresholds`` (None:
+        positive), as :func:`.crrej.median_support` gives them, from the
+        weight bands read for the median (no second pass over the weights).
+    support_thresholds : sequence of float, optional
+        See ``support``.
 
     Returns
     -------
@@ -426,6 +434,10 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
                 workers = 1
     thresholds = weight_masks(weights, combine_maskpt) if combine_maskpt else [0.0] * n
     out = np.zeros(shape, dtype=np.float32)
+    if support is not None:
+        if support.shape != shape or support.dtype != np.bool_:
+            raise ValueError(f"support must be a bool array of shape {shape}")
+        support[...] = False
     ny = shape[0]
     starts = list(range(0, ny, step))
     workers = min(workers, len(starts))
@@ -440,6 +452,16 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
             for k, m in enumerate(masks):
                 if m is not None:
                     bad[k] |= np.asarray(m[r0:r1], dtype=bool)
+        if support is not None:
+            sup = support[y0:y1]
+            lo = y0 - r0
+            for k in range(n):
+                part = wst[k, lo:lo + (y1 - y0)]
+                with np.errstate(invalid="ignore"):
+                    if support_thresholds is None:
+                        sup |= part > 0
+                    else:
+                        sup |= (part > 0) & (part >= np.float32(support_thresholds[k]))
         block = combine_block(stack, wst, bad, combine_type=combine_type,
                               nsigma=combine_nsigma, nlow=combine_nlow, nhigh=combine_nhigh,
                               lthresh=combine_lthresh, hthresh=combine_hthresh,

@@ -852,11 +852,15 @@ def _drizzle_exposures(exposures, prepare, add_chip, shape, dcfg, fill, tmpdir, 
 
 def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                   memory_limit: int | None, progress: Callable = no_progress,
-                  num_threads: int | None = 1) -> np.ndarray:
+                  num_threads: int | None = 1, support: np.ndarray | None = None
+                  ) -> np.ndarray:
     """Step 4: combine the single images (cps) into the median image (cps).
 
     ``num_threads`` bands of rows are combined concurrently (see
-    :func:`.median.combine`); the result does not depend on it.
+    :func:`.median.combine`); the result does not depend on it.  A bool
+    ``support`` array of the median's shape is filled with
+    :func:`.crrej.median_support` of the singles' weights (for driz_cr), from
+    the same reading of the weights.
     """
     mcfg = cfg.median
     gains = [float(np.mean([c.effective_gain for c in e.chips])) for e in exposures]
@@ -877,11 +881,25 @@ def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *
         combine_maskpt=mcfg.combine_maskpt if mcfg.median_newmasks else None,
         sky=sky_e,
         exptime=exptimes, readnoise=rn, memory_limit=memory_limit, progress=progress,
-        num_threads=num_threads)
+        num_threads=num_threads, support=support,
+        support_thresholds=_support_thresholds(weights, cfg))
     g0 = gains[0]
     if g0 != 1.0:
         med /= np.float32(g0)
     return med
+
+
+def _support_thresholds(weights, cfg: AstroDrizzleConfig) -> list[float] | None:
+    """Weights below which the median masks a single (None: only zero weights).
+
+    The median masks weights below ``combine_maskpt`` x the mean; the ``i``
+    combine types fill what every image masks, so only zero weights are gaps
+    there.
+    """
+    mcfg = cfg.median
+    if mcfg.median_newmasks and mcfg.combine_maskpt and not mcfg.combine_type.startswith("i"):
+        return median_mod.weight_masks(weights, mcfg.combine_maskpt)
+    return None
 
 
 class _Scaled:
@@ -929,13 +947,17 @@ def _ctedir(exp: Exposure, chip: Chip, cfg: AstroDrizzleConfig) -> int:
 def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict,
                      pixmaps: PixmapCache, cfg: AstroDrizzleConfig, *,
                      progress: Callable = no_progress, num_threads: int | None = None,
-                     keep_blots: bool = False, workers: int = 1) -> tuple[PackedMasks, dict]:
+                     keep_blots: bool = False, workers: int = 1,
+                     support: np.ndarray | None = None) -> tuple[PackedMasks, dict]:
     """Steps 5 and 6: blot the median to each chip and flag cosmic rays.
 
     ``workers`` chips are processed concurrently (threads, each running the
     kernels on one thread); results are collected in input order and do not
-    depend on it.
+    depend on it.  ``support`` (:func:`.crrej.median_support`): the median
+    pixels that have data; chip pixels whose blot draws on others are not
+    tested (:func:`.crrej.unmodelled_pixels`).
     """
+    gaps = None if support is None else crrej.model_gaps(support, cfg.blot.blot_interp)
     ccfg = cfg.driz_cr
     bits = interpret_bits(cfg.driz_sep.driz_sep_bits, "driz_sep_bits")
     masks = PackedMasks()
@@ -964,6 +986,9 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
         covered = chip_good_mask(static, exp, chip, arr.dq, bits)
         if not pixmaps.all_finite(chip):
             covered &= np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
+        if gaps is not None:
+            # where the blot draws on median pixels without data it models nothing
+            covered &= ~crrej.unmodelled_pixels(gaps, pm)
         pixmaps.release(pm)
         del pm
         cr = crrej.flag_cosmic_rays(
@@ -1255,6 +1280,7 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                                               progress=progress, num_threads=num_threads,
                                               prefetch=workers > 1, workers=workers)
             done("separate drizzle")
+        support = None
         if cfg.median.median:
             if limit is not None:
                 # spare map buffers are not counted in the median's budget
@@ -1266,18 +1292,24 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                 1, limit - peak - budget
                 + median_mod.bytes_per_row(len(exposures), out_wcs.pixel_shape[0]) * 16
                 * workers)
+            # the median pixels with data, for driz_cr (see find_cosmic_rays)
+            support = (np.zeros((ny, nx), dtype=bool)
+                       if cfg.driz_cr.driz_cr and cfg.blot.blot else None)
             result.median = create_median(result.singles, exposures, cfg,
                                           memory_limit=med_budget, progress=progress,
-                                          num_threads=workers)
+                                          num_threads=workers, support=support)
             done("median")
             if not np.any(result.median):
                 log.warning("median step rejected every pixel: blot and driz_cr switched off")
                 cfg = cfg.replace(blot=False, driz_cr=False)
                 result.config = cfg
         if cfg.blot.blot and result.median is not None:
+            if not cfg.driz_cr.driz_cr:
+                support = None
             result.crmasks, result.blots = find_cosmic_rays(
                 exposures, result.median, static, pixmaps_sep, cfg, progress=progress,
-                num_threads=num_threads, keep_blots=keep_intermediates, workers=workers)
+                num_threads=num_threads, keep_blots=keep_intermediates, workers=workers,
+                support=support)
             done("blot + driz_cr")
         if keep_intermediates and tmpdir is not None:
             result.singles = [(np.array(s), np.array(w)) for s, w in result.singles]
