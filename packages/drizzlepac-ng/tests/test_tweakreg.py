@@ -409,3 +409,55 @@ def test_pending_catalogs_close_their_file(work):
     assert [len(c.x) for c in cats] == [len(c.x) for c in serial]
     for a, b in zip(cats, serial, strict=True):
         np.testing.assert_array_equal(a.ra, b.ra)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+def test_checked_images_hold_no_descriptor_until_searched(work):
+    """Hundreds of inputs must not need hundreds of open files: a checked image is closed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from drizzlepac_ng.align.catalogs import start_image_catalogs
+    from drizzlepac_ng.imagefindpars import ImageFindPars
+
+    def open_descriptors():
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    pars = ImageFindPars(dqbits=0)
+    before = open_descriptors()
+    pending = [start_image_catalogs(p, pars, None) for p in work for _ in range(3)]
+    assert open_descriptors() <= before          # nothing stays open after the checks
+    with ThreadPoolExecutor(2) as pool:
+        pending[0].submit(pool)                  # the file is opened when searched ...
+        assert pending[0]._hdul is not None
+        first = pending[0].result()              # ... and closed when collected
+        assert pending[0]._hdul is None and len(first)
+    for p in pending[1:]:
+        p.cancel()
+    assert open_descriptors() <= before
+
+
+def test_threaded_header_updates_write_what_serial_ones_do(work, tmp_path, monkeypatch):
+    """Header writes run in worker threads; the files equal those of one-at-a-time writes,
+    and a file listed twice is updated in order (the second time refused: name used)."""
+    import drizzlepac_ng.tweakreg as tw
+
+    serial_dir = tmp_path / "serial"
+    serial_dir.mkdir()
+    serial = []
+    for p in work:
+        shutil.copy(p, serial_dir / p.name)
+        serial.append(serial_dir / p.name)
+    names = [str(p) for p in work] + [str(work[1])]
+    threaded = TweakReg(names, dqbits=0, updatehdr=True, **QUIET)
+    assert threaded[str(work[1])].updated
+    monkeypatch.setattr(tw.os, "cpu_count", lambda: 1)   # one writer: the calling thread
+    TweakReg([str(p) for p in serial] + [str(serial[1])], dqbits=0, updatehdr=True, **QUIET)
+
+    def wcs_cards(path):
+        with fits.open(path) as hdul:
+            return [(h.name, h.ver, {k: v for k, v in h.header.items()
+                                     if k not in ("DATE", "IRAF-TLM", "CHECKSUM", "DATASUM")})
+                    for h in hdul if h.name in ("SCI", "PRIMARY")]
+
+    for a, b in zip(work, serial, strict=True):
+        assert wcs_cards(a) == wcs_cards(b)

@@ -28,6 +28,7 @@ import logging
 import math
 import os
 from collections.abc import Mapping
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -636,15 +637,20 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
         # a header is written as soon as its image is fitted, unless exclusion files
         # (read after the finder) could still make a later image fail
         early = bool(pars["updatehdr"]) and not exclusions
-        return _align(pars, files, cats, catalogs_of, ifind, rfind, wcs_cache, early)
+        updates = _HeaderUpdates(pars, wcs_cache)
+        try:
+            return _align(pars, files, cats, catalogs_of, ifind, rfind, wcs_cache, early,
+                          updates)
+        finally:
+            updates.close()
     finally:
         cats.cancel()
         pool.shutdown(wait=True)
 
 
 def _align(pars: dict[str, Any], files: list[str], cats: _LazyCatalogs, catalogs_of: Any,
-           ifind: ImageFindPars, rfind: ImageFindPars, wcs_cache: dict, early: bool
-           ) -> TweakRegReport:
+           ifind: ImageFindPars, rfind: ImageFindPars, wcs_cache: dict, early: bool,
+           updates: _HeaderUpdates) -> TweakRegReport:
     """Reference, matching, fits, header updates (``early``: each right after its fit)."""
     writecat = bool(pars["writecat"])
     refimage = _none(pars["refimage"])
@@ -710,7 +716,7 @@ def _align(pars: dict[str, Any], files: list[str], cats: _LazyCatalogs, catalogs
             rep.role, rep.accepted = "reference", True
             reports.append(rep)
             if early:
-                _update_accepted(rep, refwcs, pars, wcs_cache)
+                updates.submit(rep, refwcs)
             continue
         hist = None
         fit = None
@@ -780,11 +786,12 @@ def _align(pars: dict[str, Any], files: list[str], cats: _LazyCatalogs, catalogs
         reports.append(rep)
         log.info("%s", rep.line())
         if early:
-            _update_accepted(rep, refwcs, pars, wcs_cache)
+            updates.submit(rep, refwcs)
 
     if pars["updatehdr"] and not early:
         for rep in reports:
-            _update_accepted(rep, refwcs, pars, wcs_cache)
+            updates.submit(rep, refwcs)
+    updates.finish()
     if pars["clean"]:
         for name in written:
             Path(name).unlink(missing_ok=True)
@@ -827,13 +834,61 @@ def _write_refxy(plane_image: str, ref_xy: np.ndarray) -> str:
     return name
 
 
-def _update_accepted(rep: ImageReport, refwcs: WCS, pars: dict[str, Any], cache: dict) -> None:
-    """Write the fitted WCS of an accepted image (the reference gets its WCS renamed)."""
-    if not rep.accepted:
-        return
-    m = rep.fit.matrix if rep.fit is not None else np.eye(2)
-    t = rep.fit.offset if rep.fit is not None else np.zeros(2)
-    _update_file(rep, refwcs, m, t, pars, cache)
+class _HeaderUpdates:
+    """Header updates of the accepted images, written in worker threads.
+
+    The corrected chip WCSs are computed in the calling thread (astropy WCS
+    objects are not shared between threads); only the file rewrites, which
+    are mostly I/O, run in up to 4 threads.  With ``headerlet=True`` they run
+    in the calling thread, as the headerlet writer records warnings (not
+    thread-safe).  :meth:`finish` waits for every write and raises the first
+    failure in input order; each file on its own is always old or new.
+    """
+
+    def __init__(self, pars: dict[str, Any], cache: dict) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pars = pars
+        self._cache = cache
+        workers = 1 if pars["headerlet"] else min(4, os.cpu_count() or 1)
+        self._pool = (ThreadPoolExecutor(workers, thread_name_prefix="tweakreg-update")
+                      if workers > 1 else None)
+        self._jobs: list[Any] = []
+        self._last: dict[str, Any] = {}
+
+    def submit(self, rep: ImageReport, refwcs: WCS) -> None:
+        """Write the fitted WCS of ``rep``'s image if it was accepted (the reference
+        gets its WCS renamed)."""
+        if not rep.accepted:
+            return
+        m = rep.fit.matrix if rep.fit is not None else np.eye(2)
+        t = rep.fit.offset if rep.fit is not None else np.zeros(2)
+        corrections = {ev: apply_linear_correction(w, refwcs, m, t, shape=shape)
+                       for ev, (w, shape) in _chips(rep.filename, self._cache).items()}
+        if self._pool is None:
+            _update_file(rep, corrections, self._pars)
+            return
+        earlier = self._last.get(rep.filename)
+        if earlier is not None:      # a file listed twice: its updates stay in order
+            wait([earlier])
+        job = self._pool.submit(_update_file, rep, corrections, self._pars)
+        self._jobs.append(job)
+        self._last[rep.filename] = job
+
+    def finish(self) -> None:
+        """Wait for the writes; raise the first failure in input order."""
+        jobs, self._jobs = self._jobs, []
+        wait(jobs)
+        for job in jobs:
+            if job.exception() is not None:
+                raise job.exception()
+
+    def close(self) -> None:
+        """Wait for every write still running (no error raised) and stop the threads."""
+        wait(self._jobs)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 class _LazyCatalogs:
@@ -876,12 +931,9 @@ class _LazyCatalogs:
             self._pending.popitem()[1].cancel()
 
 
-def _update_file(rep: ImageReport, refwcs: WCS, m: np.ndarray, t: np.ndarray,
-                 pars: dict[str, Any], cache: dict | None = None) -> None:
+def _update_file(rep: ImageReport, corrections: dict[int, Any], pars: dict[str, Any]) -> None:
     f = rep.filename
     try:
-        corrections = {ev: apply_linear_correction(w, refwcs, m, t, shape=shape)
-                       for ev, (w, shape) in _chips(f, cache).items()}
         update_image_wcs(
             f, corrections, wcsname=pars["wcsname"], reusename=bool(pars["reusename"]),
             fit=FitSummary(rep.rms_ra, rep.rms_dec, rep.nmatch), headerlet=bool(pars["headerlet"]),

@@ -651,13 +651,14 @@ class PendingCatalogs:
     submitted), :meth:`cancel` abandons them; both close the file.
     """
 
-    def __init__(self, filename: str, hdul: fits.HDUList, entries: list, work: list,
+    def __init__(self, filename: str, entries: list, work: list,
                  exclusions: list[str | None] | None, bits: int | None, pars: ImageFindPars,
                  cr_reject: bool) -> None:
         self.filename = filename
-        self._hdul: fits.HDUList | None = hdul
+        self._hdul: fits.HDUList | None = None
+        self._state = "checked"            # -> "open" (file mapped) -> "closed"
         self._entries = entries
-        self._work = work
+        self._work = work                  # (SCI index, DQ index or None) per chip
         self._jobs: list[Future] = []
         self._exclusions = exclusions
         self._bits = bits
@@ -678,11 +679,27 @@ class PendingCatalogs:
         workspaces : FinderWorkspaces, optional
             Work arrays shared with other images' chips.
         """
-        if self._hdul is None or self._jobs:
+        if self._state == "closed" or self._jobs:
             return
+        arrays = self._arrays()
         ws = workspaces or FinderWorkspaces()
         self._jobs = [executor.submit(_find_chip, data, dq, self._bits, self._pars,
-                                      self._cr_reject, 1, ws) for data, dq in self._work]
+                                      self._cr_reject, 1, ws) for data, dq in arrays]
+
+    def _arrays(self) -> list[tuple[Any, Any]]:
+        """Open the file again (memory-mapped) and return each chip's SCI and DQ arrays."""
+        if not self._work:                 # user catalogs only: nothing to read
+            return []
+        if self._state == "checked":
+            try:
+                self._hdul = fits.open(self.filename, mode="readonly", memmap=True)
+                self._state = "open"
+            except (OSError, ValueError) as exc:
+                self._state = "closed"
+                raise InputFileError(f"cannot be read again for the source finder ({exc})",
+                                     filename=self.filename) from exc
+        hdul = self._hdul
+        return [(hdul[i].data, None if d is None else hdul[d].data) for i, d in self._work]
 
     def result(self) -> list[ChipCatalog]:
         """The catalogs, one per chip (in EXTVER order); closes the file.
@@ -692,7 +709,7 @@ class PendingCatalogs:
         InputFileError
             An exclusion file cannot be read (or any error of the finder).
         """
-        if self._hdul is None:
+        if self._state == "closed":
             raise RuntimeError(f"{self.filename}: catalogs already collected or cancelled")
         try:
             if self._jobs:
@@ -700,7 +717,7 @@ class PendingCatalogs:
             else:
                 ws = FinderWorkspaces()
                 found = [_find_chip(data, dq, self._bits, self._pars, self._cr_reject, 1, ws)
-                         for data, dq in self._work]
+                         for data, dq in self._arrays()]
             return self._finish(found)
         finally:
             self.cancel()
@@ -711,6 +728,7 @@ class PendingCatalogs:
             f.cancel()
         wait(self._jobs)
         self._jobs, self._work = [], []
+        self._state = "closed"
         if self._hdul is not None:
             self._hdul.close()
             self._hdul = None
@@ -724,7 +742,7 @@ class PendingCatalogs:
                 continue
             src = found.pop(0)
             if self._bits is None and item is not None and len(src):
-                _warn_flagged(fname, ev, src, item)
+                _warn_flagged(fname, ev, src, self._hdul[item].data)
             if exclusions and n < len(exclusions) and exclusions[n] and \
                     str(exclusions[n]).strip().lower() not in ("none", "indef"):
                 src = src.select(exclusion_mask_filter(src.x, src.y, exclusions[n], w, shape))
@@ -794,20 +812,19 @@ def start_image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, execu
                 cat.shape = shape
                 entries.append((n, ev, w, shape, cat))
                 continue
-            data = hdul[i].data
-            if data is None:
-                raise InputFileError("science extension has no data", filename=fname,
+            if int(hdr.get("NAXIS", 0)) != 2 or min(shape) <= 0:
+                raise InputFileError("science extension has no 2-D data", filename=fname,
                                      extension=("SCI", ev))
             dq_index = next((k for k, h in enumerate(hdul) if
                              str(h.header.get("EXTNAME", "")).upper() == "DQ"
                              and int(h.header.get("EXTVER", 1)) == ev), None)
-            dq = hdul[dq_index].data if dq_index is not None else None
-            entries.append((n, ev, w, shape, dq))
-            work.append((data, dq))
-    except BaseException:
+            entries.append((n, ev, w, shape, dq_index))
+            work.append((i, dq_index))
+    finally:
+        # closed again until the finder starts: a run over hundreds of images must
+        # not hold a descriptor (and a mapping) per image
         hdul.close()
-        raise
-    pending = PendingCatalogs(fname, hdul, entries, work, exclusions, bits, pars, cr_reject)
+    pending = PendingCatalogs(fname, entries, work, exclusions, bits, pars, cr_reject)
     if executor is not None:
         pending.submit(executor)
     return pending

@@ -32,7 +32,6 @@ import io
 import logging
 import math
 import os
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -423,7 +422,8 @@ def header_update(filename: str | os.PathLike) -> Iterator[fits.HDUList]:
     try:
         if not os.access(path, os.W_OK):
             raise FileUpdateError("file is read-only; it was not changed", filename=fname)
-        origin = {id(h): (i, _structure(h.header), hdul.fileinfo(i))
+        # the HDU's own fileinfo (HDUList.fileinfo re-checks every header: quadratic)
+        origin = {id(h): (i, _structure(h.header), h.fileinfo())
                   for i, h in enumerate(hdul)}
         yield hdul
         plan = []
@@ -445,6 +445,9 @@ def _open_for_update(path: Path) -> fits.HDUList:
 
     Lighter than :func:`stwcs_ng.fileio.open_fits` (which also parses every
     card value): the callers have read the file's WCS through it already.
+    Completeness is judged from the HDU offsets against the file size, not
+    from astropy's "truncated" warning, so that several files can be updated
+    in worker threads (:func:`warnings.catch_warnings` is not thread-safe).
     """
     fname = str(path)
     if not path.is_file() or not os.access(path, os.R_OK):
@@ -454,17 +457,32 @@ def _open_for_update(path: Path) -> fits.HDUList:
         raise InputFileError(f"not a complete FITS file ({size} bytes)", filename=fname)
     hdul = None
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            hdul = fits.open(path, mode="readonly", memmap=False)
-            hdul.readall()
-        if any("truncated" in str(w.message) or "corrupted" in str(w.message) for w in caught):
-            raise OSError("truncated or corrupted")
+        hdul = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=False)
+        end = max(info["datLoc"] + info["datSpan"] for info in (h.fileinfo() for h in hdul))
+        if end > size:
+            raise OSError(f"truncated: its HDUs need {end} bytes, the file has {size}")
+        if end < size and _has_content(path, end, size):
+            # astropy stops (with a warning) at an HDU it cannot read: a cut header
+            raise OSError(f"truncated or corrupted after byte {end} of {size}")
     except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
         if hdul is not None:
             hdul.close()
         raise InputFileError(f"cannot be read as FITS ({exc})", filename=fname) from exc
     return hdul
+
+
+def _has_content(path: Path, start: int, stop: int) -> bool:
+    """True unless bytes ``start:stop`` of ``path`` are only NUL or blank padding."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while start < stop:
+            block = fh.read(min(stop - start, 1 << 20))
+            if not block:
+                return True
+            if block.strip(b"\0 "):
+                return True
+            start += len(block)
+    return False
 
 
 def _write_plan(path: Path, hdul: fits.HDUList, plan: list) -> None:
