@@ -376,20 +376,21 @@ class SingleImage:
     weight_sum: float = 0.0
     weight_count: int = 0
 
-    def crop(self, box: BBox) -> tuple[np.ndarray, np.ndarray]:
-        """SCI and WHT over ``box`` (zero where the exposure has no data)."""
-        sci = np.zeros(box.shape, np.float32)
+    def crop(self, box: BBox, *, weight_only: bool = False
+             ) -> tuple[np.ndarray | None, np.ndarray]:
+        """SCI and WHT over ``box`` (zero where the exposure has no data; SCI is
+        None with ``weight_only``)."""
+        sci = None if weight_only else np.zeros(box.shape, np.float32)
         wht = np.zeros(box.shape, np.float32)
-        if self.box is None:
-            return sci, wht
-        inter = box.intersect(self.box)
+        inter = None if self.box is None else box.intersect(self.box)
         if inter is None:
             return sci, wht
         src = (slice(inter.y0 - self.box.y0, inter.y1 - self.box.y0),
                slice(inter.x0 - self.box.x0, inter.x1 - self.box.x0))
         dst = (slice(inter.y0 - box.y0, inter.y1 - box.y0),
                slice(inter.x0 - box.x0, inter.x1 - box.x0))
-        sci[dst] = _load(self.sci, "single image", "an exposure")[src]
+        if sci is not None:
+            sci[dst] = _load(self.sci, "single image", "an exposure")[src]
         wht[dst] = _load(self.wht, "single weight", "an exposure")[src]
         return sci, wht
 
@@ -524,7 +525,10 @@ BLOT_MARGIN = 8
 
 def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
                 interp: str = "poly5", sinscl: float = 1.0,
-                num_threads: int | None = 1, **flag_kw) -> np.ndarray:
+                num_threads: int | None = 1,
+                singles: Sequence[SingleImage | None] | None = None,
+                weight_thresholds: Sequence[float] | None = None,
+                **flag_kw) -> np.ndarray:
     """Blot the assembled median back to one chip and flag its cosmic rays.
 
     Only the part of the median under the chip's bounding box (plus
@@ -547,6 +551,15 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
         Blot interpolation.
     num_threads : int or None
         Kernel threads.
+    singles : sequence of SingleImage, optional
+        The exposures' single images the median was combined from (None
+        entries allowed); with them, chip pixels whose blot draws on median
+        pixels without data (every single masked) are not tested
+        (:func:`drizzlepac_ng.astrodrizzle.crrej.unmodelled_pixels`, the rule
+        of the whole-frame run).  Only those overlapping the cut-out are read.
+    weight_thresholds : sequence of float, optional
+        Per single, the weight below which the median masked it (as for
+        :func:`median_tile`); None: only zero weights (``i`` combine types).
     **flag_kw
         ``snr``, ``scale``, ``grow``, ``ctegrow`` of
         :func:`drizzlepac_ng.astrodrizzle.crrej.flag_cosmic_rays`.
@@ -583,6 +596,17 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
         raise ConfigError(f"cannot read the median for {chip.label} ({exc})",
                           filename=median_path) from exc
     local = _frame_pixmap(pm, b)
+    if singles:
+        # the cut reaches BLOT_MARGIN (more than any interpolant's reach) beyond the
+        # chip's box, so every median pixel a chip pixel's blot reads is inside it
+        thr = [0.0] * len(singles) if weight_thresholds is None else list(weight_thresholds)
+        pairs = [(sg, t) for sg, t in zip(singles, thr, strict=True)
+                 if sg is not None and sg.box is not None and sg.box.intersect(b) is not None]
+        weights = [sg.crop(b, weight_only=True)[1] for sg, _ in pairs]
+        support = (crrej.median_support(weights, [t for _, t in pairs]) if weights
+                   else np.zeros(b.shape, bool))
+        del weights
+        good &= ~crrej.unmodelled_pixels(crrej.model_gaps(support, interp), local)
     # median is a count rate per output pixel: back to the chip's units and pixel
     iscale = (chip.exptime if chip.in_units == "counts" else 1.0) / chip.iscale
     # prepared once (float32 source, poly5 row differences): the same bits, less work

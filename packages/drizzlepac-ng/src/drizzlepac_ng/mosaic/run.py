@@ -391,6 +391,10 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                     out.sync()  # the workers read the median from the file
                 if driz_cr is not None:
                     cr_kw = dict(driz_cr)
+                    # chip pixels whose blot draws on median pixels without data (every
+                    # single masked) are not tested, as in the whole-frame run
+                    fills = str(med_kw.get("combine_type", "minmed")).startswith("i")
+                    cr_kw.update(singles=singles, weight_thresholds=None if fills else thr)
                     cr_tasks = [Task(f"crmask-{k}", f"blot + driz_cr of chip {k} "
                                      f"({c.label or 'no label'}, exposure {c.exposure})",
                                      crmask_chip, (refs[k], str(tmp)), cr_kw)
