@@ -1238,8 +1238,10 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         worst = max(estimate, key=estimate.get)
         raise MemoryLimitError(
             f"the {worst} step needs about {peak / 1e6:.0f} MB but memory_limit is "
-            f"{limit / 1e6:.0f} MB; raise memory_limit, or reduce the output frame "
-            "(final_outnx/final_outny, final_scale) or the number of inputs")
+            f"{limit / 1e6:.0f} MB; raise memory_limit, run the tiled task graph "
+            "(tile_shape=(2048, 2048), or smaller tiles: its memory depends on the tile "
+            "size and the number of exposures over a tile, not on the frame), or reduce the "
+            "output frame (final_outnx/final_outny, final_scale)")
     # pixel-map plans are cached in what the budget leaves: a fast-mode plan takes a few
     # MB; an exact-mode one (stepsize=1, or a fast map that fell back) holds the whole map
     budget = 600_000_000 if limit is None else max(0, (limit - peak) // 3)
