@@ -163,7 +163,7 @@ def test_missing_output_folder(simset, tmp_path):
 def test_memory_limit_refused(simset, tmp_path):
     files = _copy(simset, tmp_path / "in")
     snap = _snapshot(files)
-    with pytest.raises(MemoryLimitError, match="memory_limit"):
+    with pytest.raises(MemoryLimitError, match="memory_limit.*tile_shape"):
         _run(files, tmp_path, memory_limit="10MB")
     _assert_untouched(snap)
 
