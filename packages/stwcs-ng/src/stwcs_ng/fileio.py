@@ -275,11 +275,13 @@ def commit_in_order(staged: Sequence[StagedFile]) -> None:
 
 def verify_complete(path: str | os.PathLike, n_hdus: int | None = None, *,
                     expected_size: int | None = None) -> None:
-    """Re-read a freshly written FITS file whole; raise OSError unless it is complete.
+    """Re-read a freshly written FITS file's structure; raise OSError unless it is complete.
 
-    Completeness is judged from the HDU offsets against the file size (not
-    from astropy's "truncated" warning), so this is safe to call from worker
-    threads, where :func:`warnings.catch_warnings` is not.
+    Every header is parsed and verified; the data are not read (a product
+    mosaic is never loaded whole just to be checked): completeness is judged
+    from the HDU offsets against the file size, which also catches a short
+    write, and not from astropy's "truncated" warning, so this is safe to
+    call from worker threads, where :func:`warnings.catch_warnings` is not.
 
     Parameters
     ----------
@@ -299,12 +301,13 @@ def verify_complete(path: str | os.PathLike, n_hdus: int | None = None, *,
     path = Path(path)
     size = path.stat().st_size
     try:
-        with fits.open(path, memmap=False) as check:
-            check.readall()
+        # our own handle: astropy leaves its file open when fits.open itself fails
+        with open(path, "rb") as fh, \
+                fits.open(fh, memmap=False, lazy_load_hdus=False) as check:
             check.verify("exception")
             found = len(check)
-            end = max(check.fileinfo(i)["datLoc"] + check.fileinfo(i)["datSpan"]
-                      for i in range(found))
+            end = max(info["datLoc"] + info["datSpan"]
+                      for info in (h.fileinfo() for h in check))
     except (ValueError, TypeError, IndexError, KeyError, fits.VerifyError) as exc:
         raise OSError(f"the written file does not read back ({exc})") from exc
     if n_hdus is not None and found != n_hdus:

@@ -456,18 +456,22 @@ def _open_for_update(path: Path) -> fits.HDUList:
     if size == 0 or size % 2880:
         raise InputFileError(f"not a complete FITS file ({size} bytes)", filename=fname)
     hdul = None
+    fh = open(path, "rb")
     try:
-        hdul = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=False)
+        hdul = fits.open(fh, mode="readonly", memmap=False, lazy_load_hdus=False)
         end = max(info["datLoc"] + info["datSpan"] for info in (h.fileinfo() for h in hdul))
         if end > size:
             raise OSError(f"truncated: its HDUs need {end} bytes, the file has {size}")
         if end < size and _has_content(path, end, size):
             # astropy stops (with a warning) at an HDU it cannot read: a cut header
             raise OSError(f"truncated or corrupted after byte {end} of {size}")
-    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+    except BaseException as exc:
         if hdul is not None:
             hdul.close()
-        raise InputFileError(f"cannot be read as FITS ({exc})", filename=fname) from exc
+        fh.close()  # astropy leaves a handle it was given open when fits.open fails
+        if isinstance(exc, (OSError, ValueError, TypeError, IndexError, KeyError)):
+            raise InputFileError(f"cannot be read as FITS ({exc})", filename=fname) from exc
+        raise
     return hdul
 
 

@@ -17,9 +17,9 @@ from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
 from .graph import (
     ChipInput,
+    SingleImage,
     _load,
     crmask_chip,
-    SingleImage,
     drizzle_single,
     drizzle_tile,
     median_tile,
