@@ -880,6 +880,66 @@ cdef inline int _excluded(const Params* P, Py_ssize_t o) noexcept nogil:
     return w == 0.0
 
 
+cdef inline bint _usable(const Params* P, Py_ssize_t o, double* w, double* d) noexcept nogil:
+    """Classify input pixel o: False when masked, of zero or non-finite weight, or of
+    non-finite data (in any plane); else its weight and data in w and d."""
+    cdef int k
+    if P.mask != NULL and P.mask[o] != 0:
+        return False
+    if P.weights != NULL:
+        w[0] = P.weights[o] * P.wtscale
+    else:
+        w[0] = P.wtscale
+    if w[0] == 0.0 or not isfinite(w[0]):
+        return False
+    d[0] = P.data[o]
+    if not isfinite(d[0]):
+        return False
+    for k in range(P.n2):
+        if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
+            return False
+    return True
+
+
+cdef inline bint _clip_box(const Params* P, const Band* B, Py_ssize_t o, Py_ssize_t x0,
+                           Py_ssize_t x1, Py_ssize_t y0, Py_ssize_t y1,
+                           Py_ssize_t* K) noexcept nogil:
+    """Output pixels [x0, x1] x [y0, y1] of input pixel o clipped to the frame (the band
+    that holds the first touched row records the hit), then to band B, into
+    K = (ilo, ihi, jlo, jhi); False when nothing is left."""
+    K[0] = x0 if x0 > 0 else 0
+    K[1] = x1 if x1 < P.onx - 1 else P.onx - 1
+    K[2] = y0 if y0 > 0 else 0
+    K[3] = y1 if y1 < P.ony - 1 else P.ony - 1
+    if K[0] > K[1] or K[2] > K[3]:
+        return False
+    if K[2] >= B.y0 and K[2] < B.y1:
+        P.hit[o] = 1
+    if K[2] < B.y0:
+        K[2] = B.y0
+    if K[3] > B.y1 - 1:
+        K[3] = B.y1 - 1
+    if K[0] < B.x0:
+        K[0] = B.x0
+    if K[1] > B.x1:
+        K[1] = B.x1
+    return K[0] <= K[1] and K[2] <= K[3]
+
+
+cdef inline unsigned int _load_extras(const Params* P, Band* B, Py_ssize_t o) noexcept nogil:
+    """For P.extra: the DQ value of input pixel o (0 without DQ); its extra data
+    planes, scaled, into B.d2v."""
+    cdef int k
+    for k in range(P.n2):
+        if P.data2[k] != NULL:
+            B.d2v[k] = P.data2[k][o] * P.dscale2
+        else:
+            B.d2v[k] = 0.0
+    if P.dq != NULL:
+        return P.dq[o]
+    return 0
+
+
 cdef inline void _acc3(double* acc, double d, double dow) noexcept nogil:
     acc[0] += d * dow
     acc[1] += dow
@@ -1131,14 +1191,14 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
     cdef double C[4 * SEGLEN]
     cdef double xo[4]
     cdef double yo[4]
-    cdef Py_ssize_t q, i, o, nv = 0, ilo, ihi, jlo, jhi, ii, jj, v
+    cdef Py_ssize_t q, i, o, nv = 0, ilo, jlo, ii, jj, v
     cdef Py_ssize_t* L
     cdef Py_ssize_t* K
     cdef double d, w, jac, a, eps, cx, cy
     cdef double* acc
     cdef double* pc
     cdef unsigned int dqv = 0
-    cdef int k, ok
+    cdef int k
     cdef int fast = (P.dh <= 0.5 and j >= 1 and j <= P.ny - 2 and i0 >= 1
                      and i0 + SEGLEN + 1 <= P.nx)
     if fast:
@@ -1152,23 +1212,7 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
         st[q] = 0
         i = i0 + q
         o = j * P.nx + i
-        # classification: masked, zero or non-finite weight, non-finite data
-        if P.mask != NULL and P.mask[o] != 0:
-            continue
-        if P.weights != NULL:
-            w = P.weights[o] * P.wtscale
-        else:
-            w = P.wtscale
-        if w == 0.0 or not isfinite(w):
-            continue
-        d = P.data[o]
-        if not isfinite(d):
-            continue
-        ok = 1
-        for k in range(P.n2):
-            if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
-                ok = 0
-        if not ok:
+        if not _usable(P, o, &w, &d):
             continue
         L = &lim[4 * q]
         if fast:
@@ -1189,32 +1233,11 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
                 CX[SEGLEN * k + q] = xo[k]
                 CY[SEGLEN * k + q] = yo[k]
             JAC[q] = jac
-        # clip to the frame
-        ilo = L[0] if L[0] > 0 else 0
-        ihi = L[1] if L[1] < P.onx - 1 else P.onx - 1
-        jlo = L[2] if L[2] > 0 else 0
-        jhi = L[3] if L[3] < P.ony - 1 else P.ony - 1
-        if ilo > ihi or jlo > jhi:
-            continue
-        # the band that holds the first touched row records the hit
-        if jlo >= B.y0 and jlo < B.y1:
-            P.hit[o] = 1
-        # clip to the band
-        if jlo < B.y0:
-            jlo = B.y0
-        if jhi > B.y1 - 1:
-            jhi = B.y1 - 1
-        if ilo < B.x0:
-            ilo = B.x0
-        if ihi > B.x1:
-            ihi = B.x1
-        if ilo > ihi or jlo > jhi:
-            continue
         K = &clip[4 * q]
-        K[0] = ilo
-        K[1] = ihi
-        K[2] = jlo
-        K[3] = jhi
+        if not _clip_box(P, B, o, L[0], L[1], L[2], L[3], K):
+            continue
+        ilo = K[0]
+        jlo = K[2]
         # fetch the accumulators of the first two rows ahead of stage 3 (the
         # walk crosses output rows, which hardware prefetchers miss)
         acc = B.acc_d + 3 * ((jlo - B.y0) * B.w + (ilo - B.x0))
@@ -1250,13 +1273,7 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
             continue
         o = j * P.nx + i0 + q
         if P.extra:
-            if P.dq != NULL:
-                dqv = P.dq[o]
-            for k in range(P.n2):
-                if P.data2[k] != NULL:
-                    B.d2v[k] = P.data2[k][o] * P.dscale2
-                else:
-                    B.d2v[k] = 0.0
+            dqv = _load_extras(P, B, o)
         d = dd[q]
         jac = JAC[q]
         w = ww[q] / jac
@@ -1320,11 +1337,12 @@ cdef void _turbo_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1,
     cdef double pm[2 * SEGLEN]
     cdef double T[9 * SEGLEN]
     cdef Py_ssize_t q, i, o, ilo, ihi, jlo, jhi, ii, jj, l0, l2
+    cdef Py_ssize_t box[4]
     cdef double d, w, dy, wy, kx
     cdef double* pc = P.pixmap + 2 * (j * P.nx + i0)
     cdef double* acc
     cdef unsigned int dqv = 0
-    cdef int k, ok
+    cdef int k
     for q in range(2 * n):
         pm[q] = pc[q]
     for q in range(2 * n, 2 * SEGLEN):
@@ -1333,23 +1351,7 @@ cdef void _turbo_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1,
     for q in range(n):
         i = i0 + q
         o = j * P.nx + i
-        # classification: masked, zero or non-finite weight, non-finite data
-        if P.mask != NULL and P.mask[o] != 0:
-            continue
-        if P.weights != NULL:
-            w = P.weights[o] * P.wtscale
-        else:
-            w = P.wtscale
-        if w == 0.0 or not isfinite(w):
-            continue
-        d = P.data[o]
-        if not isfinite(d):
-            continue
-        ok = 1
-        for k in range(P.n2):
-            if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
-                ok = 0
-        if not ok or T[q] == 0.0:
+        if not _usable(P, o, &w, &d) or T[q] == 0.0:
             continue
         l0 = <Py_ssize_t>T[SEGLEN + q]
         ihi = <Py_ssize_t>T[2 * SEGLEN + q]
@@ -1358,38 +1360,12 @@ cdef void _turbo_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1,
         if ihi - l0 > 1 or jhi - l2 > 1:
             _do_pixel(P, B, i, j)
             continue
-        # clip to the frame
-        ilo = l0 if l0 > 0 else 0
-        if ihi > P.onx - 1:
-            ihi = P.onx - 1
-        jlo = l2 if l2 > 0 else 0
-        if jhi > P.ony - 1:
-            jhi = P.ony - 1
-        if ilo > ihi or jlo > jhi:
+        if not _clip_box(P, B, o, l0, ihi, l2, jhi, box):
             continue
-        # the band that holds the first touched row records the hit
-        if jlo >= B.y0 and jlo < B.y1:
-            P.hit[o] = 1
-        # clip to the band
-        if jlo < B.y0:
-            jlo = B.y0
-        if jhi > B.y1 - 1:
-            jhi = B.y1 - 1
-        if ilo < B.x0:
-            ilo = B.x0
-        if ihi > B.x1:
-            ihi = B.x1
-        if ilo > ihi or jlo > jhi:
-            continue
+        ilo, ihi, jlo, jhi = box[0], box[1], box[2], box[3]
         d = d * P.dscale
         if P.extra:
-            if P.dq != NULL:
-                dqv = P.dq[o]
-            for k in range(P.n2):
-                if P.data2[k] != NULL:
-                    B.d2v[k] = P.data2[k][o] * P.dscale2
-                else:
-                    B.d2v[k] = 0.0
+            dqv = _load_extras(P, B, o)
         for jj in range(jlo, jhi + 1):
             dy = T[(7 + jj - l2) * SEGLEN + q]
             if dy <= 0.0:
@@ -1413,6 +1389,7 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     cdef Py_ssize_t org[2]
     cdef double cr[2]
     cdef Py_ssize_t ilo, ihi, jlo, jhi, ii, jj
+    cdef Py_ssize_t box[4]
     cdef double xo[4]
     cdef double yo[4]
     cdef double jac, d, w, dow, a, cx, cy, dx, dy, wy
@@ -1421,21 +1398,8 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     cdef Py_ssize_t ix
     cdef int k, kern = P.kernel
 
-    # classification: masked, zero or non-finite weight, non-finite data
-    if P.mask != NULL and P.mask[o] != 0:
+    if not _usable(P, o, &w, &d):
         return
-    if P.weights != NULL:
-        w = P.weights[o] * P.wtscale
-    else:
-        w = P.wtscale
-    if w == 0.0 or not isfinite(w):
-        return
-    d = P.data[o]
-    if not isfinite(d):
-        return
-    for k in range(P.n2):
-        if P.data2[k] != NULL and not isfinite(P.data2[k][o]):
-            return
     cx = P.pixmap[2 * o]
     cy = P.pixmap[2 * o + 1]
     if not (cx > -BIG and cx < BIG and cy > -BIG and cy < BIG):
@@ -1443,37 +1407,13 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     xo[0] = cx
     yo[0] = cy
     _centre_lim(P, cx, cy, lim, org, cr)
-    # clip to the frame
-    ilo = lim[0] if lim[0] > 0 else 0
-    ihi = lim[1] if lim[1] < P.onx - 1 else P.onx - 1
-    jlo = lim[2] if lim[2] > 0 else 0
-    jhi = lim[3] if lim[3] < P.ony - 1 else P.ony - 1
-    if ilo > ihi or jlo > jhi:
+    if not _clip_box(P, B, o, lim[0], lim[1], lim[2], lim[3], box):
         return
-    # the band that holds the first touched row records the hit
-    if jlo >= B.y0 and jlo < B.y1:
-        P.hit[o] = 1
-    # clip to the band
-    if jlo < B.y0:
-        jlo = B.y0
-    if jhi > B.y1 - 1:
-        jhi = B.y1 - 1
-    if ilo < B.x0:
-        ilo = B.x0
-    if ihi > B.x1:
-        ihi = B.x1
-    if ilo > ihi or jlo > jhi:
-        return
+    ilo, ihi, jlo, jhi = box[0], box[1], box[2], box[3]
 
     d = d * P.dscale
     if P.extra:
-        if P.dq != NULL:
-            dqv = P.dq[o]
-        for k in range(P.n2):
-            if P.data2[k] != NULL:
-                B.d2v[k] = P.data2[k][o] * P.dscale2
-            else:
-                B.d2v[k] = 0.0
+        dqv = _load_extras(P, B, o)
 
     if kern == K_POINT:
         # one contribution per input pixel: update the outputs directly with
