@@ -44,7 +44,6 @@ from .align.catalogs import (
     FinderWorkspaces,
     PendingCatalogs,
     chip_wcs,
-    image_catalogs,
     read_sky_catalog,
     reference_plane,
     start_image_catalogs,
@@ -614,12 +613,17 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
                "fluxunits": pars["fluxunits"]}
     wcs_cache: dict[str, dict[int, tuple[WCS, tuple[int, int]]]] = {}
 
-    def catalogs_of(f: str, fp: ImageFindPars) -> list[ChipCatalog]:
+    def start(f: str, fp: ImageFindPars, executor: Any) -> PendingCatalogs:
+        """Check ``f`` now; its finder runs in ``executor`` (None: when collected)."""
         user = atcats.get(f) or _lookup(catfile, f)
-        return image_catalogs(f, fp, exclusions=_lookup(exclusions, f), chip_catalogs=user,
-                              catalog_options=catopts if user else None,
-                              wcs_out=wcs_cache.setdefault(f, {}),
-                              cr_reject=bool(pars["crreject"]))
+        return start_image_catalogs(f, fp, executor, exclusions=_lookup(exclusions, f),
+                                    chip_catalogs=user, catalog_options=catopts if user else None,
+                                    wcs_out=wcs_cache.setdefault(f, {}),
+                                    cr_reject=bool(pars["crreject"]))
+
+    def catalogs_of(f: str, fp: ImageFindPars) -> list[ChipCatalog]:
+        """Catalogs of a reference image that is not an input (found in this thread)."""
+        return start(f, fp, None).result()
 
     # every input is opened and checked (WCS, data) before anything is written; the finder
     # then runs in worker threads while the main thread matches, fits and updates headers
@@ -629,11 +633,7 @@ def _run(pars: dict[str, Any], ifind: ImageFindPars, rfind: ImageFindPars) -> Tw
     cats = _LazyCatalogs(pool)
     try:
         for f in dict.fromkeys(files):            # a file listed twice is searched once
-            user = atcats.get(f) or _lookup(catfile, f)
-            cats.start(f, start_image_catalogs(
-                f, ifind, None, exclusions=_lookup(exclusions, f), chip_catalogs=user,
-                catalog_options=catopts if user else None, wcs_out=wcs_cache.setdefault(f, {}),
-                cr_reject=bool(pars["crreject"])))
+            cats.start(f, start(f, ifind, None))
         # a header is written as soon as its image is fitted, unless exclusion files
         # (read after the finder) could still make a later image fail
         early = bool(pars["updatehdr"]) and not exclusions

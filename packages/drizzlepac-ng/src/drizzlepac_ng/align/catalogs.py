@@ -566,30 +566,29 @@ def dq_bad_mask(dq: np.ndarray, bits: int, out: np.ndarray | None = None,
     -------
     numpy.ndarray of bool
     """
-    from ..astrodrizzle.config import good_pixel_mask
+    from ..astrodrizzle.config import bad_bits, good_pixel_mask
     dq = np.asarray(dq)
     native = dq.dtype.newbyteorder("=")
     if dq.dtype.kind not in "iu" or out is None or work is None or work.dtype != native:
         return ~good_pixel_mask(dq, bits)
     # the test of good_pixel_mask, in the array's own integer type, into reused arrays
-    bad_bits = np.array(~np.int64(bits) & 0xFFFFFFFF, dtype=np.int64).astype(native)
-    np.bitwise_and(dq, bad_bits, out=work)
+    np.bitwise_and(dq, bad_bits(bits, dq.dtype), out=work)
     np.not_equal(work, 0, out=out)
     return out
 
 
 def _find_chip(data: np.ndarray, dq: Any, bits: int | None, pars: ImageFindPars,
-               cr_reject: bool, num_threads: int,
-               workspaces: FinderWorkspaces | None = None) -> SourceList:
-    """The finder on one chip, bad pixels from its DQ array (run in a worker thread)."""
-    with (workspaces or FinderWorkspaces()).borrow() as ws:
+               cr_reject: bool, workspaces: FinderWorkspaces) -> SourceList:
+    """The finder on one chip, bad pixels from its DQ array (one thread; chips run
+    concurrently in worker threads)."""
+    with workspaces.borrow() as ws:
         mask = None
         if bits is not None and dq is not None:
             dq = np.asarray(dq)
             mask = dq_bad_mask(dq, bits, out=ws.array("dqbad", dq.shape, np.bool_),
                                work=ws.array("dqwork", dq.shape, dq.dtype.newbyteorder("=")))
-        return find_sources(data, pars, mask=mask, cr_reject=cr_reject,
-                            num_threads=num_threads, workspace=ws)
+        return find_sources(data, pars, mask=mask, cr_reject=cr_reject, num_threads=1,
+                            workspace=ws)
 
 
 def image_catalogs(filename: str | os.PathLike, pars: ImageFindPars, *,
@@ -665,11 +664,6 @@ class PendingCatalogs:
         self._pars = pars
         self._cr_reject = cr_reject
 
-    @property
-    def submitted(self) -> bool:
-        """The finder was started in an executor."""
-        return bool(self._jobs) or not self._work
-
     def submit(self, executor: Any, workspaces: FinderWorkspaces | None = None) -> None:
         """Start the finder on every chip in ``executor`` (one task per chip).
 
@@ -684,7 +678,7 @@ class PendingCatalogs:
         arrays = self._arrays()
         ws = workspaces or FinderWorkspaces()
         self._jobs = [executor.submit(_find_chip, data, dq, self._bits, self._pars,
-                                      self._cr_reject, 1, ws) for data, dq in arrays]
+                                      self._cr_reject, ws) for data, dq in arrays]
 
     def _arrays(self) -> list[tuple[Any, Any]]:
         """Open the file again (memory-mapped) and return each chip's SCI and DQ arrays."""
@@ -716,7 +710,7 @@ class PendingCatalogs:
                 found = [job.result() for job in self._jobs]
             else:
                 ws = FinderWorkspaces()
-                found = [_find_chip(data, dq, self._bits, self._pars, self._cr_reject, 1, ws)
+                found = [_find_chip(data, dq, self._bits, self._pars, self._cr_reject, ws)
                          for data, dq in self._arrays()]
             return self._finish(found)
         finally:
@@ -736,11 +730,12 @@ class PendingCatalogs:
     def _finish(self, found: list[SourceList]) -> list[ChipCatalog]:
         fname, exclusions = self.filename, self._exclusions
         out = []
+        searched = iter(found)
         for n, ev, w, shape, item in self._entries:
             if isinstance(item, ChipCatalog):
                 out.append(item)
                 continue
-            src = found.pop(0)
+            src = next(searched)
             if self._bits is None and item is not None and len(src):
                 _warn_flagged(fname, ev, src, self._hdul[item].data)
             if exclusions and n < len(exclusions) and exclusions[n] and \

@@ -49,6 +49,7 @@ __all__ = [
     "InstrumentConfig",
     "AstroDrizzleConfig",
     "interpret_bits",
+    "bad_bits",
     "good_pixel_mask",
     "parse_memory",
     "parse_float_pair",
@@ -191,10 +192,16 @@ def good_pixel_mask(dq: np.ndarray | None, bits: int | None, shape=None) -> np.n
         return np.ones(dq.shape, dtype=bool)
     dq = np.asarray(dq)
     if dq.dtype.kind in "iu":
-        # test in the array's own integer type (no int64 copy); ~bits wraps correctly
-        bad_bits = np.array(~np.int64(bits) & 0xFFFFFFFF, dtype=np.int64)
-        return (dq & bad_bits.astype(dq.dtype.newbyteorder("="))) == 0
+        # test in the array's own integer type (no int64 copy)
+        return (dq & bad_bits(bits, dq.dtype)) == 0
     return (dq.astype(np.int64) & ~np.int64(bits)) == 0
+
+
+def bad_bits(bits: int, dtype: np.dtype) -> np.ndarray:
+    """The DQ bits that make a pixel bad (all but ``bits``), as a 0-d array of the
+    native integer type of ``dtype`` (``~bits`` wraps to that type's width)."""
+    pattern = np.array(~np.int64(bits) & 0xFFFFFFFF, dtype=np.int64)
+    return pattern.astype(np.dtype(dtype).newbyteorder("="))
 
 
 _MEM_UNITS = {
