@@ -25,7 +25,7 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from ..errors import ConfigError, InputFileError, MissingExtensionError
-from .config import InstrumentConfig
+from .config import InstrumentConfig, bad_bits
 
 __all__ = ["Chip", "ChipArrays", "Exposure", "expand_input", "load_exposures", "rootname_of",
            "read_asn_product"]
@@ -141,7 +141,7 @@ class Chip:
             return None
         if dq is not None:
             if self.resetbits:
-                dq &= np.array(~np.int64(self.resetbits) & 0xFFFFFFFF).astype(dq.dtype)
+                dq &= bad_bits(self.resetbits, dq.dtype)
         if not self.has_err or "ERR" not in self._layout:
             return ChipArrays(data, dq, None) if not self.has_err else None
 

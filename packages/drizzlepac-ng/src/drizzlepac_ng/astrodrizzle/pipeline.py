@@ -1306,8 +1306,6 @@ def run_pipeline(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
                 cfg = cfg.replace(blot=False, driz_cr=False)
                 result.config = cfg
         if cfg.blot.blot and result.median is not None:
-            if not cfg.driz_cr.driz_cr:
-                support = None
             result.crmasks, result.blots = find_cosmic_rays(
                 exposures, result.median, static, pixmaps_sep, cfg, progress=progress,
                 num_threads=num_threads, keep_blots=keep_intermediates, workers=workers,
