@@ -232,3 +232,18 @@ def test_header_update_failure_leaves_file(tmp_path, exposure):
     finally:
         fileio.tempfile.mkstemp = real
     assert file_digest(f) == digest
+
+
+def test_header_update_refuses_a_truncated_file(tmp_path, exposure):
+    """A file shorter than its HDUs need (fileio.hdu_end) is an InputFileError, unchanged."""
+    from drizzlepac_ng.errors import InputFileError
+
+    f = tmp_path / "e.fits"
+    data = exposure.read_bytes()
+    f.write_bytes(data[:len(data) - 2880])
+    digest = file_digest(f)
+    with pytest.warns(Warning, match="truncated"), \
+            pytest.raises(InputFileError, match=r"e\.fits.*truncated: its HDUs need"), \
+            wcsupdate.header_update(f):
+        pass
+    assert file_digest(f) == digest

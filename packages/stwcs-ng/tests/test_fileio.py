@@ -200,3 +200,23 @@ def test_any_write_failure_is_file_update_error(mef, monkeypatch):
             hdul[0].header["X"] = 1
     assert _sha(mef) == before
     assert [p.name for p in mef.parent.iterdir()] == [mef.name]
+
+
+def test_hdu_end_is_the_size_a_complete_file_needs(mef, tmp_path):
+    """hdu_end equals the size of a complete file and exceeds it for a truncated one."""
+    with fits.open(mef, memmap=False, lazy_load_hdus=False) as hdul:
+        assert fileio.hdu_end(hdul) == mef.stat().st_size
+        assert fileio.hdu_end(hdul) == max(h.fileinfo()["datLoc"] + h.fileinfo()["datSpan"]
+                                           for h in hdul)
+    cut = tmp_path / "cut.fits"
+    data = mef.read_bytes()
+    cut.write_bytes(data[:len(data) - 2880])        # the last data block is gone
+    with pytest.warns(Warning, match="truncated"), \
+            fits.open(cut, memmap=False, lazy_load_hdus=False) as hdul:
+        assert fileio.hdu_end(hdul) == len(data)
+    with pytest.warns(Warning, match="truncated"), \
+            pytest.raises(OSError, match=r"truncated \(\d+ bytes, its HDUs need \d+\)"):
+        fileio.verify_complete(cut)
+    with pytest.raises(TypeError):                   # not read from a file: no offsets
+        fileio.hdu_end(fits.HDUList([fits.PrimaryHDU()]))
+    assert "hdu_end" in fileio.__all__

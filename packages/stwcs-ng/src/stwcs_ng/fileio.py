@@ -27,7 +27,7 @@ from astropy.io import fits
 from .errors import FileUpdateError, InputFileError
 
 __all__ = ["StagedFile", "atomic_update", "atomic_write", "commit_in_order", "fsync_folder",
-           "open_fits", "read_fits", "verify_complete"]
+           "hdu_end", "open_fits", "read_fits", "verify_complete"]
 
 
 def _check_readable(path: Path) -> None:
@@ -273,6 +273,37 @@ def commit_in_order(staged: Sequence[StagedFile]) -> None:
         fsync_folder(folder)
 
 
+def hdu_end(hdul: fits.HDUList) -> int:
+    """Byte offset just past the data of the last HDU of a FITS file read from disk.
+
+    The largest ``datLoc + datSpan`` of the HDUs (from each HDU's own
+    ``fileinfo()``; ``HDUList.fileinfo(i)`` re-checks every header at each
+    call).  A complete file is at least this long; compared with the
+    file size it shows a truncated file without reading any data and without
+    relying on astropy's "truncated" warning (which cannot be caught safely
+    in worker threads).
+
+    Parameters
+    ----------
+    hdul : astropy.io.fits.HDUList
+        A list opened from a file, with every HDU loaded
+        (``lazy_load_hdus=False`` or after :meth:`~astropy.io.fits.HDUList.readall`).
+
+    Returns
+    -------
+    int
+        The offset in bytes; the file's HDUs need that many bytes.
+
+    Raises
+    ------
+    ValueError
+        If ``hdul`` has no HDU.
+    TypeError
+        If an HDU was not read from a file (it has no file offsets).
+    """
+    return max(info["datLoc"] + info["datSpan"] for info in (h.fileinfo() for h in hdul))
+
+
 def verify_complete(path: str | os.PathLike, n_hdus: int | None = None, *,
                     expected_size: int | None = None) -> None:
     """Re-read a freshly written FITS file's structure; raise OSError unless it is complete.
@@ -306,8 +337,7 @@ def verify_complete(path: str | os.PathLike, n_hdus: int | None = None, *,
                 fits.open(fh, memmap=False, lazy_load_hdus=False) as check:
             check.verify("exception")
             found = len(check)
-            end = max(info["datLoc"] + info["datSpan"]
-                      for info in (h.fileinfo() for h in check))
+            end = hdu_end(check)
     except (ValueError, TypeError, IndexError, KeyError, fits.VerifyError) as exc:
         raise OSError(f"the written file does not read back ({exc})") from exc
     if n_hdus is not None and found != n_hdus:

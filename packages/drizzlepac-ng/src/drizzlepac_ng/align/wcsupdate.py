@@ -459,7 +459,7 @@ def _open_for_update(path: Path) -> fits.HDUList:
     fh = open(path, "rb")
     try:
         hdul = fits.open(fh, mode="readonly", memmap=False, lazy_load_hdus=False)
-        end = max(info["datLoc"] + info["datSpan"] for info in (h.fileinfo() for h in hdul))
+        end = fileio.hdu_end(hdul)
         if end > size:
             raise OSError(f"truncated: its HDUs need {end} bytes, the file has {size}")
         if end < size and _has_content(path, end, size):
