@@ -117,11 +117,10 @@ def test_threshold_peaks_and_sky_subtraction_kernels():
                 nb = conv[edge + dy:conv.shape[0] - edge + dy, edge + dx:conv.shape[1] - edge + dx]
                 ok &= inner >= nb
         ey, ex = np.nonzero(ok)
-        for nt in (1, 2):
-            iy, ix = threshold_peaks(conv, bad.view(np.uint8), np.float32(1.5), edge, nt)
-            np.testing.assert_array_equal(iy, ey + edge)
-            np.testing.assert_array_equal(ix, ex + edge)
-    iy, _ = threshold_peaks(conv[:4], bad[:4].view(np.uint8), np.float32(1.5), 2, 1)
+        iy, ix = threshold_peaks(conv, bad.view(np.uint8), np.float32(1.5), edge)
+        np.testing.assert_array_equal(iy, ey + edge)
+        np.testing.assert_array_equal(ix, ex + edge)
+    iy, _ = threshold_peaks(conv[:4], bad[:4].view(np.uint8), np.float32(1.5), 2)
     assert iy.size == 0
     # many peaks (white noise, low threshold): the output buffers grow several times
     noise = rng.normal(0, 1, (420, 397)).astype(np.float32)
@@ -132,7 +131,7 @@ def test_threshold_peaks_and_sky_subtraction_kernels():
         for dx in (-1, 0, 1):
             ok &= inner >= noise[1 + dy:noise.shape[0] - 1 + dy, 1 + dx:noise.shape[1] - 1 + dx]
     ey, ex = np.nonzero(ok)
-    iy, ix = threshold_peaks(noise, nb, np.float32(-0.5), 1, 1)
+    iy, ix = threshold_peaks(noise, nb, np.float32(-0.5), 1)
     assert ey.size > 10000
     np.testing.assert_array_equal(iy, ey + 1)
     np.testing.assert_array_equal(ix, ex + 1)

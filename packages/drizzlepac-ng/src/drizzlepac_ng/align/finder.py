@@ -438,7 +438,7 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
     edge = max(r, 3)
     # good pixels above the threshold that are not below any of their 8 neighbours
     # (one compiled pass), then the maxima over the whole footprint
-    iy, ix = threshold_peaks(conv, bad8, np.float32(thresh), edge, nt)
+    iy, ix = threshold_peaks(conv, bad8, np.float32(thresh), edge)
     iy, ix = _local_maxima(conv, iy, ix, footprint)
     if cr_reject and iy.size:
         inside = ((iy >= 5) & (ix >= 5) & (iy < img.shape[0] - 5) & (ix < img.shape[1] - 5))

@@ -18,6 +18,7 @@ released for the loop.
 import numpy as np
 
 from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc, realloc
 
 
 def correlate_taps(const float[:, ::1] img, const Py_ssize_t[::1] dy,
@@ -87,53 +88,64 @@ cdef inline bint _is_peak(const float[:, ::1] conv, Py_ssize_t y, Py_ssize_t x,
             and v >= conv[y + 1, x - 1] and v >= conv[y + 1, x] and v >= conv[y + 1, x + 1])
 
 
+cdef int _grow(Py_ssize_t **pairs, Py_ssize_t *cap) noexcept nogil:
+    """Double the capacity (in pairs) of a buffer of (y, x) pairs; -1 when out of memory."""
+    cdef Py_ssize_t *bigger = <Py_ssize_t *> realloc(pairs[0],
+                                                     4 * cap[0] * sizeof(Py_ssize_t))
+    if bigger == NULL:
+        return -1
+    pairs[0] = bigger
+    cap[0] = 2 * cap[0]
+    return 0
+
+
 def threshold_peaks(const float[:, ::1] conv, const unsigned char[:, ::1] bad, float thresh,
-                    Py_ssize_t edge, int num_threads):
+                    Py_ssize_t edge):
     """Pixels at least ``edge`` (>= 1) inside the image that are above ``thresh``, not bad,
     and not below any of their 8 neighbours; row-major order.
 
-    One serial pass (the scan is memory-bound; ``num_threads`` is accepted
-    for symmetry with the other kernels and must be >= 1).
+    One serial pass without the GIL (the scan is memory-bound) writing the
+    positions into a buffer that doubles when full.
 
     Returns
     -------
     iy, ix : numpy.ndarray of intp
     """
-    cdef Py_ssize_t ny = conv.shape[0], nx = conv.shape[1], y, x, n = 0, cap
+    cdef Py_ssize_t ny = conv.shape[0], nx = conv.shape[1], y, x, k, n = 0, cap = 4096
+    cdef Py_ssize_t *pairs
     cdef Py_ssize_t[::1] oy, ox
+    cdef bint full = False
     if bad.shape[0] != ny or bad.shape[1] != nx:
         raise ValueError("bad must have the shape of conv")
     if edge < 1:
         raise ValueError("edge must be >= 1")
-    if num_threads < 1:
-        raise ValueError("num_threads must be >= 1")
     if ny <= 2 * edge or nx <= 2 * edge:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-    cap = 4096
-    oy = np.empty(cap, dtype=np.intp)
-    ox = np.empty(cap, dtype=np.intp)
-    for y in range(edge, ny - edge):
+    pairs = <Py_ssize_t *> malloc(2 * cap * sizeof(Py_ssize_t))
+    if pairs == NULL:
+        raise MemoryError("threshold_peaks: no memory for the peak buffer")
+    try:
         with nogil:
-            for x in range(edge, nx - edge):
-                if not bad[y, x] and _is_peak(conv, y, x, thresh):
-                    if n == cap:
-                        break
-                    oy[n] = y
-                    ox[n] = x
-                    n = n + 1
-        if n == cap:
-            # the row did not fit: grow the buffers (doubling) and redo this row's tail
-            x = ox[n - 1] + 1 if oy[n - 1] == y else edge
-            while True:
-                if n == cap:
-                    cap *= 2
-                    oy = np.resize(np.asarray(oy), cap)
-                    ox = np.resize(np.asarray(ox), cap)
-                if x >= nx - edge:
+            for y in range(edge, ny - edge):
+                for x in range(edge, nx - edge):
+                    if not bad[y, x] and _is_peak(conv, y, x, thresh):
+                        if n == cap and _grow(&pairs, &cap) != 0:
+                            full = True
+                            break
+                        pairs[2 * n] = y
+                        pairs[2 * n + 1] = x
+                        n = n + 1
+                if full:
                     break
-                if not bad[y, x] and _is_peak(conv, y, x, thresh):
-                    oy[n] = y
-                    ox[n] = x
-                    n = n + 1
-                x = x + 1
-    return np.asarray(oy)[:n].copy(), np.asarray(ox)[:n].copy()
+        if full:
+            raise MemoryError(f"threshold_peaks: no memory for more than {n} peaks")
+        iy = np.empty(n, dtype=np.intp)
+        ix = np.empty(n, dtype=np.intp)
+        oy = iy
+        ox = ix
+        for k in range(n):
+            oy[k] = pairs[2 * k]
+            ox[k] = pairs[2 * k + 1]
+    finally:
+        free(pairs)
+    return iy, ix
