@@ -57,6 +57,8 @@ __all__ = [
     "drizzle_separate",
     "create_median",
     "blot_chip",
+    "blot_iscale",
+    "blot_level",
     "find_cosmic_rays",
     "drizzle_final",
     "estimate_memory",
@@ -239,10 +241,11 @@ def chip_good_mask(static: dict, exp: Exposure, chip: Chip, dq, bits: int) -> np
     return mask
 
 
-def _minus_sky(chip: Chip, data: np.ndarray) -> np.ndarray:
-    """``data - sky`` (float32); in place when the chip's arrays are read afresh
-    for every step (not kept in memory), which saves a chip-sized array."""
-    sky = np.float32(chip.sky)
+def _minus_sky(chip: Chip, data: np.ndarray, sky: float | None = None) -> np.ndarray:
+    """``data - sky`` (float32; ``chip.sky`` unless given); in place when the chip's
+    arrays are read afresh for every step (not kept in memory), which saves a
+    chip-sized array."""
+    sky = np.float32(chip.sky if sky is None else sky)
     if chip.keep_in_memory or not data.flags.writeable or data.dtype != np.float32:
         return np.asarray(data, dtype=np.float32) - sky
     data -= sky
@@ -914,9 +917,26 @@ class _Scaled:
         return part * self.factor if self.factor != 1 else part
 
 
+def blot_level(chip: Chip, cfg: AstroDrizzleConfig) -> float:
+    """The sky level a blotted image gets: ``chip.sky``, or ``blot_skyval`` when
+    ``blot_addsky`` is off."""
+    return chip.sky if cfg.blot.blot_addsky else cfg.blot.blot_skyval
+
+
+def blot_iscale(chip: Chip, out_scale: float | None) -> float:
+    """Factor from the median (count rate per output pixel of ``out_scale``
+    arcsec; None: the chip's own pixel) to the chip's native units and pixel."""
+    iscale = 1.0 if chip.is_rate else chip.exptime
+    if out_scale is not None:
+        iscale *= (nominal_scale(chip) / out_scale) ** 2
+    return iscale
+
+
 def blot_chip(median, chip: Chip, pixmap: np.ndarray, cfg: AstroDrizzleConfig,
-              *, num_threads: int | None = None, median_wcs=None) -> np.ndarray:
-    """Step 5: the median (cps) resampled onto ``chip``, in its native units, sky added.
+              *, num_threads: int | None = None, median_wcs=None,
+              add_sky: bool = True) -> np.ndarray:
+    """Step 5: the median (cps) resampled onto ``chip``, in its native units, with
+    :func:`blot_level` added (unless ``add_sky`` is False).
 
     ``median`` is an array or a :class:`drizzlepac_ng.blot.BlotSource` of it
     (prepared once for every chip, with ``blot_interp``).
@@ -924,13 +944,11 @@ def blot_chip(median, chip: Chip, pixmap: np.ndarray, cfg: AstroDrizzleConfig,
     from ..blot import blot_image
 
     bcfg = cfg.blot
-    iscale = 1.0 if chip.is_rate else chip.exptime
-    # the median is per output pixel; back to the chip's nominal pixel
-    iscale *= (nominal_scale(chip) / _out_scale(median_wcs)) ** 2 if median_wcs is not None \
-        else 1.0
+    iscale = blot_iscale(chip, None if median_wcs is None else _out_scale(median_wcs))
     out = blot_image(median, pixmap, fillval=0.0, iscale=iscale, interp=bcfg.blot_interp,
                      sinscl=bcfg.blot_sinscl, num_threads=num_threads)
-    out += np.float32(chip.sky if bcfg.blot_addsky else bcfg.blot_skyval)
+    if add_sky:
+        out += np.float32(blot_level(chip, cfg))
     return out
 
 
@@ -973,13 +991,18 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
     def one(pair):
         exp, chip = pair
         pm = pixmaps.get(chip, num_threads=threads)
+        # the blot without its sky level: the test compares it with the chip minus
+        # that level (the arithmetic of the tiled run, so both give the same bits)
         blot = blot_chip(source, chip, pm, cfg, num_threads=threads,
-                         median_wcs=pixmaps.out_wcs)
+                         median_wcs=pixmaps.out_wcs, add_sky=False)
+        level = np.float32(blot_level(chip, cfg))
         if not ccfg.driz_cr:
             pixmaps.release(pm)
-            return blot if keep_blots else None, None
+            if not keep_blots:
+                return None, None
+            blot += level
+            return blot, None
         arr = chip.arrays()
-        extra = 0.0 if cfg.blot.blot_addsky else chip.sky - cfg.blot.blot_skyval
         # test only usable pixels: DQ-flagged ones (hot pixels, bad columns, saturation)
         # are excluded from the drizzle anyway, and growing around them would spread
         # false flags onto good neighbours
@@ -992,11 +1015,16 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
         pixmaps.release(pm)
         del pm
         cr = crrej.flag_cosmic_rays(
-            arr.data, blot, gain=chip.effective_gain, readnoise=chip.readnoise,
-            snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale, grow=ccfg.driz_cr_grow,
-            ctegrow=ccfg.driz_cr_ctegrow, ctedir=_ctedir(exp, chip, cfg), extra_sky=extra,
-            good=covered, num_threads=flag_threads)
-        return blot if keep_blots else None, cr
+            _minus_sky(chip, arr.data, level), blot, gain=chip.effective_gain,
+            readnoise=chip.readnoise, snr=ccfg.driz_cr_snr, scale=ccfg.driz_cr_scale,
+            grow=ccfg.driz_cr_grow, ctegrow=ccfg.driz_cr_ctegrow,
+            ctedir=_ctedir(exp, chip, cfg), extra_sky=chip.sky, good=covered,
+            num_threads=flag_threads)
+        del arr
+        if not keep_blots:
+            return None, cr
+        blot += level
+        return blot, cr
 
     results = ordered_map(one, pairs, workers)
     for (_, chip), (blot, cr) in zip(pairs, progress(results, desc="blot + driz_cr",

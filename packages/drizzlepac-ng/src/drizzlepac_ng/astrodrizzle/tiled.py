@@ -72,6 +72,7 @@ from .pipeline import (
     _static_for,
     _static_key,
     _wt_scale,
+    blot_iscale,
     check_overlaps,
     chip_good_mask,
     effective_config,
@@ -347,7 +348,8 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
             wht_scale=_wt_scale(dcfg.driz_sep_wt_scl, exp.exptime),
             sky=float(chip.sky),
             gain=float(chip.effective_gain), readnoise=float(chip.readnoise),
-            ctedir=_ctedir(exp, chip, cfg), **common))
+            ctedir=_ctedir(exp, chip, cfg), blot_iscale=blot_iscale(chip, out_scale),
+            **common))
         weight, wht_scale = final_weight(exp, chip, arr, fin_mask, cfg)
         if electrons:
             data *= np.float32(chip.effective_gain)

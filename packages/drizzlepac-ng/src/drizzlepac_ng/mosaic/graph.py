@@ -86,6 +86,11 @@ class ChipInput:
     extent : BBox or None
         ``pixmap_bbox(pixmap, margin=0)`` when already known (saves reading
         the pixel map again in :func:`prepare_chips`).
+    blot_iscale : float or None
+        Factor from the median (count rate per output pixel) to the chip's
+        units and pixel for :func:`crmask_chip`; None: ``exptime / iscale``
+        for counts, ``1 / iscale`` for rates.  AstroDrizzle gives the value
+        its whole-frame run computes, so that both blots agree bit for bit.
     """
 
     data: np.ndarray | str
@@ -105,6 +110,7 @@ class ChipInput:
     bbox: BBox | None = field(default=None, compare=False)
     reject: np.ndarray | str | None = field(default=None, compare=False)
     extent: BBox | None = field(default=None, compare=False)
+    blot_iscale: float | None = None
 
 
 @dataclass
@@ -534,10 +540,12 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
     Only the part of the median under the chip's bounding box (plus
     :data:`BLOT_MARGIN`, clipped to the frame) is read from the
     memory-mapped product, and the pixel map is shifted by that cut-out's
-    origin, a value fixed per chip, so the mask does not depend on the tile
-    shape or the scheduler.  (The blot rounds positions to float32 as the
-    originals do, so it can differ in the last bit from a blot of the whole
-    median in global coordinates.)
+    origin.  The blot rounds positions to float32 (as the originals do), so
+    the map is rounded first and shifted after: every chip pixel maps at
+    least :data:`BLOT_MARGIN` pixels inside the cut-out, where subtracting
+    its integer origin from a float32 position is exact.  The blot, and so
+    the mask, are then bit for bit those of a blot of the whole median (the
+    whole-frame AstroDrizzle run), whatever the tile shape or scheduler.
 
     Parameters
     ----------
@@ -607,8 +615,14 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
                    else np.zeros(b.shape, bool))
         del weights
         good &= ~crrej.unmodelled_pixels(crrej.model_gaps(support, interp), local)
+    # positions rounded to float32 in the global frame, then shifted (exact, see above)
+    origin = np.array([b.x0, b.y0], dtype=np.float32)
+    for y0 in range(0, local.shape[0], 256):
+        rows = slice(y0, y0 + 256)
+        local[rows] = np.asarray(pm[rows], dtype=np.float32) - origin
     # median is a count rate per output pixel: back to the chip's units and pixel
-    iscale = (chip.exptime if chip.in_units == "counts" else 1.0) / chip.iscale
+    iscale = chip.blot_iscale if chip.blot_iscale is not None else (
+        (chip.exptime if chip.in_units == "counts" else 1.0) / chip.iscale)
     # prepared once (float32 source, poly5 row differences): the same bits, less work
     source = BlotSource(cut, interp, num_threads=num_threads)
     del cut
