@@ -151,6 +151,31 @@ def test_sky_median_equals_numpy_median():
             assert _median(v) == float(np.median(v))
 
 
+def test_sky_statistics_bad_mask_is_the_subsample_of_good():
+    """bad= reads the mask at the subsample pixels: the statistics of the pre-subsampled image."""
+    rng = np.random.default_rng(12)
+    for shape, max_samples in (((300, 401), 7000), ((64, 64), 10**6), ((517, 263), 5000)):
+        img = rng.normal(20.0, 3.0, shape).astype(np.float32)
+        img[rng.random(shape) < 0.01] = np.nan
+        bad = rng.random(shape) < 0.2
+        step = max(1, int(np.ceil(img.size / max_samples)))
+        assert step > 1 or max_samples > img.size
+        sub = finder.sky_statistics(img.ravel()[::step], ~bad.ravel()[::step],
+                                    max_samples=max_samples)
+        assert finder.sky_statistics(img, bad=bad, max_samples=max_samples) == sub
+        assert finder.sky_statistics(img, ~bad, max_samples=max_samples) == sub
+        both = finder.sky_statistics(img, ~bad, bad=bad, max_samples=max_samples)
+        assert both == sub
+        other = rng.random(shape) < 0.5                # good and not bad
+        assert finder.sky_statistics(img, other, bad=bad, max_samples=max_samples) == \
+            finder.sky_statistics(img, other & ~bad, max_samples=max_samples)
+        assert finder.sky_statistics(img, bad=bad, max_samples=max_samples) != \
+            finder.sky_statistics(img, bad=other, max_samples=max_samples)
+    assert finder.sky_statistics(img, bad=np.ones(shape, bool)) == (0.0, 0.0)
+    with pytest.raises(ConfigError, match="bad mask"):
+        finder.sky_statistics(img, bad=bad[:10])
+
+
 def test_finder_threads_do_not_change_the_sources():
     img, *_ = _field(n=80, shape=(300, 400), seed=6)
     one = finder.find_sources(img, num_threads=1)

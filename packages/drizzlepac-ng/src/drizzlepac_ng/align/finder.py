@@ -104,28 +104,50 @@ class SourceList:
                    skysigma)
 
 
-def sky_statistics(data: np.ndarray, good: np.ndarray | None = None, *, max_samples: int = 250_000
+def sky_statistics(data: np.ndarray, good: np.ndarray | None = None, *,
+                   bad: np.ndarray | None = None, max_samples: int = SKY_SAMPLES
                    ) -> tuple[float, float]:
     """Robust sky level and sigma (median, 1.4826 MAD, three 3-sigma clips).
+
+    The statistics use a regular subsample of the pixels (every ``step``-th
+    pixel in raster order, ``step = ceil(size / max_samples)``); the masks are
+    only read at those pixels, so a full-size mask is never inverted or
+    combined.
 
     Parameters
     ----------
     data : numpy.ndarray
         Image.
     good : numpy.ndarray of bool, optional
-        Pixels to use.
+        True for the pixels to use (as many as ``data``, read in raster order).
+    bad : numpy.ndarray of bool, optional
+        True for the pixels **not** to use (as many as ``data``); with
+        ``good``, a pixel must be good and not bad.
     max_samples : int, optional
         At most this many pixels (a regular subsample) are used.
 
     Returns
     -------
     sky, sigma : float
+        ``(0.0, 0.0)`` when no usable (finite, selected) pixel is left.
+
+    Raises
+    ------
+    ConfigError
+        If a mask does not have as many pixels as ``data``.
     """
+    for name, m in (("good", good), ("bad", bad)):
+        if m is not None and np.size(m) != np.size(data):
+            raise ConfigError(f"sky_statistics: the {name} mask has {np.size(m)} pixels, "
+                              f"the image {np.size(data)}")
     flat = data.ravel()
     step = max(1, int(np.ceil(flat.size / max_samples)))
     vals = flat[::step]
-    if good is not None:
-        vals = vals[good.ravel()[::step]]
+    use = None if good is None else good.ravel()[::step]
+    if bad is not None:
+        use = ~bad.ravel()[::step] if use is None else use & ~bad.ravel()[::step]
+    if use is not None:
+        vals = vals[use]
     vals = vals[np.isfinite(vals)]
     if vals.size == 0:
         return 0.0, 0.0
@@ -420,10 +442,7 @@ def find_sources(data: np.ndarray, pars: ImageFindPars | None = None, *,
     if mask is not None:
         np.logical_or(bad, mask, out=bad)
     nt = resolve_num_threads(num_threads)
-    # the statistics' regular subsample, taken here so that no full-size "good" array is made
-    step = max(1, int(np.ceil(img.size / SKY_SAMPLES)))
-    sky, sigma = sky_statistics(img.ravel()[::step], ~bad.ravel()[::step],
-                                max_samples=SKY_SAMPLES)
+    sky, sigma = sky_statistics(img, bad=bad)
     if not pars.computesig:
         sigma = float(pars.skysigma)
     if sigma <= 0 or bad.all():
