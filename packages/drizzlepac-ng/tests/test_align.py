@@ -142,6 +142,57 @@ def test_threshold_peaks_and_sky_subtraction_kernels():
     np.testing.assert_array_equal(img, expect)
 
 
+def _brute_force_peaks(conv, bad, thresh, edge, footprint):
+    """Pixels >= edge inside, above thresh, not bad, >= every 3x3 and footprint neighbour."""
+    ny, nx = conv.shape
+    inner = conv[edge:ny - edge, edge:nx - edge]
+    ok = (inner > thresh) & ~bad[edge:ny - edge, edge:nx - edge]
+    r = footprint.shape[0] // 2
+    offsets = {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+    offsets |= {(int(a) - r, int(b) - r) for a, b in zip(*np.nonzero(footprint), strict=True)}
+    for dy, dx in offsets - {(0, 0)}:
+        ok &= inner >= conv[edge + dy:ny - edge + dy, edge + dx:nx - edge + dx]
+    ey, ex = np.nonzero(ok)
+    return ey + edge, ex + edge
+
+
+def test_local_maxima_after_threshold_peaks_is_the_footprint_maximum():
+    """threshold_peaks' candidates already pass the 3x3 test; with _local_maxima the result is
+    the brute-force footprint maximum (ties, plateaus, NaN, +-inf, candidates at the edge)."""
+    from drizzlepac_ng.kernels._finder import threshold_peaks
+    rng = np.random.default_rng(21)
+    checked = 0
+    for trial in range(12):
+        shape = (int(rng.integers(20, 90)), int(rng.integers(20, 90)))
+        conv = rng.normal(0, 1, shape).astype(np.float32)
+        if trial % 3 == 1:
+            conv = np.round(conv * 2).astype(np.float32) / 2      # many ties
+        conv[rng.random(shape) < 0.03] = np.nan
+        conv[rng.random(shape) < 0.01] = np.inf
+        conv[rng.random(shape) < 0.01] = -np.inf
+        y0, x0 = int(rng.integers(0, shape[0] - 4)), int(rng.integers(0, shape[1] - 6))
+        conv[y0:y0 + 3, x0:x0 + 5] = 4.0                          # a plateau
+        conv[:, -4:] = np.float32(3.0)                           # flat ridge at the edge
+        bad = rng.random(shape) < 0.05
+        width = float(rng.uniform(1.5, 6.0))
+        _, footprint = finder.gaussian_kernel(width, float(rng.uniform(0.4, 1.0)),
+                                              float(rng.uniform(0, 180)))
+        r = footprint.shape[0] // 2
+        edge = max(r, 3)
+        for thresh in (np.float32(-0.5), np.float32(0.8)):
+            iy, ix = threshold_peaks(conv, bad.view(np.uint8), thresh, edge)
+            v = conv[iy, ix]
+            for dy in (-1, 0, 1):             # the test _local_maxima no longer repeats
+                for dx in (-1, 0, 1):
+                    assert (v >= conv[iy + dy, ix + dx]).all()
+            got = finder._local_maxima(conv, iy, ix, footprint, chunk=7)
+            ey, ex = _brute_force_peaks(conv, bad, thresh, edge, footprint)
+            np.testing.assert_array_equal(got[0], ey)
+            np.testing.assert_array_equal(got[1], ex)
+            checked += ey.size
+    assert checked > 100
+
+
 def test_sky_median_equals_numpy_median():
     from drizzlepac_ng.align.finder import _median
     rng = np.random.default_rng(9)

@@ -280,17 +280,15 @@ def _local_maxima(conv: np.ndarray, iy: np.ndarray, ix: np.ndarray, footprint: n
     """The candidates ``(iy, ix)`` where ``conv`` is the maximum over ``footprint``.
 
     Equal to ``conv >= maximum_filter(conv, footprint)`` at those pixels (ties
-    kept), computed on the candidates only; they must lie at least the
-    footprint radius inside the image.
+    kept), computed on the candidates only.  The candidates must already be
+    maxima of their 3 x 3 block (not below any of their 8 neighbours, as
+    :func:`~drizzlepac_ng.kernels._finder.threshold_peaks` returns them: the
+    same float32 comparisons), so only the footprint offsets outside that
+    block are tested here; they must lie at least the footprint radius inside
+    the image.
     """
     r = footprint.shape[0] // 2
     v = conv[iy, ix]
-    keep = np.ones(iy.size, dtype=bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy or dx:
-                keep &= v >= conv[iy + dy, ix + dx]
-    iy, ix, v = iy[keep], ix[keep], v[keep]
     oy, ox = np.nonzero(footprint)
     far = (np.abs(oy - r) > 1) | (np.abs(ox - r) > 1)   # outside the 3 x 3 block
     oy, ox = oy[far] - r, ox[far] - r
