@@ -205,7 +205,8 @@ def test_parameters_in_config_files(tmp_path):
     cfg = AstroDrizzleConfig.from_original_cfg(cfgfile)
     assert cfg.general.tile_shape == (1024, 1024) and cfg.general.scheduler is None
     default = AstroDrizzleConfig()
-    assert default.general.tile_shape is None and default.general.scheduler is None
+    assert default.general.tile_shape == (2048, 2048) and default.general.scheduler is None
+    assert AstroDrizzleConfig.resolve(None, {"tile_shape": "None"}).general.tile_shape is None
     for bad in ("0 5", "big", (1, 2, 3), True):
         with pytest.raises(ConfigError, match="tile_shape"):
             AstroDrizzleConfig.resolve(None, {"tile_shape": bad})

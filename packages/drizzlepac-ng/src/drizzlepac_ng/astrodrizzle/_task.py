@@ -17,6 +17,7 @@ from . import products as prod
 from .config import AstroDrizzleConfig, interpret_bits
 from .inputs import expand_input, load_exposures, read_asn_product
 from .pipeline import PipelineResult, run_pipeline
+from .runplan import RunPlan, plan_run, tiles_forced
 
 __all__ = ["AstroDrizzle", "run", "AstroDrizzleResult"]
 
@@ -42,6 +43,9 @@ class AstroDrizzleResult:
         pipeline's steps (``static mask``, ``sky``, ``separate drizzle``,
         ``median``, ``blot + driz_cr``, ``final drizzle``) as
         ``"pipeline: <step>"``.
+    plan : RunPlan or None
+        Whole-frame steps or tiled task graph, and why
+        (:func:`.runplan.plan_run`).
     """
 
     files: list[Path]
@@ -49,6 +53,7 @@ class AstroDrizzleResult:
     pipeline: PipelineResult
     config: AstroDrizzleConfig
     timings: dict[str, float] = field(default_factory=dict)
+    plan: RunPlan | None = None
 
 
 def AstroDrizzle(input: Any = None, output: str | None = None,
@@ -147,9 +152,9 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
             log.info("input: %s", f)
         prod.check_output_folder(prod.product_names(root, files[0]))  # before any change
         # imported here: drizzlepac_ng.mosaic imports this package's modules
-        from .tiled import run_tiled, tiled_requested, unsupported_in_tiled
+        from .tiled import run_tiled, unsupported_in_tiled
 
-        reasons = unsupported_in_tiled(cfg) if tiled_requested(cfg) else []
+        reasons = unsupported_in_tiled(cfg) if tiles_forced(cfg) else []
         if reasons:
             raise ConfigError("not available in the tiled run (tile_shape/scheduler): "
                               + "; ".join(reasons) + ". Use tile_shape=None, scheduler=None "
@@ -167,7 +172,10 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
         names = prod.product_names(root, files[0], exposures[0].instrument)
         prod.check_output_folder(names)
         timings["load"] = time.perf_counter() - t0
-        if tiled_requested(cfg):
+        plan = plan_run(exposures, cfg)
+        log.info("run: %s (%s)", "tiled task graph" if plan.tiled else "whole-frame steps",
+                 plan.reason)
+        if plan.tiled:
             with run_tiled(exposures, cfg, progress=progress, workdir=names.folder) as result:
                 timings["pipeline"] = time.perf_counter() - t0 - timings["load"]
                 written, product = _write_outputs(result, cfg, names, history)
@@ -188,7 +196,7 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
             timings[f"pipeline: {step}"] = seconds
         log.info("AstroDrizzle finished in %.1f s; products: %s", timings["total"],
                  ", ".join(str(p) for p in written) or "none")
-    return AstroDrizzleResult(written, product, result, result.config, timings)
+    return AstroDrizzleResult(written, product, result, result.config, timings, plan)
 
 
 def _write_outputs(result: PipelineResult, cfg: AstroDrizzleConfig, names: prod.ProductNames,

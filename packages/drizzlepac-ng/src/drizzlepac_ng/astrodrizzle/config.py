@@ -430,8 +430,10 @@ class GeneralConfig(_Section):
     write_intermediates: bool = _p(False, "bool", doc="new: write single/median/blot/crmask")
     quicklook: bool = _p(False, "bool", doc="new: write a PNG quick-look of the product")
     tile_shape: tuple[int, int] | None = _p(
-        None, "tileshape", doc="new: output tile (ny, nx) of the tiled task-graph run; "
-                               "None: whole-frame steps")
+        (2048, 2048), "tileshape",
+        doc="new: output tile (ny, nx) of the task graph; None: whole-frame steps. Left at "
+            "its default in-process, a stack that fits memory runs whole-frame steps (same "
+            "bits); given, it always tiles")
     scheduler: Any = _p(None, "scheduler", doc="new: None (threads in this process), a "
                                                "dask.distributed Client or an address")
 
