@@ -153,3 +153,53 @@ def test_real_flc_table_rebuilt(wfc3_flc, copy_to_tmp):
         assert list(t.data["WCS_ID"][:2]) == ["OPUS", "OPUS"]
         assert t.data["CRVAL1"][1] == h["SCI", 2].header["CRVAL1O"]
         assert len([x for x in h if x.name == "HDRLET"]) == 8
+
+
+def _recorded_linear(table, row):
+    """The membership rule by a plain scan of the used rows (reference)."""
+    used = wcscorr.wcscorr_rows(table)
+    cols = wcscorr._MATCH_COLUMNS
+    target = np.array([row[c] for c in cols], dtype=np.float64)
+    for k in range(used):
+        if (str(table.data["WCS_ID"][k]).strip() == row["WCS_ID"]
+                and int(table.data["EXTVER"][k]) == row["EXTVER"]
+                and np.isclose(np.array([float(table.data[c][k]) for c in cols]), target,
+                               rtol=1e-12, atol=0.0).all()):
+            return True
+    return False
+
+
+def test_recorded_rows_membership_equals_a_scan_of_the_table():
+    """Grouped look-up: same answer as scanning every used row (same key, other values, NaN)."""
+    rng = np.random.default_rng(8)
+    table = wcscorr.create_wcscorr(descrip=True, numrows=1)
+    rows = []
+    for k in range(300):
+        row = wcscorr._blank_row(True)
+        row["WCS_ID"] = f"FIT{int(rng.integers(0, 6))}"
+        row["EXTVER"] = int(rng.integers(1, 3))
+        for c in wcscorr._MATCH_COLUMNS:
+            row[c] = float(rng.normal(0, 100))
+        if k % 50 == 7:
+            row["CRVAL1"] = np.nan
+        rows.append(row)
+    start = wcscorr.wcscorr_rows(table)
+    table = wcscorr._append_rows(table, rows)
+    assert wcscorr.wcscorr_rows(table) == start + 300
+    recorded = wcscorr._RecordedRows(table)
+    queries = []
+    for row in rows[::3]:
+        queries.append(dict(row))                                          # recorded
+        near = dict(row, CD1_1=row["CD1_1"] * (1 + 1e-13))                 # within tolerance
+        far = dict(row, CD2_2=row["CD2_2"] * (1 + 1e-9))                   # outside it
+        queries += [near, far, dict(row, EXTVER=3), dict(row, WCS_ID="OTHER"),
+                    dict(row, WCS_ID=row["WCS_ID"] + " ")]
+    # a key that has many rows: values of one recorded row, key of another
+    queries += [dict(rows[i], WCS_ID=rows[j]["WCS_ID"], EXTVER=rows[j]["EXTVER"])
+                for i, j in rng.integers(0, 300, (60, 2))]
+    got = [row in recorded for row in queries]
+    assert got == [_recorded_linear(table, row) for row in queries]
+    assert any(got) and not all(got)
+    assert not any(row in recorded for row in rows if np.isnan(row["CRVAL1"]))
+    fresh = wcscorr._RecordedRows(wcscorr.create_wcscorr(descrip=True, numrows=1))
+    assert rows[0] not in fresh

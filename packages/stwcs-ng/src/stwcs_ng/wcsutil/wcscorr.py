@@ -281,25 +281,30 @@ class _RecordedRows:
     """The used rows of a WCSCORR table, read once, to test whether a WCS is recorded.
 
     (Each FITS_rec slice or record made by astropy copies every column
-    definition; reading the columns once keeps an update fast.)
+    definition; reading the columns once keeps an update fast.)  The rows
+    are grouped by ``(WCS_ID, EXTVER)``, each group's CRVAL/CD values one
+    array, so a membership test is one look-up and one vectorised comparison.
     """
 
     def __init__(self, table: fits.BinTableHDU) -> None:
         used = wcscorr_rows(table)
         data = table.data
-        self.ids = [str(v).strip() for v in data.field("WCS_ID")[:used]]
-        self.extvers = [int(v) for v in data.field("EXTVER")[:used]]
-        self.values = [np.asarray(data.field(c)[:used], dtype=np.float64)
-                       for c in _MATCH_COLUMNS]
+        ids = [str(v).strip() for v in data.field("WCS_ID")[:used]]
+        extvers = [int(v) for v in data.field("EXTVER")[:used]]
+        values = np.column_stack([np.asarray(data.field(c)[:used], dtype=np.float64)
+                                  for c in _MATCH_COLUMNS])
+        groups: dict[tuple[str, int], list[int]] = {}
+        for k, key in enumerate(zip(ids, extvers, strict=True)):
+            groups.setdefault(key, []).append(k)
+        self.values = {key: values[rows] for key, rows in groups.items()}
 
     def __contains__(self, row: Mapping[str, Any]) -> bool:
         """A used row has the same WCS_ID and EXTVER and CRVAL/CD within 1e-12 (relative)."""
+        recorded = self.values.get((row["WCS_ID"], row["EXTVER"]))
+        if recorded is None:
+            return False
         target = np.array([row[c] for c in _MATCH_COLUMNS], dtype=np.float64)
-        for k, (wid, ev) in enumerate(zip(self.ids, self.extvers, strict=True)):
-            if wid == row["WCS_ID"] and ev == row["EXTVER"] and np.isclose(
-                    np.array([v[k] for v in self.values]), target, rtol=1e-12, atol=0.0).all():
-                return True
-        return False
+        return bool(np.isclose(recorded, target, rtol=1e-12, atol=0.0).all(axis=1).any())
 
 
 def update_wcscorr(hdulist: Any, source: Any = None, extname: str = "SCI",
