@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -180,6 +181,36 @@ def _limit(name: str, value, default: int, size: int, low: bool) -> int:
     return max(v, 0) if low else min(v, size - 1)
 
 
+#: largest ``|out_origin|`` component (the kernels treat map values beyond +-1e9 as unusable)
+MAX_ORIGIN = 10**9
+
+
+def _out_origin(value) -> tuple[int, int]:
+    """Validate ``out_origin``: two integers (negative allowed)."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise KernelArgumentError(
+            f"'out_origin' must be a pair of integers (x0, y0) (got {value!r})") from None
+    if len(items) != 2:
+        raise KernelArgumentError(
+            f"'out_origin' must be a pair of integers (x0, y0) (got {len(items)} values)")
+    out = []
+    for v in items:
+        if isinstance(v, (bool, np.bool_)):
+            raise KernelArgumentError(f"'out_origin' must hold integers (got {v!r})")
+        try:
+            iv = operator.index(v)
+        except TypeError:
+            raise KernelArgumentError(
+                f"'out_origin' must hold integers, not {type(v).__name__} ({v!r})") from None
+        if abs(iv) > MAX_ORIGIN:
+            raise KernelArgumentError(
+                f"'out_origin' component {iv} is outside +-{MAX_ORIGIN}")
+        out.append(int(iv))
+    return out[0], out[1]
+
+
 def estimate_pixmap_scale_ratio(
     pixmap: np.ndarray,
     xmin: int = 0,
@@ -262,6 +293,7 @@ def drizzle_add(
     ymin: int | None = None,
     ymax: int | None = None,
     num_threads: int | None = None,
+    out_origin: tuple[int, int] = (0, 0),
 ) -> DrizzleCounts:
     """Drizzle one image onto output arrays, updating them in place.
 
@@ -273,7 +305,8 @@ def drizzle_add(
         0-based output (x, y) of every input pixel centre; NaN marks pixels
         that do not map (they are skipped and counted in ``nmiss``).
     out_img, out_wht : ndarray, float32, C-contiguous
-        Output science and weight arrays (same 2-D shape), updated in place.
+        Output science and weight arrays (same 2-D shape), updated in place;
+        they hold the output pixels starting at ``out_origin``.
     weight_map : array_like, optional
         Input weights (default 1), multiplied by ``wht_scale``.
     mask : array_like of bool, optional
@@ -311,6 +344,14 @@ def drizzle_add(
     num_threads : int or None
         OpenMP threads; None follows ``OMP_NUM_THREADS`` or uses every core.
         The result does not depend on it.
+    out_origin : (int, int)
+        Output pixel ``(x0, y0)`` held by element ``[0, 0]`` of every output
+        array (negative allowed): the outputs cover output pixels
+        ``[x0, x0 + nx) x [y0, y0 + ny)`` while ``pixmap`` stays in the
+        coordinates of the whole output grid.  The result is bit for bit the
+        same region of a drizzle onto the whole grid (the origin only moves
+        integer positions; shifting ``pixmap`` by it instead would round map
+        values that cross a power of two).
 
     Returns
     -------
@@ -437,6 +478,7 @@ def drizzle_add(
     if name.startswith("lanczos") and abs(pixfrac - 1.0) > 1e-5:
         log.debug("pixfrac=%g is ignored by the %s kernel", pixfrac, name)
 
+    ox0, oy0 = _out_origin(out_origin)
     nthreads = resolve_num_threads(num_threads)
     oy = oshape[0]
     band_h = int(min(64, max(16, -(-oy // (4 * nthreads)))))
@@ -464,5 +506,7 @@ def drizzle_add(
         ymax=y1,
         band_height=band_h,
         num_threads=nthreads,
+        out_x0=ox0,
+        out_y0=oy0,
     )
     return DrizzleCounts(nmiss, nskip)

@@ -30,20 +30,30 @@ data2 or pixel-map values contribute nothing.  The band holding the first
 output row of a pixel's footprint records whether the pixel reached the
 frame (``hit``), so every pixel is counted once.
 
-Translation invariance
-----------------------
-Drizzling onto an output tile (the pixel map minus an integer tile origin,
-a smaller output) gives bit for bit the values of the same region of a
-whole-frame drizzle.  Every floating-point expression uses coordinates
-relative to an integer origin that moves with the map: the floor of the
-input pixel's own mapped centre.  Map values minus that origin are exact,
-so the same numbers are rounded in both frames: square-kernel corners,
-drop areas and cell overlaps, turbo box edges and every kernel's output
-range (rounded from the origin-relative offset, so a tie rounds the same
-way everywhere).  Square-kernel cell areas are computed over the drop's
-whole cell range and only then clipped to the frame and the band, so a
-tile or band edge cannot change them.  The pre-pass ranges carry one cell
-of margin because they are rounded from absolute coordinates.
+Translation invariance and the output origin
+--------------------------------------------
+The output arrays may hold any window of the global output grid: global
+pixel (out_x0 + i, out_y0 + j) is array element [j, i] (``out_origin`` of
+drizzle_add, negative allowed), while the pixel map stays in global
+coordinates.  The origin is subtracted only from integer output positions
+(pixel origins, output ranges, pre-pass ranges), never from a map value, so
+every floating-point expression sees the same numbers as in a drizzle onto
+the whole grid: drizzling onto a window gives exactly the bits of the same
+region of a whole-grid drizzle.  (Subtracting the origin from the map
+instead is not equivalent: a map value that crosses a power of two when
+shifted loses its last bits.)
+
+Geometry is computed relative to an integer origin per input pixel, the
+floor of its own mapped centre: map values minus that origin are exact, so
+the square-kernel corners, drop areas and cell overlaps, turbo box edges and
+every kernel's output range (rounded from the origin-relative offset) are
+the same for a map shifted by any integer that keeps values exact.  The
+gaussian, lanczos and tophat kernels use the difference between the mapped
+centre and a global output position (one rounding).  Square-kernel cell
+areas are computed over the drop's whole cell range and only then clipped
+to the frame and the band, so a window or band edge cannot change them.
+The pre-pass ranges carry one cell of margin because they are rounded from
+absolute coordinates.
 
 The point kernel (one output pixel per input pixel) skips the pre-pass, the
 bands and the hit map when it runs on at most MAXSTRIPS threads: the output
@@ -379,6 +389,7 @@ ctypedef struct Params:
     float** data2
     int n2
     Py_ssize_t nx, ny, onx, ony
+    Py_ssize_t ox0, oy0      # global position of output pixel [0, 0] (out_origin)
     float* out_img
     float* out_wht
     float** out2
@@ -526,6 +537,9 @@ cdef inline int _corners(const Params* P, Py_ssize_t i, Py_ssize_t j,
         org[1] = _ffloor(cy)
         fox = <double>org[0]
         foy = <double>org[1]
+        # the float offsets use the global origin; org moves to the output arrays
+        org[0] = org[0] - P.ox0
+        org[1] = org[1] - P.oy0
     cdef double a, b, c, mx, my, lx, ly, rx, ry, tx, ty
     cdef double* m
     cdef double* t
@@ -730,6 +744,8 @@ cdef inline void _centre_lim(const Params* P, double cx, double cy,
     ry = cy - org[1]
     cr[0] = rx
     cr[1] = ry
+    org[0] = org[0] - P.ox0      # integer origin in the output arrays
+    org[1] = org[1] - P.oy0
     if P.kernel == K_POINT:
         lim[0] = _ffloor(rx + 0.5) + org[0]
         lim[1] = lim[0]
@@ -845,19 +861,22 @@ cdef void _prepass_row(Params* P, Py_ssize_t j) noexcept nogil:
             if r[0] <= r[1] and r[2] <= r[3]:
                 # one cell of margin: the pixels' own ranges are rounded
                 # from origin-relative offsets (see _centre_lim)
+                # (rounded in global coordinates, then moved to the output arrays)
                 if P.kernel == K_LANCZOS2 or P.kernel == K_LANCZOS3 or P.kernel == K_LANCZOS5:
-                    _union(sg, _floori(r[0] - pfo), _floori(r[1] + pfo) + 1,
-                           _floori(r[2] - pfo), _floori(r[3] + pfo) + 1, P.onx, P.ony)
+                    _union(sg, _floori(r[0] - pfo) - P.ox0, _floori(r[1] + pfo) + 1 - P.ox0,
+                           _floori(r[2] - pfo) - P.oy0, _floori(r[3] + pfo) + 1 - P.oy0,
+                           P.onx, P.ony)
                 else:
-                    _union(sg, _nint(r[0] - pfo) - 1, _nint(r[1] + pfo) + 1,
-                           _nint(r[2] - pfo) - 1, _nint(r[3] + pfo) + 1, P.onx, P.ony)
+                    _union(sg, _nint(r[0] - pfo) - 1 - P.ox0, _nint(r[1] + pfo) + 1 - P.ox0,
+                           _nint(r[2] - pfo) - 1 - P.oy0, _nint(r[3] + pfo) + 1 - P.oy0,
+                           P.onx, P.ony)
         elif fast and not border_row:
             ca = i0 - 1 if i0 >= 1 else 0
             cb = i1 if i1 <= P.nx - 1 else P.nx - 1
             _centre_range(P, j - 1, j + 1, ca, cb, r)
             if r[0] <= r[1] and r[2] <= r[3]:
-                _union(sg, _nint(r[0]) - 1, _nint(r[1]) + 1, _nint(r[2]) - 1, _nint(r[3]) + 1,
-                       P.onx, P.ony)
+                _union(sg, _nint(r[0]) - 1 - P.ox0, _nint(r[1]) + 1 - P.ox0,
+                       _nint(r[2]) - 1 - P.oy0, _nint(r[3]) + 1 - P.oy0, P.onx, P.ony)
             # the first and last pixels of a row have extrapolated corners
             if i0 == 0 and not _footprint_pre(P, 0, j, xo, yo, &jac, lim, org):
                 _union(sg, lim[0], lim[1], lim[2], lim[3], P.onx, P.ony)
@@ -1220,12 +1239,13 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
             if not (jac != 0.0 and isfinite(jac)):
                 continue
             # exact integers (see dpng_corners16)
-            org[2 * q] = <Py_ssize_t>FOX[q]
-            org[2 * q + 1] = <Py_ssize_t>FOY[q]
-            L[0] = <Py_ssize_t>MN[q]
-            L[1] = <Py_ssize_t>MN[SEGLEN + q]
-            L[2] = <Py_ssize_t>MN[2 * SEGLEN + q]
-            L[3] = <Py_ssize_t>MN[3 * SEGLEN + q]
+            # (global; moved to the output arrays by the integer origin)
+            org[2 * q] = <Py_ssize_t>FOX[q] - P.ox0
+            org[2 * q + 1] = <Py_ssize_t>FOY[q] - P.oy0
+            L[0] = <Py_ssize_t>MN[q] - P.ox0
+            L[1] = <Py_ssize_t>MN[SEGLEN + q] - P.ox0
+            L[2] = <Py_ssize_t>MN[2 * SEGLEN + q] - P.oy0
+            L[3] = <Py_ssize_t>MN[3 * SEGLEN + q] - P.oy0
         else:
             if _footprint(P, i, j, xo, yo, &jac, L, &org[2 * q]):
                 continue
@@ -1353,10 +1373,10 @@ cdef void _turbo_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1,
         o = j * P.nx + i
         if not _usable(P, o, &w, &d) or T[q] == 0.0:
             continue
-        l0 = <Py_ssize_t>T[SEGLEN + q]
-        ihi = <Py_ssize_t>T[2 * SEGLEN + q]
-        l2 = <Py_ssize_t>T[3 * SEGLEN + q]
-        jhi = <Py_ssize_t>T[4 * SEGLEN + q]
+        l0 = <Py_ssize_t>T[SEGLEN + q] - P.ox0      # global range to the output arrays
+        ihi = <Py_ssize_t>T[2 * SEGLEN + q] - P.ox0
+        l2 = <Py_ssize_t>T[3 * SEGLEN + q] - P.oy0
+        jhi = <Py_ssize_t>T[4 * SEGLEN + q] - P.oy0
         if ihi - l0 > 1 or jhi - l2 > 1:
             _do_pixel(P, B, i, j)
             continue
@@ -1449,10 +1469,10 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         cx = xo[0]
         cy = yo[0]
         for ii in range(ilo, ihi + 1):
-            dx = cx - ii
+            dx = cx - <double>(ii + P.ox0)
             B.kx[ii - ilo] = exp(-dx * dx * P.gauss_efac)
         for jj in range(jlo, jhi + 1):
-            dy = cy - jj
+            dy = cy - <double>(jj + P.oy0)
             wy = P.gauss_es * exp(-dy * dy * P.gauss_efac) * w
             acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ilo - B.x0))
             for ii in range(ilo, ihi + 1):
@@ -1464,19 +1484,19 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         cx = xo[0]
         cy = yo[0]
         for jj in range(jlo, jhi + 1):
-            dy = cy - jj
+            dy = cy - <double>(jj + P.oy0)
             for ii in range(ilo, ihi + 1):
-                dx = cx - ii
+                dx = cx - <double>(ii + P.ox0)
                 if dx * dx + dy * dy <= P.pfo * P.pfo:
                     _accumulate(P, B, ii, jj, d, w, dqv)
     else:  # Lanczos family: separable product of look-up values
         cx = xo[0]
         cy = yo[0]
         for ii in range(ilo, ihi + 1):
-            ix = _nint(fabs(cx - ii) * P.sdp)
+            ix = _nint(fabs(cx - <double>(ii + P.ox0)) * P.sdp)
             B.kx[ii - ilo] = P.lut[ix] if ix < P.nlut else 0.0
         for jj in range(jlo, jhi + 1):
-            ix = _nint(fabs(cy - jj) * P.sdp)
+            ix = _nint(fabs(cy - <double>(jj + P.oy0)) * P.sdp)
             if ix >= P.nlut:
                 continue
             wy = P.lut[ix] * w
@@ -1604,7 +1624,7 @@ cdef int _run_band(const Params* P, Py_ssize_t band, double* work,
 cdef void _point_strip(const Params* P, double* d2v, long long* rs,
                        Py_ssize_t xlo, Py_ssize_t xhi, int first) noexcept nogil:
     """The point kernel for the output columns [xlo, xhi): every input pixel
-    of the sub-region whose nearest output column lies there updates its
+    of the sub-region whose nearest global output column lies there updates its
     output pixel directly, in input order.  Each output pixel is owned by
     exactly one strip, so the strips can run on different threads and every
     output pixel still receives its contributions in input order: the bits
@@ -1622,6 +1642,7 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
     cdef Band B
     cdef double xlo_d = <double>xlo - 1.0
     cdef double xhi_d = <double>xhi + 1.0
+    cdef double fx0 = <double>P.ox0, fy0 = <double>P.oy0
     B.d2v = d2v
     for j in range(P.ymin, P.ymax + 1):
         nh = 0
@@ -1638,11 +1659,11 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
                 # prefetch the output pixel of a pixel PFD ahead (the walk
                 # crosses output rows, which hardware prefetchers miss); one
                 # pixel in four is enough, a cache line holding 16 outputs
-                cx = P.pixmap[2 * (o + PFD)]
-                cy = P.pixmap[2 * (o + PFD) + 1]
+                cx = P.pixmap[2 * (o + PFD)] - fx0
+                cy = P.pixmap[2 * (o + PFD) + 1] - fy0
                 if cx > 0.0 and cx < P.onx - 1 and cy > 0.0 and cy < P.ony - 1:
                     ii = <Py_ssize_t>(cx + 0.5)
-                    if ii >= xlo and ii < xhi:
+                    if ii + P.ox0 >= xlo and ii + P.ox0 < xhi:
                         ii = ii + <Py_ssize_t>(cy + 0.5) * P.onx
                         _prefetch_w(P.out_wht + ii, 1, 3)
                         _prefetch_w(P.out_img + ii, 1, 3)
@@ -1680,6 +1701,8 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
             if bad:
                 nm = nm + 1
                 continue
+            ii = ii - P.ox0      # global column (strips) to the output arrays
+            jj = jj - P.oy0
             if ii < 0 or ii >= P.onx or jj < 0 or jj >= P.ony:
                 nm = nm + 1
                 continue
@@ -1781,10 +1804,14 @@ def drizzle_kernel(
     Py_ssize_t band_height=64,
     int num_threads=1,
     int _phases=3,
+    Py_ssize_t out_x0=0,
+    Py_ssize_t out_y0=0,
 ):
     """Low-level drizzle of one image.  Arguments must already be validated
     (see :func:`drizzlepac_ng.drizzle_kernels.drizzle_add`): C-contiguous
     arrays of the right dtypes and shapes, 0 <= xmin <= xmax < nx, etc.
+    The output arrays hold the global output pixels starting at
+    (out_x0, out_y0); the pixel map is global.
 
     Returns ``(nmiss, nskip)``: pixels of the sub-region that are neither
     excluded on purpose (masked, zero weight) nor reached the output frame
@@ -1807,6 +1834,8 @@ def drizzle_kernel(
     P.nx = data.shape[1]
     P.ony = out_img.shape[0]
     P.onx = out_img.shape[1]
+    P.ox0 = out_x0
+    P.oy0 = out_y0
     P.data = <float*>&data[0, 0]
     P.pixmap = <double*>&pixmap[0, 0, 0]
     P.out_img = &out_img[0, 0]
