@@ -251,6 +251,37 @@ def test_plan_evaluates_to_the_same_map(acs_pair):
         plan.evaluate(np.empty(direct.shape, dtype=np.float32))
 
 
+@pytest.mark.parametrize("rows", [slice(0, 7), slice(100, 229), slice(3, None, 8),
+                                  slice(500, 512), slice(511, None), slice(40, 40)])
+def test_plan_rows_are_the_rows_of_the_map(acs_pair, rows):
+    import pickle
+
+    plan = calc_pixmap_plan(*acs_pair, mode="fast")
+    whole = plan.evaluate(num_threads=1)
+    band = plan.evaluate_rows(rows, num_threads=2)
+    assert band.flags.c_contiguous and band.dtype == np.float64
+    assert_array_equal(band, whole[rows])
+    # a plan shipped to another process gives the same bits
+    assert_array_equal(pickle.loads(pickle.dumps(plan)).evaluate_rows(rows), whole[rows])
+    out = np.full(whole[rows].shape, -1.0)
+    assert plan.evaluate_rows(rows, out) is out
+    assert_array_equal(out, whole[rows])
+
+
+def test_plan_rows_errors_and_exact_plans(acs_pair):
+    plan = calc_pixmap_plan(*acs_pair, mode="fast")
+    with pytest.raises(PixmapError, match="slice"):
+        plan.evaluate_rows(slice(10, 0, -1))
+    with pytest.raises(PixmapError, match="out must be"):
+        plan.evaluate_rows(slice(0, 4), np.empty((5, 1024, 2)))
+    pair = tan_wcs((40, 50)), tan_wcs((60, 60), rot_deg=30.0)
+    exact = calc_pixmap_plan(*pair, mode="exact")
+    full = exact.evaluate()
+    view = exact.evaluate_rows(slice(5, 9))
+    assert_array_equal(view, full[5:9]) and not view.flags.writeable
+    assert_array_equal(exact.evaluate_rows(slice(1, None, 3)), full[1::3])
+
+
 def test_exact_plan_holds_the_map():
     pair = tan_wcs((40, 50)), tan_wcs((60, 60), rot_deg=30.0)
     plan = calc_pixmap_plan(*pair, mode="exact")

@@ -173,17 +173,79 @@ class PixmapPlan:
             np.copyto(out, self._pixmap)
             return out
         pixmap = np.empty((ny, nx, 2), dtype=np.float64) if out is None else out
+        self._fill(np.arange(ny), pixmap, num_threads)
+        return pixmap
+
+    def evaluate_rows(self, rows: slice, out: np.ndarray | None = None, *,
+                      num_threads: int | None = 1) -> np.ndarray:
+        """Some rows of the pixel map: bit for bit ``evaluate()[rows]``, computing only those.
+
+        Lets a task that needs one band of an input chip (or a sample of its
+        rows) evaluate the plan there instead of reading or computing the
+        whole map.  A plan is picklable, so it can be shipped to another
+        process, which then gets the same values as this one.
+
+        Parameters
+        ----------
+        rows : slice
+            Input rows (any start, stop and positive step).
+        out : ndarray, optional
+            Float64 C-contiguous array of shape ``(n_rows, nx, 2)``, overwritten.
+        num_threads : int, optional
+            Threads of the row evaluation (default 1; the values do not depend on it).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_rows, nx, 2)`` float64.  For an exact-mode plan and a step of 1
+            without ``out``, a read-only view of the plan's own array.
+
+        Raises
+        ------
+        PixmapError
+            If ``rows`` is not a slice with a positive step, or ``out`` is wrong.
+        """
+        ny, nx = self.shape
+        if not isinstance(rows, slice) or (rows.step is not None and rows.step < 1):
+            raise PixmapError(f"rows must be a slice with a positive step, not {rows!r}")
+        index = np.arange(ny)[rows]
+        if out is not None and (not isinstance(out, np.ndarray)
+                                or out.shape != (index.size, nx, 2)
+                                or out.dtype != np.float64 or not out.flags.c_contiguous
+                                or not out.flags.writeable):
+            raise PixmapError(f"out must be a writeable C-contiguous float64 array of shape "
+                              f"{(index.size, nx, 2)}")
+        if self._pixmap is not None:
+            view = self._pixmap[rows]
+            if out is None:
+                if rows.step in (None, 1):
+                    view = view.view()
+                    view.flags.writeable = False
+                    return view
+                return np.ascontiguousarray(view)
+            np.copyto(out, view)
+            return out
+        band = np.empty((index.size, nx, 2), dtype=np.float64) if out is None else out
+        self._fill(index, band, num_threads)
+        return band
+
+    def _fill(self, index: np.ndarray, out: np.ndarray, num_threads: int | None) -> None:
+        """Rows ``index`` of a fast-mode plan's map into ``out`` (one row per index)."""
+        if index.size == 0:
+            return
         if self._rows is not None:
             from .kernels._interp_rows import combine_rows
 
             cx, cy, start, weights = self._rows
-            combine_rows(cx, cy, start, weights, pixmap, resolve_num_threads(num_threads))
+            if index.size != start.shape[0]:
+                start = np.ascontiguousarray(start[index])
+                weights = np.ascontiguousarray(weights[index])
+            combine_rows(cx, cy, start, weights, out, resolve_num_threads(num_threads))
         else:
             sx, sy = self._splines
-            yq = np.arange(ny, dtype=np.float64)
-            pixmap[..., 0] = sx(yq)
-            pixmap[..., 1] = sy(yq)
-        return pixmap
+            yq = index.astype(np.float64)
+            out[..., 0] = sx(yq)
+            out[..., 1] = sy(yq)
 
 
 def _check_ape14(wcs: Any, name: str) -> None:
