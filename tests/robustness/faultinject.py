@@ -46,6 +46,7 @@ import signal
 import sys
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -122,52 +123,58 @@ class _OsHooks:
 def _child(spec: registry.TaskSpec, ws: registry.Workspace, report: Path,
            kill_at: tuple[str, int] | None, fsize: int | None,
            fast: bool = False) -> None:
-    """Body of a forked child: run the task, write a JSON report, _exit."""
-    code = 0
+    """Body of a forked child (see :func:`_in_child`): run the task, write a JSON report."""
     out: dict = {}
+    os.chdir(ws.root)
+    if fsize is not None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, hard))  # soft limit only
+    profile = kill_at is None or kill_at[0] in ("call", "io")
+    hooks = _OsHooks(kill_at)
+    counter = _Counter(kill_at)
+    if profile and not (kill_at is None and fast):
+        sys.setprofile(counter)
     try:
-        os.chdir(ws.root)
-        if fsize is not None:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, hard))  # soft limit only
-        profile = kill_at is None or kill_at[0] in ("call", "io")
-        hooks = _OsHooks(kill_at)
-        counter = _Counter(kill_at)
-        if profile and not (kill_at is None and fast):
-            sys.setprofile(counter)
-        try:
-            spec.run(ws)
-            out["outcome"] = "returned"
-        except BaseException as exc:
-            out["outcome"] = "raised"
-            out["exc_type"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
-            out["exc_message"] = str(exc)
-            out["is_package_error"] = isinstance(exc, spec.error_base())
-            out["traceback"] = traceback.format_exc(limit=-4)
-        finally:
-            sys.setprofile(None)
-        out["calls"] = counter.n
-        out["io"] = counter.nio
-        out["os"] = hooks.n
-        if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
-        report.write_text(json.dumps(out))
-    except BaseException:
-        traceback.print_exc()
-        code = 3
+        spec.run(ws)
+        out["outcome"] = "returned"
+    except BaseException as exc:
+        out["outcome"] = "raised"
+        out["exc_type"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        out["exc_message"] = str(exc)
+        out["is_package_error"] = isinstance(exc, spec.error_base())
+        out["traceback"] = traceback.format_exc(limit=-4)
     finally:
-        os._exit(code)
+        sys.setprofile(None)
+    out["calls"] = counter.n
+    out["io"] = counter.nio
+    out["os"] = hooks.n
+    if fsize is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+    report.write_text(json.dumps(out))
 
 
-def _fork_run(spec, ws, report: Path, *, kill_at=None, fsize=None, fast=False):
-    """Run the task in a forked child; return (how it ended, child's report or None)."""
+def _in_child(body: Callable[[], None], report: Path) -> tuple[str, dict | None]:
+    """Run ``body()`` in a forked child that writes ``report``; return (how it ended, report).
+
+    The child leaves with :func:`os._exit` (status 0, or 3 after printing the
+    traceback of an exception from ``body``), never returning into the
+    driver's code; a child killed by a signal is reported as ``"signal N"``.
+    The report is None when the child did not write it.
+    """
     report.unlink(missing_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        _child(spec, ws, report, kill_at, fsize, fast)
+        code = 0
+        try:
+            body()
+        except BaseException:
+            traceback.print_exc()
+            code = 3
+        finally:
+            os._exit(code)
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         ended = f"signal {os.WTERMSIG(status)}"
@@ -175,6 +182,11 @@ def _fork_run(spec, ws, report: Path, *, kill_at=None, fsize=None, fast=False):
         ended = f"exit {os.WEXITSTATUS(status)}"
     data = json.loads(report.read_text()) if report.exists() else None
     return ended, data
+
+
+def _fork_run(spec, ws, report: Path, *, kill_at=None, fsize=None, fast=False):
+    """Run the task in a forked child; return (how it ended, child's report or None)."""
+    return _in_child(lambda: _child(spec, ws, report, kill_at, fsize, fast), report)
 
 
 def _fresh(prepared: Path, run_root: Path) -> registry.Workspace:
@@ -196,27 +208,18 @@ def _prepare_isolated(spec, template: Path, prepared: Path, report: Path) -> dic
     itself therefore only imports what the task's own module imports.
     """
     shutil.rmtree(prepared, ignore_errors=True)
-    report.unlink(missing_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            ws = registry.Workspace.from_template(template, prepared)
-            if spec.prepare is not None:
-                spec.prepare(ws)
-            report.write_text(json.dumps(
-                {k: str(v.relative_to(prepared)) for k, v in ws.extra.items()}))
-        except BaseException:
-            traceback.print_exc()
-            code = 3
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if not report.exists():
-        raise RuntimeError(f"preparing the inputs of {spec.name} failed (wait status {status})")
-    return json.loads(report.read_text())
+
+    def prepare() -> None:
+        ws = registry.Workspace.from_template(template, prepared)
+        if spec.prepare is not None:
+            spec.prepare(ws)
+        report.write_text(json.dumps(
+            {k: str(v.relative_to(prepared)) for k, v in ws.extra.items()}))
+
+    ended, extra = _in_child(prepare, report)
+    if extra is None:
+        raise RuntimeError(f"preparing the inputs of {spec.name} failed ({ended})")
+    return extra
 
 
 def _relinputs(spec, ws) -> list[str]:
