@@ -163,8 +163,15 @@ def test_missing_output_folder(simset, tmp_path):
 def test_memory_limit_refused(simset, tmp_path):
     files = _copy(simset, tmp_path / "in")
     snap = _snapshot(files)
+    # whole-frame steps: the message names the tiled graph as the way out
     with pytest.raises(MemoryLimitError, match="memory_limit.*tile_shape"):
-        _run(files, tmp_path, memory_limit="10MB")
+        _run(files, tmp_path, memory_limit="10MB", tile_shape=None)
+    _assert_untouched(snap)
+    # the default run tiles a frame that does not fit (and then succeeds, see
+    # test_memory_limit_does_not_change_the_result); when no tile fits either, the
+    # tile check refuses
+    with pytest.raises(MemoryLimitError, match="worker memory limit"):
+        _run(files, tmp_path, memory_limit="1MB")
     _assert_untouched(snap)
 
 
@@ -288,10 +295,15 @@ def test_memory_limit_does_not_change_the_result(simset, tmp_path):
     free = _run(files, tmp_path / "a", in_memory=True)
     files = _copy(simset, tmp_path / "b")
     tight = _run(files, tmp_path / "b", memory_limit="150MB")
+    files = _copy(simset, tmp_path / "c")
+    tiles = _run(files, tmp_path / "c", memory_limit="10MB")
+    assert not free.plan.tiled and tiles.plan.tiled, (free.plan, tiles.plan)
     np.testing.assert_array_equal(free.pipeline.median, tight.pipeline.median)
-    np.testing.assert_array_equal(free.pipeline.sci, tight.pipeline.sci)
-    for label, mask in free.pipeline.crmasks.items():
-        np.testing.assert_array_equal(mask, tight.pipeline.crmasks[label])
+    for run in (tight, tiles):
+        np.testing.assert_array_equal(free.pipeline.sci, run.pipeline.sci)
+        np.testing.assert_array_equal(free.pipeline.wht, run.pipeline.wht)
+        for label, mask in free.pipeline.crmasks.items():
+            np.testing.assert_array_equal(mask, run.pipeline.crmasks[label])
 
 
 def test_band_file_round_trip(tmp_path):

@@ -362,9 +362,11 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
                 limit = min(limits) if limits else None
             except (KeyError, AttributeError, TypeError):
                 limit = None
-        need = check_memory(limit, tile_shape, n_max, chip_bytes=chip_bytes, halo=halo)
+        # the largest tile actually cut (tiles stop at the frame's edge)
+        biggest = (min(int(tile_shape[0]), out_shape[0]), min(int(tile_shape[1]), out_shape[1]))
+        need = check_memory(limit, biggest, n_max, chip_bytes=chip_bytes, halo=halo)
         log.info("%d tiles of %s, up to %d overlapping inputs, ~%.1f MiB per tile task",
-                 len(tiles), tuple(tile_shape), n_max, need / 2**20)
+                 len(tiles), biggest, n_max, need / 2**20)
         # ship every chip to the cluster once, not once per tile
         refs = prepared if client is None else client.scatter(list(prepared))
         run_kw = dict(max_workers=max_workers, progress=progress)
