@@ -51,7 +51,8 @@ OURS = textwrap.dedent("""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     cpu = sum(getattr(resource.getrusage(who), f) for who in
               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
-    print(json.dumps({"wall": wall, "peak": peak, "cpu": cpu, "timings": r.timings}))
+    print(json.dumps({"wall": wall, "peak": peak, "cpu": cpu, "timings": r.timings,
+                      "plan": r.plan.layout if r.plan is not None else ""}))
 """)
 
 ORIGINAL = textwrap.dedent("""
@@ -212,7 +213,8 @@ def main(argv=None) -> int:
     if have_original:
         rows.append(("drizzlepac (original)", min(runs["orig"], key=lambda r: r["wall"])))
 
-    print(f"\n{args.n} exposures x 2 chips ({args.shape}), default parameters, build=True")
+    print(f"\n{args.n} exposures x 2 chips ({args.shape}), default parameters, build=True; "
+          f"our run plan: {ours.get('plan') or 'n/a'}")
     print(f"{'run':24s} {'wall [s]':>10s} {'CPU [s]':>10s} {'peak RSS [MB]':>14s}")
     for name, r in rows:
         print(f"{name:24s} {r['wall']:10.1f} {r['cpu']:10.1f} {r['peak'] / 1e6:14.0f}")

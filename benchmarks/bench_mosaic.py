@@ -178,8 +178,10 @@ def fullsize(n: int, workdir: Path, tile: int) -> int:
     files = simulate_fullsize(n, workdir / "inputs")
     print(f"{n} full-size ACS/WFC exposures in {workdir / 'inputs'} "
           f"({time.perf_counter() - t0:.0f} s to simulate or find)", flush=True)
-    common = dict(runfile="", preserve=False, build=True, tile_shape=(tile, tile),
-                  num_cores=2)
+    # the default tile_shape is left to AstroDrizzle (its run plan must choose tiles here)
+    common = dict(runfile="", preserve=False, build=True, num_cores=2)
+    if tile != 2048:
+        common["tile_shape"] = (tile, tile)
     runs = {}
 
     def run(name, scheduler, worker_pids):
@@ -199,8 +201,8 @@ def fullsize(n: int, workdir: Path, tile: int) -> int:
         runs[name] = dict(wall=wall, steps=dict(timer.times), rss=dict(rss.peak),
                           anon=dict(rss.anon),
                           prods=prods, shape=shape, pids=worker_pids)
-        print(f"{name}: {wall:.0f} s; steps " + ", ".join(
-            f"{k} {v:.0f} s" for k, v in timer.times.items()), flush=True)
+        print(f"{name}: {wall:.0f} s ({res.plan.layout}: {res.plan.reason}); steps "
+              + ", ".join(f"{k} {v:.0f} s" for k, v in timer.times.items()), flush=True)
         return res
 
     run("in-process", None, [])
@@ -280,8 +282,7 @@ def progress(iterable, desc="", total=None, **kw):
     yield from iterable
     steps[desc] = steps.get(desc, 0.0) + time.perf_counter() - t
 kw = dict(runfile="", preserve=False, build=True, progress=progress)
-if tile:
-    kw["tile_shape"] = (tile, tile)
+kw["tile_shape"] = (tile, tile) if tile else None  # forced either way
 t0, c0 = time.perf_counter(), os.times()
 AstroDrizzle(sorted(str(p) for p in dest.glob("*_flc.fits")), output=str(dest / "out"), **kw)
 wall, c1 = time.perf_counter() - t0, os.times()
