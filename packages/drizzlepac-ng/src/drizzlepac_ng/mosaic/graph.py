@@ -5,25 +5,25 @@ memory-mapped) and returns arrays, holds no global state and never writes
 files, so the same call can run in a thread, in a Dask worker process or on
 another machine and give the same bits.
 
-Determinism and the exposure frame
-----------------------------------
+Determinism and output windows
+------------------------------
 The drizzle kernels sum the contributions of each output pixel in input
 order in float64 and merge them into the float32 outputs once per input, so
 a per-tile sum visits the same inputs in the same order as a whole-frame
-sum.  The geometry must not depend on the tile either.  The ``square`` and
-``turbo`` kernels used to form drop corners and box edges from the
-pixel-map values themselves, whose float64 rounding depends on the
-magnitude of the coordinates, so shifting a pixel map by a tile origin
-changed the last bit of a few float32 outputs far from the origin (the
-kernels now work relative to each input pixel's integer origin, and
-``tests/test_mosaic_bitident.py`` checks it).  To stay independent of the
-kernels' details, every chip is always drizzled in its own *exposure
-frame*: its pixel map minus the integer origin of its own bounding box, a
-value that does not depend on the tile.  A tile task drizzles onto a work
-array that starts at that origin and ends at the tile's far corner, with
-the tile's current sums copied in, and copies the tile's part back out.
-The float64 arithmetic of every contribution is then the same for every
-tiling and every scheduler.
+sum.  The geometry does not depend on the tile either: a chip is drizzled
+with its own, global pixel map straight into the tile's arrays, passed as a
+window of the output grid (``drizzle_add(..., out_origin=(box.x0,
+box.y0))``).  The kernels subtract that origin only from integer output
+positions, never from a map value, so every contribution is computed from
+the same float64 numbers as in a whole-frame drizzle, and a tile, or the
+bounding box of a single image hanging off the frame (negative origin), is
+bit for bit the same region of it, for every kernel, tiling and scheduler
+(``tests/test_mosaic_bitident.py``; ``tests/test_drizzle_origin.py`` shows
+why the map itself is never shifted: a value that crosses a power of two
+loses its last bit).  The chip's arrays are read in place (memory-mapped
+``.npy`` files are not copied): only the input window that can reach the
+tile (:func:`_input_window`) is handed to the kernel, as its ``xmin``..``ymax``
+sub-region, and the chip's ``reject`` mask as its bad-pixel mask.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _load(value, name: str, label: str) -> np.ndarray | None:
 
 
 def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> list[ChipInput]:
-    """Attach each chip's output bounding box (its exposure frame).
+    """Attach each chip's output bounding box (the output pixels it can touch).
 
     Parameters
     ----------
@@ -162,7 +162,7 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> li
 
 
 def _frame_pixmap(pm: np.ndarray, bbox: BBox) -> np.ndarray:
-    """The pixel map in the chip's exposure frame (tile independent)."""
+    """The pixel map minus the integer origin of ``bbox`` (a new array)."""
     # one pass (read, subtract, write) instead of a copy and two subtractions
     local = np.empty(pm.shape, dtype=np.float64)
     np.subtract(pm, np.array([bbox.x0, bbox.y0], dtype=np.float64), out=local)
@@ -213,75 +213,32 @@ def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None
             max(0, int(ys[rows[0]]) - s), min(ny - 1, int(ys[rows[-1]]) + s))
 
 
-#: input pixels kept around a window (the kernels read neighbouring map values)
-WINDOW_PAD = 4
-
-
-def _effective_weight(chip: ChipInput, cut: tuple[slice, slice] = (slice(None), slice(None))
-                      ) -> np.ndarray | None:
-    """The chip's weights (over ``cut``) with its ``reject`` pixels set to zero."""
-    weight = _load(chip.weight, "weight", chip.label)
-    reject = _load(chip.reject, "reject mask", chip.label)
-    if weight is not None:
-        weight = weight[cut]
-    if reject is None:
-        return weight
-    reject = np.asarray(reject[cut], dtype=bool)
-    if weight is None:
-        return np.where(reject, np.float32(0.0), np.float32(1.0))
-    return np.where(reject, np.float32(0.0), np.asarray(weight, dtype=np.float32))
-
-
 def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndarray,
                        ctx: np.ndarray | None, ctx_id: int, kernel: str, pixfrac: float,
                        num_threads: int | None) -> None:
-    """Drizzle one chip onto tile arrays (covering ``box``) through its exposure frame."""
-    if chip.bbox is None:
+    """Drizzle one chip straight onto tile arrays covering ``box`` (global map,
+    output origin at the tile's corner, the input window as the sub-region)."""
+    if chip.bbox is None or box.intersect(chip.bbox) is None:
         return
-    inter = box.intersect(chip.bbox)
-    if inter is None:
-        return
-    fb = chip.bbox
-    data = _load(chip.data, "data", chip.label)
-    pm_global = _load(chip.pixmap, "pixel map", chip.label)
-    sub = _input_window(pm_global, inter.grow(kernel_margin(kernel, pixfrac,
-                                                            chip.pixel_scale_ratio)))
+    pm = _load(chip.pixmap, "pixel map", chip.label)
+    sub = _input_window(pm, box.intersect(chip.bbox).grow(
+        kernel_margin(kernel, pixfrac, chip.pixel_scale_ratio)))
     if sub is None:
         return
-    # cut the input (data, map, weights) to the window plus a pad, so that pixels
-    # on the window's edge still see the same neighbours (or the same chip border)
-    pad = WINDOW_PAD + int(math.ceil(pixfrac))
-    ny_in, nx_in = pm_global.shape[:2]
-    cy0, cy1 = max(0, sub[2] - pad), min(ny_in, sub[3] + 1 + pad)
-    cx0, cx1 = max(0, sub[0] - pad), min(nx_in, sub[1] + 1 + pad)
-    cut = (slice(cy0, cy1), slice(cx0, cx1))
-    pm = _frame_pixmap(pm_global[cut], fb)
-    data = data[cut]
-    weight = _effective_weight(chip, cut)
-    sub = (sub[0] - cx0, sub[1] - cx0, sub[2] - cy0, sub[3] - cy0)
-    shape = (inter.y1 - fb.y0, inter.x1 - fb.x0)
-    wy0, wx0 = inter.y0 - fb.y0, inter.x0 - fb.x0        # intersection in the work array
-    ty0, tx0 = inter.y0 - box.y0, inter.x0 - box.x0      # intersection in the tile
-    ny, nx = inter.shape
-    w_sci = np.zeros(shape, np.float32)
-    w_wht = np.zeros(shape, np.float32)
-    w_sci[wy0:, wx0:] = sci[ty0:ty0 + ny, tx0:tx0 + nx]
-    w_wht[wy0:, wx0:] = wht[ty0:ty0 + ny, tx0:tx0 + nx]
-    w_ctx = None
-    plane, bit = divmod(ctx_id, CTX_BITS)
+    data = _load(chip.data, "data", chip.label)
+    weight = _load(chip.weight, "weight", chip.label)
+    reject = _load(chip.reject, "reject mask", chip.label)
+    out_ctx, bit = None, 0
     if ctx is not None:
-        w_ctx = np.zeros(shape, np.int32)
-        w_ctx[wy0:, wx0:] = ctx[plane, ty0:ty0 + ny, tx0:tx0 + nx]
-    drizzle_add(data, pm, w_sci, w_wht, weight_map=weight, out_ctx=w_ctx, ctx_bit=bit,
-                kernel=kernel, pixfrac=pixfrac, pixel_scale_ratio=chip.pixel_scale_ratio,
-                iscale=chip.iscale, wht_scale=chip.wht_scale,
+        plane, bit = divmod(ctx_id, CTX_BITS)
+        out_ctx = ctx[plane]
+    drizzle_add(data, pm, sci, wht, weight_map=weight, mask=reject, out_ctx=out_ctx,
+                ctx_bit=bit, kernel=kernel, pixfrac=pixfrac,
+                pixel_scale_ratio=chip.pixel_scale_ratio, iscale=chip.iscale,
+                wht_scale=chip.wht_scale,
                 expscale=chip.exptime if chip.in_units == "counts" else 1.0,
                 xmin=sub[0], xmax=sub[1], ymin=sub[2], ymax=sub[3],
-                num_threads=num_threads)
-    sci[ty0:ty0 + ny, tx0:tx0 + nx] = w_sci[wy0:, wx0:]
-    wht[ty0:ty0 + ny, tx0:tx0 + nx] = w_wht[wy0:, wx0:]
-    if ctx is not None:
-        ctx[plane, ty0:ty0 + ny, tx0:tx0 + nx] = w_ctx[wy0:, wx0:]
+                num_threads=num_threads, out_origin=(box.x0, box.y0))
 
 
 def drizzle_tile(box: BBox, chips: Sequence[tuple[int, ChipInput]], *, kernel: str = "square",
@@ -406,9 +363,10 @@ def drizzle_single(chips: Sequence[ChipInput], frame: BBox, *, kernel: str = "sq
                    num_threads: int | None = 1) -> SingleImage:
     """Separate drizzle of one exposure onto the union of its chips' bounding boxes.
 
-    Every chip is drizzled through its exposure frame (see the module
-    notes), so any crop of the result is bit for bit what a drizzle onto
-    that crop would give: the median tiles read crops of it instead of
+    Every chip is drizzled onto the box as a window of the output grid (see
+    the module notes; the box is not clipped to the frame and its origin may
+    be negative), so any crop of the result is bit for bit what a drizzle
+    onto that crop would give: the median tiles read crops of it instead of
     drizzling the exposure again.
 
     Parameters
