@@ -197,10 +197,12 @@ def test_weight_thresholds_known_at_write_time(tmp_path):
     assert weight_masks([band], 0.3) == expect == weight_masks([plain], 0.3)
 
 
+@pytest.mark.parametrize("kind", ["minmed", "imedian"])
 @pytest.mark.parametrize("maskpt", [None, 0.7])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_combine_fills_the_median_support_of_crrej(maskpt, threads):
-    """combine(support=...) gives crrej.median_support of the same weights, band by band."""
+def test_combine_fills_the_median_support_of_crrej(maskpt, threads, kind):
+    """combine(support=...) gives crrej.median_support of the same weights, band by band,
+    with the median's own thresholds (the i types: only zero weights are gaps)."""
     from drizzlepac_ng.astrodrizzle import crrej
     from drizzlepac_ng.astrodrizzle.median import combine, weight_masks
 
@@ -213,12 +215,26 @@ def test_combine_fills_the_median_support_of_crrej(maskpt, threads):
         w[rng.random(shape) < 0.3] = 0.0
         w[10:20, :] = 0.0                 # rows where no image has data
         weights.append(w)
-    thr = weight_masks(weights, maskpt) if maskpt else None
+    thr = weight_masks(weights, maskpt) if maskpt and not kind.startswith("i") else None
     support = np.ones(shape, dtype=bool)
-    combine(images, weights, combine_maskpt=maskpt, rows=8, num_threads=threads,
-            support=support, support_thresholds=thr)
+    combine(images, weights, combine_type=kind, combine_maskpt=maskpt, rows=8,
+            num_threads=threads, support=support)
     expected = crrej.median_support(weights, thr)
     np.testing.assert_array_equal(support, expected)
+    if maskpt:   # the thresholds matter: some positive weights are below them
+        assert not np.array_equal(crrej.median_support(weights, weight_masks(weights, maskpt)),
+                                  crrej.median_support(weights))
     assert not support[10:20].any() and support.any()
     with pytest.raises(ValueError, match="support must be"):
         combine(images, weights, support=np.zeros((3, 3), dtype=bool))
+
+
+def test_has_data_is_positive_weight_not_below_the_threshold_in_float32():
+    from drizzlepac_ng.astrodrizzle.median import has_data
+
+    t = float(np.float32(0.5)) + 1e-12        # equal to 0.5 in float32
+    w = np.array([[0.0, -1.0, np.nan, 0.4, 0.5, 2.0, np.inf]], dtype=np.float32)
+    np.testing.assert_array_equal(has_data(w, t), [[False, False, False, False, True, True,
+                                                    True]])
+    np.testing.assert_array_equal(has_data(w), [[False, False, False, True, True, True, True]])
+    assert has_data(w.astype(np.float64), t).dtype == bool

@@ -49,6 +49,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import binary_dilation
 
+from .median import has_data
+
 __all__ = ["derivative", "flag_cosmic_rays", "grow_mask", "cte_trail", "box_dilate",
            "INTERP_REACH", "interp_reach", "median_support", "model_gaps",
            "unmodelled_pixels"]
@@ -162,7 +164,7 @@ def median_support(weights, thresholds=None) -> np.ndarray:
         Per image, the weight below which the median masks it
         (:func:`.median.weight_masks`; None or 0: only zero weights are
         masked, as for the ``i`` combine types, which fill pixels masked in
-        every image).
+        every image).  The test is :func:`.median.has_data`.
 
     Returns
     -------
@@ -189,9 +191,7 @@ def median_support(weights, thresholds=None) -> np.ndarray:
         rows = slice(y0, min(shape[0], y0 + _SUPPORT_ROWS))
         band = out[rows]
         for w, t in zip(weights, thr, strict=True):
-            part = np.asarray(w[rows], dtype=np.float32)
-            with np.errstate(invalid="ignore"):
-                band |= (part > 0) & (part >= t)
+            band |= has_data(w[rows], t)
     return out
 
 

@@ -38,8 +38,8 @@ from scipy.ndimage import maximum_filter
 from ..errors import MemoryLimitError
 from ..logutil import no_progress
 
-__all__ = ["combine", "combine_block", "plan_rows", "weight_masks", "bytes_per_row",
-           "ordered_map", "positive_sum_count"]
+__all__ = ["combine", "combine_block", "plan_rows", "weight_masks", "has_data",
+           "bytes_per_row", "ordered_map", "positive_sum_count"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,31 @@ def weight_masks(weights: Sequence[np.ndarray], maskpt: float) -> list[float]:
         total, count = known if known is not None else positive_sum_count(w)
         out.append(maskpt * total / count if count else 0.0)
     return out
+
+
+def has_data(weight: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Pixels at which a single image has data for the median.
+
+    The one test behind the median's support (:func:`combine` with
+    ``support``, :func:`.crrej.median_support`): the weight is positive and
+    not below ``threshold`` (compared in float32, as the weights are).
+
+    Parameters
+    ----------
+    weight : array_like
+        Weights (a band of a weight image).
+    threshold : float, optional
+        The image's entry of :func:`weight_masks` (0: only positive weight
+        counts).
+
+    Returns
+    -------
+    ndarray of bool
+        False where the weight is NaN.
+    """
+    w = np.asarray(weight, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        return (w > 0) & (w >= np.float32(threshold))
 
 
 def positive_sum_count(weight) -> tuple[float, int]:
@@ -359,8 +384,7 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
             sky: Sequence[float] | None = None, exptime: Sequence[float] | None = None,
             readnoise: Sequence[float] | None = None, memory_limit: int | None = None,
             rows: int | None = None, progress: Callable = no_progress,
-            num_threads: int | None = 1, support: np.ndarray | None = None,
-            support_thresholds: Sequence[float] | None = None) -> np.ndarray:
+            num_threads: int | None = 1, support: np.ndarray | None = None) -> np.ndarray:
     """Combine single-drizzled images band by band within a memory budget.
 
     Parameters
@@ -390,12 +414,13 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
         (one thread is used when a shared band would not fit).  The result
         does not depend on it.
     support : ndarray of bool, optional
-        Filled with the pixels at which at least one image has data: weight
-        positive and not below its entry of ``support_thresholds`` (None:
-        positive), as :func:`.crrej.median_support` gives them, from the
-        weight bands read for the median (no second pass over the weights).
-    support_thresholds : sequence of float, optional
-        See ``support``.
+        Filled with the pixels at which at least one image has data
+        (:func:`has_data`), from the weight bands read for the median (no
+        second pass over the weights): the weight is positive and not below
+        the ``combine_maskpt`` threshold of the image; for the ``i`` types,
+        which fill pixels masked in every image, only zero weights are gaps.
+        That is :func:`.crrej.median_support` of the weights with the
+        thresholds of :func:`weight_masks` (``i`` types: None).
 
     Returns
     -------
@@ -433,6 +458,8 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
                     raise
                 workers = 1
     thresholds = weight_masks(weights, combine_maskpt) if combine_maskpt else [0.0] * n
+    # the i types fill the pixels every threshold masks: there only zero weights are gaps
+    support_thresholds = [0.0] * n if combine_type.startswith("i") else thresholds
     out = np.zeros(shape, dtype=np.float32)
     if support is not None:
         if support.shape != shape or support.dtype != np.bool_:
@@ -456,12 +483,7 @@ def combine(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], *,
             sup = support[y0:y1]
             lo = y0 - r0
             for k in range(n):
-                part = wst[k, lo:lo + (y1 - y0)]
-                with np.errstate(invalid="ignore"):
-                    if support_thresholds is None:
-                        sup |= part > 0
-                    else:
-                        sup |= (part > 0) & (part >= np.float32(support_thresholds[k]))
+                sup |= has_data(wst[k, lo:lo + (y1 - y0)], support_thresholds[k])
         block = combine_block(stack, wst, bad, combine_type=combine_type,
                               nsigma=combine_nsigma, nlow=combine_nlow, nhigh=combine_nhigh,
                               lthresh=combine_lthresh, hthresh=combine_hthresh,

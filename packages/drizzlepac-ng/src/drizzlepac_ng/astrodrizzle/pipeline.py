@@ -861,9 +861,10 @@ def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *
 
     ``num_threads`` bands of rows are combined concurrently (see
     :func:`.median.combine`); the result does not depend on it.  A bool
-    ``support`` array of the median's shape is filled with
-    :func:`.crrej.median_support` of the singles' weights (for driz_cr), from
-    the same reading of the weights.
+    ``support`` array of the median's shape is filled with the pixels that
+    have data (for driz_cr: :func:`.crrej.median_support` of the singles'
+    weights with the median's own thresholds, see :func:`.median.combine`),
+    from the same reading of the weights.
     """
     mcfg = cfg.median
     gains = [float(np.mean([c.effective_gain for c in e.chips])) for e in exposures]
@@ -884,25 +885,11 @@ def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *
         combine_maskpt=mcfg.combine_maskpt if mcfg.median_newmasks else None,
         sky=sky_e,
         exptime=exptimes, readnoise=rn, memory_limit=memory_limit, progress=progress,
-        num_threads=num_threads, support=support,
-        support_thresholds=_support_thresholds(weights, cfg))
+        num_threads=num_threads, support=support)
     g0 = gains[0]
     if g0 != 1.0:
         med /= np.float32(g0)
     return med
-
-
-def _support_thresholds(weights, cfg: AstroDrizzleConfig) -> list[float] | None:
-    """Weights below which the median masks a single (None: only zero weights).
-
-    The median masks weights below ``combine_maskpt`` x the mean; the ``i``
-    combine types fill what every image masks, so only zero weights are gaps
-    there.
-    """
-    mcfg = cfg.median
-    if mcfg.median_newmasks and mcfg.combine_maskpt and not mcfg.combine_type.startswith("i"):
-        return median_mod.weight_masks(weights, mcfg.combine_maskpt)
-    return None
 
 
 class _Scaled:
