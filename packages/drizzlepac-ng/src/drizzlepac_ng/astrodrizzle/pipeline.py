@@ -716,12 +716,9 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
     prepares the next chip (arrays, mask, pixel map) while the kernel
     drizzles the current one on ``num_threads`` threads.
     """
-    from ..resample import Drizzle
-
     dcfg = cfg.driz_sep
     bits = interpret_bits(dcfg.driz_sep_bits, "driz_sep_bits")
     nx, ny = pixmaps.out_wcs.pixel_shape
-    fill = np.nan if dcfg.driz_sep_fillval is None else dcfg.driz_sep_fillval
     out_scale = _out_scale(pixmaps.out_wcs)
     # a map computed in the background thread uses one core: the kernel has the others
     bg_threads = 1 if prefetch else None
@@ -744,10 +741,26 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
                       pixel_scale_ratio=math.sqrt(iscale))
         pixmaps.release(pm)
 
+    # output pairs already written to disk are zeroed and used again (fresh memory
+    # costs more than clearing it)
+    outputs = _OutputPairs((ny, nx))
+
+    def write(k: int, sci: np.ndarray, wht: np.ndarray) -> tuple[BandFile, BandFile]:
+        files = _write_single(tmpdir, k, sci, wht)
+        outputs.put((sci, wht))
+        return files
+
     n_exp = len(exposures)
     if workers > 1 and n_exp > 1 and (n_exp % workers == 0 or n_exp >= 2 * workers):
-        return _drizzle_exposures(exposures, prepare, add_chip, (ny, nx), dcfg, fill,
-                                  tmpdir, progress, workers)
+        # ``workers`` exposures at a time, each on one thread
+        def one(item):
+            k, exp = item
+            chips = (prepare((exp, chip), threads=1) for chip in exp.chips)
+            sci, wht = _drizzle_one(exp, chips, outputs.get(), add_chip, dcfg, num_threads=1)
+            return (sci, wht) if tmpdir is None else write(k, sci, wht)
+
+        results = ordered_map(one, list(enumerate(exposures)), workers)
+        return list(progress(results, desc="separate drizzle", total=n_exp))
 
     pairs = [(e, c) for e in exposures for c in e.chips]
     prepared = ordered_map(prepare, pairs, 1, ahead=1 if prefetch else 0)
@@ -758,99 +771,79 @@ def drizzle_separate(exposures: list[Exposure], static: dict, pixmaps: PixmapCac
         from concurrent.futures import ThreadPoolExecutor
 
         writer = ThreadPoolExecutor(max_workers=1)
-    # output pairs already written to disk are zeroed and used again (fresh memory
-    # costs more than clearing it)
-    spare: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def outputs() -> tuple[np.ndarray, np.ndarray]:
-        if spare:
-            pair = spare.pop()
-            for a in pair:
-                a.fill(0.0)
-            return pair
-        return np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32)
-
-    def written(item) -> None:
-        files, arrays = item
-        singles.append(files)
-        spare.append(arrays)
-
     try:
-        for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=len(exposures))):
-            out_sci, out_wht = outputs()
-            drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=out_sci,
-                          out_wht=out_wht, disable_ctx=True, num_threads=num_threads)
-            del out_sci, out_wht
-            for chip in exp.chips:
-                data, bad, pm = next(prepared)
-                add_chip(drz, exp, chip, data, bad, pm)
-                del data, bad, pm
-            sci, wht = drz.out_img, drz.out_wht
-            del drz
-            if dcfg.driz_sep_fillval is not None:
-                sci[wht <= 0] = fill
-            if tmpdir is not None:
-                # with prefetch, the files are written behind while the next exposure drizzles
-                def write(k=k, sci=sci, wht=wht):
-                    return ((BandFile(tmpdir / f"single{k}_sci.f32", sci),
-                             BandFile(tmpdir / f"single{k}_wht.f32", wht, weight=True)),
-                            (sci, wht))
-
-                if writer is None:
-                    written(write())
-                else:
-                    while pending and pending[0].done():
-                        written(pending.pop(0).result())
-                    pending.append(writer.submit(write))
-            else:
+        for k, exp in enumerate(progress(exposures, desc="separate drizzle", total=n_exp)):
+            sci, wht = _drizzle_one(exp, prepared, outputs.get(), add_chip, dcfg,
+                                    num_threads=num_threads)
+            if tmpdir is None:
                 singles.append((sci, wht))
+            elif writer is None:
+                singles.append(write(k, sci, wht))
+            else:
+                # with prefetch, the files are written behind while the next exposure drizzles
+                while pending and pending[0].done():
+                    singles.append(pending.pop(0).result())
+                pending.append(writer.submit(write, k, sci, wht))
             del sci, wht
-        if writer is not None:
-            singles.extend(f.result()[0] for f in pending)
+        singles.extend(f.result() for f in pending)
     finally:
         if writer is not None:
             writer.shutdown(wait=True)
     return singles
 
 
-def _drizzle_exposures(exposures, prepare, add_chip, shape, dcfg, fill, tmpdir, progress,
-                       workers: int) -> list:
-    """The separate drizzle with ``workers`` exposures at a time, one thread each."""
+class _OutputPairs:
+    """Zeroed (sci, wht) output pairs of one shape, reusing pairs handed back (thread-safe)."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        self._spare: list[tuple[np.ndarray, np.ndarray]] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            pair = self._spare.pop() if self._spare else None
+        if pair is None:
+            return np.zeros(self.shape, np.float32), np.zeros(self.shape, np.float32)
+        for a in pair:
+            a.fill(0.0)
+        return pair
+
+    def put(self, pair: tuple[np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            self._spare.append(pair)
+
+
+def _drizzle_one(exp: Exposure, prepared, pair: tuple[np.ndarray, np.ndarray],
+                 add_chip: Callable, dcfg, *, num_threads: int | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The single-drizzled image and weight of one exposure.
+
+    ``prepared`` yields ``(data, bad, pixmap)`` for each chip of ``exp`` in
+    turn; the chips are drizzled into the zeroed ``pair`` on ``num_threads``
+    threads, then pixels without weight get ``driz_sep_fillval`` (when set).
+    """
     from ..resample import Drizzle
 
-    lock = threading.Lock()
-    # output pairs already written to disk are zeroed and used again
-    spare: list[tuple[np.ndarray, np.ndarray]] = []
+    drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=pair[0],
+                  out_wht=pair[1], disable_ctx=True, num_threads=num_threads)
+    del pair
+    for chip in exp.chips:
+        data, bad, pm = next(prepared)
+        add_chip(drz, exp, chip, data, bad, pm)
+        del data, bad, pm
+    sci, wht = drz.out_img, drz.out_wht
+    del drz
+    if dcfg.driz_sep_fillval is not None:
+        sci[wht <= 0] = dcfg.driz_sep_fillval
+    return sci, wht
 
-    def one(item):
-        k, exp = item
-        with lock:
-            pair = spare.pop() if spare else None
-        if pair is None:
-            pair = (np.zeros(shape, np.float32), np.zeros(shape, np.float32))
-        else:
-            for a in pair:
-                a.fill(0.0)
-        drz = Drizzle(kernel=dcfg.driz_sep_kernel, fillval=None, out_img=pair[0],
-                      out_wht=pair[1], disable_ctx=True, num_threads=1)
-        for chip in exp.chips:
-            data, bad, pm = prepare((exp, chip), threads=1)
-            add_chip(drz, exp, chip, data, bad, pm)
-            del data, bad, pm
-        sci, wht = drz.out_img, drz.out_wht
-        del drz, pair
-        if dcfg.driz_sep_fillval is not None:
-            sci[wht <= 0] = fill
-        if tmpdir is None:
-            return sci, wht
-        files = (BandFile(tmpdir / f"single{k}_sci.f32", sci),
-                 BandFile(tmpdir / f"single{k}_wht.f32", wht, weight=True))
-        with lock:
-            spare.append((sci, wht))
-        return files
 
-    results = ordered_map(one, list(enumerate(exposures)), workers)
-    return list(progress(results, desc="separate drizzle", total=len(exposures)))
+def _write_single(tmpdir: Path, k: int, sci: np.ndarray, wht: np.ndarray
+                  ) -> tuple[BandFile, BandFile]:
+    """Write the single image and weight of exposure ``k`` to temporary band files."""
+    return (BandFile(tmpdir / f"single{k}_sci.f32", sci),
+            BandFile(tmpdir / f"single{k}_wht.f32", wht, weight=True))
 
 
 def create_median(singles, exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
