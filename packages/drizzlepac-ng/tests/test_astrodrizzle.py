@@ -350,3 +350,27 @@ def test_pixmap_cache_keeps_plans_and_reuses_buffers(tmp_path):
     cache.release(again)                                # beyond ``spare``: not kept
     cache.drop_buffers()
     assert cache.get(chips[0]) is not other
+
+
+@pytest.mark.parametrize("wht_type", ["EXP", "ERR", "IVM"])
+@pytest.mark.parametrize("wt_scl", ["exptime", "expsq", "2.5"])
+def test_final_wht_scale_is_the_scale_of_final_weight(wht_type, wt_scl):
+    """final_wht_scale gives final_weight's scale without a weight map: the EXP map is
+    already the exposure time (scale 1 for 'exptime', else the value); ERR/IVM: 1."""
+    from types import SimpleNamespace
+
+    from drizzlepac_ng.astrodrizzle import pipeline
+    from drizzlepac_ng.astrodrizzle.config import AstroDrizzleConfig
+
+    cfg = AstroDrizzleConfig.resolve(None, {"final_wht_type": wht_type, "final_wt_scl": wt_scl})
+    exp = SimpleNamespace(exptime=40.0)
+    chip = SimpleNamespace(sky=2.0, effective_gain=2.0, is_rate=False, readnoise=4.0,
+                           filename="x.fits", extver=1)
+    arr = SimpleNamespace(err=np.full((3, 4), 5.0, np.float32))
+    mask = np.ones((3, 4), dtype=bool)
+    mask[0, 0] = False
+    weight, scale = pipeline.final_weight(exp, chip, arr, mask, cfg)
+    assert scale == pipeline.final_wht_scale(exp, cfg)
+    expect = {"exptime": 1.0, "expsq": 1600.0, "2.5": 2.5}[wt_scl] if wht_type == "EXP" else 1.0
+    assert scale == expect
+    assert weight.dtype == np.float32 and weight[0, 0] == 0 and np.all(weight[mask] > 0)

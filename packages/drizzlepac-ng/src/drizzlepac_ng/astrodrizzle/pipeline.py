@@ -1019,6 +1019,29 @@ def find_cosmic_rays(exposures: list[Exposure], median: np.ndarray, static: dict
     return masks, blots
 
 
+def final_wht_scale(exp: Exposure, cfg: AstroDrizzleConfig) -> float:
+    """The final drizzle's ``wht_scale`` of an exposure's chips (see :func:`final_weight`).
+
+    With ``final_wht_type='EXP'`` the weight map is already the exposure
+    time, so ``final_wt_scl='exptime'`` scales it by 1 and any other value
+    (``expsq`` or a number) by that value; the ``ERR`` and ``IVM`` weights
+    are not scaled (1).
+
+    Parameters
+    ----------
+    exp : Exposure
+    cfg : AstroDrizzleConfig
+
+    Returns
+    -------
+    float
+    """
+    fcfg = cfg.final
+    if fcfg.final_wht_type != "EXP" or fcfg.final_wt_scl.strip().lower() == "exptime":
+        return 1.0
+    return _wt_scale(fcfg.final_wt_scl, exp.exptime)
+
+
 def final_weight(exp: Exposure, chip: Chip, arr, mask: np.ndarray,
                  cfg: AstroDrizzleConfig) -> tuple[np.ndarray, float]:
     """Final-drizzle weight map and ``wht_scale`` of one chip (``final_wht_type``).
@@ -1038,6 +1061,7 @@ def final_weight(exp: Exposure, chip: Chip, arr, mask: np.ndarray,
     -------
     weight : ndarray of float32
     wht_scale : float
+        :func:`final_wht_scale`.
 
     Raises
     ------
@@ -1045,10 +1069,8 @@ def final_weight(exp: Exposure, chip: Chip, arr, mask: np.ndarray,
         If ``final_wht_type='ERR'`` and the chip has no ERR extension.
     """
     fcfg = cfg.final
-    wt_scl = _wt_scale(fcfg.final_wt_scl, exp.exptime)
     if fcfg.final_wht_type == "EXP":
         weight = mask.astype(np.float32) * np.float32(exp.exptime)
-        wht_scale = 1.0 if fcfg.final_wt_scl.strip().lower() == "exptime" else wt_scl
     elif fcfg.final_wht_type == "ERR":
         if arr.err is None:
             from ..errors import MissingExtensionError
@@ -1058,13 +1080,11 @@ def final_weight(exp: Exposure, chip: Chip, arr, mask: np.ndarray,
         with np.errstate(divide="ignore", invalid="ignore"):
             weight = np.where(mask & (err_rate > 0), 1.0 / err_rate ** 2, 0.0)
         weight = weight.astype(np.float32)
-        wht_scale = 1.0
     else:  # IVM computed from the noise model (flat = 1, dark = 0)
         sky_e = chip.sky * chip.effective_gain * (exp.exptime if chip.is_rate else 1.0)
         var_rate = (max(sky_e, 0.0) + chip.readnoise ** 2) / exp.exptime ** 2
         weight = mask.astype(np.float32) / np.float32(var_rate)
-        wht_scale = 1.0
-    return weight, wht_scale
+    return weight, final_wht_scale(exp, cfg)
 
 
 def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np.ndarray],
@@ -1110,7 +1130,7 @@ def drizzle_final(exposures: list[Exposure], static: dict, crmasks: dict[str, np
         if cfg.final.final_wht_type == "EXP":
             # the EXP weight map is exptime (float32) on good pixels and 0 elsewhere:
             # the same weights come from masking the bad pixels and a scalar scale
-            _, wht_scale = final_weight(exp, chip, arr, mask[:1, :1], cfg)
+            wht_scale = final_wht_scale(exp, cfg)
             weight = np.float32(exp.exptime)
             np.logical_not(mask, out=mask)
             return data, (None, mask, weight), wht_scale, pixmaps.get(
