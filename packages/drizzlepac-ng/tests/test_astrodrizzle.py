@@ -374,3 +374,34 @@ def test_final_wht_scale_is_the_scale_of_final_weight(wht_type, wt_scl):
     expect = {"exptime": 1.0, "expsq": 1600.0, "2.5": 2.5}[wt_scl] if wht_type == "EXP" else 1.0
     assert scale == expect
     assert weight.dtype == np.float32 and weight[0, 0] == 0 and np.all(weight[mask] > 0)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_pixmap_cache_keeps_exact_maps_within_the_budget(tmp_path, exact):
+    """Exact-mode maps are kept (float32, or float64 with ``exact``) while they fit the
+    budget; a map the budget cannot keep is computed afresh at every call."""
+    from drizzlepac_ng.astrodrizzle import pipeline
+    from drizzlepac_ng.astrodrizzle.config import AstroDrizzleConfig
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+    from drizzlepac_ng.pixmap import calc_pixmap
+
+    sim = simulate.simulate_exposures(1, shape="small", seed=4, output_dir=tmp_path,
+                                      n_galaxies=0)
+    exposures = load_exposures([str(s.path) for s in sim])
+    cfg = AstroDrizzleConfig.resolve(None, {"input": str(sim[0].path)})
+    frame = pipeline.output_frame(exposures, cfg.final_wcs)
+    chips = exposures[0].chips
+    ny, nx = chips[0].shape
+    one = ny * nx * 2 * (8 if exact else 4)            # one kept map
+    cache = pipeline.PixmapCache(frame, budget=one + one // 2, stepsize=1, exact=exact)
+    maps = [calc_pixmap(c.wcs, frame, c.shape, mode="exact") for c in chips]
+    for chip, expected in zip(chips, maps, strict=True):
+        np.testing.assert_array_equal(cache.get(chip), expected)
+    assert cache._used == one                            # the first is kept, not the second
+    kept = cache.get(chips[0])
+    assert kept.dtype == np.float64
+    np.testing.assert_array_equal(kept, maps[0] if exact else
+                                  maps[0].astype(np.float32).astype(np.float64))
+    assert (kept is cache.get(chips[0])) == exact       # float64 maps are handed out as kept
+    np.testing.assert_array_equal(cache.get(chips[1]), maps[1])
+    assert cache._used == one

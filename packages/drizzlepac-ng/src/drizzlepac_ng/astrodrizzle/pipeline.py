@@ -591,20 +591,31 @@ class PixmapCache:
         if plan is None:
             plan = calc_pixmap_plan(chip.wcs, self._frame(), chip.shape, mode=self.mode)
         assert isinstance(plan, PixmapPlan)
-        if plan.mode == "exact":
+        exact_map = plan.mode == "exact"
+        if exact_map:
             pm = plan.evaluate()
-            keep = pm if self.exact else pm.astype(np.float32)
+            # what keeping it costs: the map as float64 (``exact``) or float32
+            size = pm.nbytes if self.exact else pm.nbytes // 2
         else:
             pm = plan.evaluate(self._buffer(plan.shape), num_threads=threads)
-            keep = plan
+            size = plan.nbytes
         if cached is None:
-            size = keep.nbytes
             with self._lock:
-                if key not in self._maps and (self.budget is None
-                                              or self._used + size <= self.budget):
-                    self._maps[key] = keep
-                    self._used += size
+                kept = self._fits(key, size)
+            if kept:
+                # converted only once the budget is known to keep it
+                keep = (pm if self.exact else pm.astype(np.float32)) if exact_map else plan
+                with self._lock:
+                    if self._fits(key, size):
+                        self._maps[key] = keep
+                        self._used += size
         return pm
+
+    def _fits(self, key: tuple[str, int], size: int) -> bool:
+        """True when ``key`` is not cached and ``size`` more bytes fit the budget
+        (call with the lock held)."""
+        return key not in self._maps and (self.budget is None
+                                          or self._used + size <= self.budget)
 
     def all_finite(self, chip: Chip) -> bool:
         """True when the map of ``chip`` is known to hold no NaN: it comes from a
