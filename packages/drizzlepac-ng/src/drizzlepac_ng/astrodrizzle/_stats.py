@@ -33,18 +33,18 @@ class ClippedStats:
         return float(getattr(self, name))
 
 
-def _histogram_mode(values: np.ndarray, binwidth: float, fallback) -> float:
+def _histogram_mode(values: np.ndarray, binwidth: float) -> float | None:
     """Peak of a histogram with bins of ``binwidth``, refined by a parabola through 3 bins.
 
-    ``fallback`` (a number, or a callable giving it) is returned when no
-    histogram can be made.
+    None when no histogram can be made (fewer than 3 values or bins, a
+    bin width that is not positive, or more than 10 million bins).
     """
     if values.size < 3 or not binwidth > 0:
-        return fallback() if callable(fallback) else fallback
+        return None
     lo, hi = float(values.min()), float(values.max())
     nbins = int((hi - lo) / binwidth) + 1
     if nbins < 3 or nbins > 10_000_000:
-        return fallback() if callable(fallback) else fallback
+        return None
     counts = np.bincount(((values - lo) / binwidth).astype(np.int64), minlength=nbins)
     k = int(np.argmax(counts))  # first maximum: deterministic
     centre = lo + (k + 0.5) * binwidth
@@ -126,15 +126,12 @@ def clipped_stats(data: np.ndarray, good: np.ndarray | None = None, *,
         return ClippedStats(nan, nan, nan, nan, 0)
     mean, std = float(v.mean()), float(v.std())
     nan = float("nan")
-    median_box: list[float] = []
-
-    def median() -> float:
-        if not median_box:
-            median_box.append(float(np.median(v)))
-        return median_box[0]
-
+    med = float(np.median(v)) if "median" in wanted else None
     mode = nan
     if "mode" in wanted:
-        mode = _histogram_mode(v, binwidth * std, median) if std > 0 else median()
-    med = median() if "median" in wanted else (median_box[0] if median_box else nan)
-    return ClippedStats(mean, med, mode, std, int(v.size))
+        mode = _histogram_mode(v, binwidth * std) if std > 0 else None
+        if mode is None:  # no histogram: the mode is the median
+            if med is None:
+                med = float(np.median(v))
+            mode = med
+    return ClippedStats(mean, nan if med is None else med, mode, std, int(v.size))
