@@ -243,18 +243,21 @@ cdef extern from *:
     /* Fast-path corners (see _corners) of 16 consecutive interior pixels
        whose centre is at pm (interleaved map, row stride rs doubles): the
        same operations, in the same order, as the scalar code.  Writes the
-       integer origins (floor of each finite mapped centre, else 0) to
-       FOX/FOY[l], corner k of pixel l relative to them to CX/CY[16 k + l],
-       the signed drop area (0 for unusable corners) to JAC[l] and the
-       absolute output cell range (x lo, x hi, y lo, y hi: corners' extremes
-       rounded half up, as _footprint) to LIM[16 * r + l]. */
+       integer origins (floor of each finite mapped centre, else 0) minus
+       the output origin (x0, y0) to FOX/FOY[l], corner k of pixel l
+       relative to the (global) integer origins to CX/CY[16 k + l], the
+       signed drop area (0 for unusable corners) to JAC[l] and the output
+       cell range in the output arrays (x lo, x hi, y lo, y hi: corners'
+       extremes rounded half up, as _footprint, minus the output origin)
+       to LIM[16 * r + l]. */
     DPNG_CLONES
     static void dpng_corners16(const double* pm, long rs, double* FOX, double* FOY,
-                               double ca, double cb, double cc, double big,
-                               double* CX, double* CY, double* JAC, double* LIM) {
+                               double ca, double cb, double cc, double big, double x0,
+                               double y0, double* CX, double* CY, double* JAC, double* LIM) {
         const dpng_vd A = {ca, ca, ca, ca}, B = {cb, cb, cb, cb}, C = {cc, cc, cc, cc};
         const dpng_vd BG = {big, big, big, big}, zero = {0.0, 0.0, 0.0, 0.0};
         const dpng_vd half = {0.5, 0.5, 0.5, 0.5};
+        const dpng_vd X0 = {x0, x0, x0, x0}, Y0 = {y0, y0, y0, y0};
         const dpng_vl absm = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL,
                               0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
         int l, k;
@@ -267,8 +270,8 @@ cdef extern from *:
             ok = (mx > -BG) & (mx < BG) & (my > -BG) & (my < BG);
             fx = dpng_sel(ok, dpng_floor(mx), zero);
             fy = dpng_sel(ok, dpng_floor(my), zero);
-            dpng_st(FOX + l, fx);
-            dpng_st(FOY + l, fy);
+            dpng_st(FOX + l, fx - X0);
+            dpng_st(FOY + l, fy - Y0);
             dpng_deint(p - 2, &lx, &ly);
             dpng_deint(p + 2, &rx, &ry);
             mx = mx - fx; my = my - fy;
@@ -310,15 +313,15 @@ cdef extern from *:
                 mn = dpng_sel(x[k] < mn, x[k], mn);
                 mx_ = dpng_sel(x[k] > mx_, x[k], mx_);
             }
-            dpng_st(LIM + l, dpng_floor(mn + half) + fx);
-            dpng_st(LIM + 16 + l, dpng_floor(mx_ + half) + fx);
+            dpng_st(LIM + l, dpng_floor(mn + half) + (fx - X0));
+            dpng_st(LIM + 16 + l, dpng_floor(mx_ + half) + (fx - X0));
             mn = y[0]; mx_ = y[0];
             for (k = 1; k < 4; k++) {
                 mn = dpng_sel(y[k] < mn, y[k], mn);
                 mx_ = dpng_sel(y[k] > mx_, y[k], mx_);
             }
-            dpng_st(LIM + 32 + l, dpng_floor(mn + half) + fy);
-            dpng_st(LIM + 48 + l, dpng_floor(mx_ + half) + fy);
+            dpng_st(LIM + 32 + l, dpng_floor(mn + half) + (fy - Y0));
+            dpng_st(LIM + 48 + l, dpng_floor(mx_ + half) + (fy - Y0));
         }
     }
 
@@ -330,14 +333,17 @@ cdef extern from *:
     /* Turbo kernel geometry of 16 pixels whose mapped centres are at pm
        (interleaved; a copy, padded): the same operations as _centre_lim and
        the turbo loops.  T[16 r + l]: r = 0 usable centre (1.0 or 0.0),
-       1..4 the absolute output range (x lo, x hi, y lo, y hi), 5, 6 the
-       box overlaps of columns x lo and x lo + 1, 7, 8 those of rows y lo
-       and y lo + 1. */
+       1..4 the output range (x lo, x hi, y lo, y hi) in the output arrays
+       (global range minus the integer output origin x0, y0: exact), 5, 6
+       the box overlaps of columns x lo and x lo + 1, 7, 8 those of rows
+       y lo and y lo + 1. */
     DPNG_CLONES
-    static void dpng_turbo16(const double* pm, double pfo, double big, double* T) {
+    static void dpng_turbo16(const double* pm, double pfo, double big, double x0, double y0,
+                             double* T) {
         const dpng_vd P = {pfo, pfo, pfo, pfo}, BG = {big, big, big, big};
         const dpng_vd zero = {0.0, 0.0, 0.0, 0.0}, one = {1.0, 1.0, 1.0, 1.0};
         const dpng_vd half = {0.5, 0.5, 0.5, 0.5};
+        const dpng_vd X0 = {x0, x0, x0, x0}, Y0 = {y0, y0, y0, y0};
         int l;
         for (l = 0; l < 16; l += 4) {
             dpng_vd cx, cy, ox, oy, rx, ry, a, b, xl, xh, yl, yh;
@@ -351,10 +357,10 @@ cdef extern from *:
             a = dpng_nint(rx - P);
             b = dpng_nint(ry - P);
             dpng_st(T + l, dpng_sel(ok, one, zero));
-            dpng_st(T + 16 + l, a + ox);
-            dpng_st(T + 32 + l, dpng_nint(rx + P) + ox);
-            dpng_st(T + 48 + l, b + oy);
-            dpng_st(T + 64 + l, dpng_nint(ry + P) + oy);
+            dpng_st(T + 16 + l, a + (ox - X0));
+            dpng_st(T + 32 + l, dpng_nint(rx + P) + (ox - X0));
+            dpng_st(T + 48 + l, b + (oy - Y0));
+            dpng_st(T + 64 + l, dpng_nint(ry + P) + (oy - Y0));
             xl = rx - P;
             xh = rx + P;
             yl = ry - P;
@@ -372,9 +378,10 @@ cdef extern from *:
         }
     }
     """
-    void dpng_turbo16(const double* pm, double pfo, double big, double* T) noexcept nogil
+    void dpng_turbo16(const double* pm, double pfo, double big, double x0, double y0,
+                      double* T) noexcept nogil
     void dpng_corners16(const double* pm, long rs, double* FOX, double* FOY,
-                        double ca, double cb, double cc, double big,
+                        double ca, double cb, double cc, double big, double x0, double y0,
                         double* CX, double* CY, double* JAC, double* LIM) noexcept nogil
     void dpng_area2x2(long n, const double* X, const double* Y, const double* XM,
                       const double* B0, const double* B1, double* C) noexcept nogil
@@ -1222,7 +1229,8 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
                      and i0 + SEGLEN + 1 <= P.nx)
     if fast:
         pc = P.pixmap + 2 * (j * P.nx + i0)
-        dpng_corners16(pc, 2 * P.nx, FOX, FOY, P.cw[0], P.cw[1], P.cw[2], BIG, CX, CY, JAC, MN)
+        dpng_corners16(pc, 2 * P.nx, FOX, FOY, P.cw[0], P.cw[1], P.cw[2], BIG,
+                       <double>P.ox0, <double>P.oy0, CX, CY, JAC, MN)
     for q in range(SEGLEN):
         XM[q] = 0.0
         B0[q] = 0.0
@@ -1238,14 +1246,13 @@ cdef void _square_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1
             jac = JAC[q]
             if not (jac != 0.0 and isfinite(jac)):
                 continue
-            # exact integers (see dpng_corners16)
-            # (global; moved to the output arrays by the integer origin)
-            org[2 * q] = <Py_ssize_t>FOX[q] - P.ox0
-            org[2 * q + 1] = <Py_ssize_t>FOY[q] - P.oy0
-            L[0] = <Py_ssize_t>MN[q] - P.ox0
-            L[1] = <Py_ssize_t>MN[SEGLEN + q] - P.ox0
-            L[2] = <Py_ssize_t>MN[2 * SEGLEN + q] - P.oy0
-            L[3] = <Py_ssize_t>MN[3 * SEGLEN + q] - P.oy0
+            # exact integers, in the output arrays (see dpng_corners16)
+            org[2 * q] = <Py_ssize_t>FOX[q]
+            org[2 * q + 1] = <Py_ssize_t>FOY[q]
+            L[0] = <Py_ssize_t>MN[q]
+            L[1] = <Py_ssize_t>MN[SEGLEN + q]
+            L[2] = <Py_ssize_t>MN[2 * SEGLEN + q]
+            L[3] = <Py_ssize_t>MN[3 * SEGLEN + q]
         else:
             if _footprint(P, i, j, xo, yo, &jac, L, &org[2 * q]):
                 continue
@@ -1367,16 +1374,16 @@ cdef void _turbo_segment(const Params* P, Band* B, Py_ssize_t i0, Py_ssize_t i1,
         pm[q] = pc[q]
     for q in range(2 * n, 2 * SEGLEN):
         pm[q] = 0.0
-    dpng_turbo16(pm, P.pfo, BIG, T)
+    dpng_turbo16(pm, P.pfo, BIG, <double>P.ox0, <double>P.oy0, T)
     for q in range(n):
         i = i0 + q
         o = j * P.nx + i
         if not _usable(P, o, &w, &d) or T[q] == 0.0:
             continue
-        l0 = <Py_ssize_t>T[SEGLEN + q] - P.ox0      # global range to the output arrays
-        ihi = <Py_ssize_t>T[2 * SEGLEN + q] - P.ox0
-        l2 = <Py_ssize_t>T[3 * SEGLEN + q] - P.oy0
-        jhi = <Py_ssize_t>T[4 * SEGLEN + q] - P.oy0
+        l0 = <Py_ssize_t>T[SEGLEN + q]
+        ihi = <Py_ssize_t>T[2 * SEGLEN + q]
+        l2 = <Py_ssize_t>T[3 * SEGLEN + q]
+        jhi = <Py_ssize_t>T[4 * SEGLEN + q]
         if ihi - l0 > 1 or jhi - l2 > 1:
             _do_pixel(P, B, i, j)
             continue
@@ -1416,6 +1423,7 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
     cdef double* acc
     cdef unsigned int dqv = 0
     cdef Py_ssize_t ix
+    cdef Py_ssize_t gx0 = P.ox0, gy0 = P.oy0     # global = array position + origin
     cdef int k, kern = P.kernel
 
     if not _usable(P, o, &w, &d):
@@ -1469,10 +1477,10 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         cx = xo[0]
         cy = yo[0]
         for ii in range(ilo, ihi + 1):
-            dx = cx - <double>(ii + P.ox0)
+            dx = cx - <double>(ii + gx0)
             B.kx[ii - ilo] = exp(-dx * dx * P.gauss_efac)
         for jj in range(jlo, jhi + 1):
-            dy = cy - <double>(jj + P.oy0)
+            dy = cy - <double>(jj + gy0)
             wy = P.gauss_es * exp(-dy * dy * P.gauss_efac) * w
             acc = B.acc_d + 3 * ((jj - B.y0) * B.w + (ilo - B.x0))
             for ii in range(ilo, ihi + 1):
@@ -1484,19 +1492,19 @@ cdef void _do_pixel(const Params* P, Band* B, Py_ssize_t i, Py_ssize_t j) noexce
         cx = xo[0]
         cy = yo[0]
         for jj in range(jlo, jhi + 1):
-            dy = cy - <double>(jj + P.oy0)
+            dy = cy - <double>(jj + gy0)
             for ii in range(ilo, ihi + 1):
-                dx = cx - <double>(ii + P.ox0)
+                dx = cx - <double>(ii + gx0)
                 if dx * dx + dy * dy <= P.pfo * P.pfo:
                     _accumulate(P, B, ii, jj, d, w, dqv)
     else:  # Lanczos family: separable product of look-up values
         cx = xo[0]
         cy = yo[0]
         for ii in range(ilo, ihi + 1):
-            ix = _nint(fabs(cx - <double>(ii + P.ox0)) * P.sdp)
+            ix = _nint(fabs(cx - <double>(ii + gx0)) * P.sdp)
             B.kx[ii - ilo] = P.lut[ix] if ix < P.nlut else 0.0
         for jj in range(jlo, jhi + 1):
-            ix = _nint(fabs(cy - <double>(jj + P.oy0)) * P.sdp)
+            ix = _nint(fabs(cy - <double>(jj + gy0)) * P.sdp)
             if ix >= P.nlut:
                 continue
             wy = P.lut[ix] * w
@@ -1643,6 +1651,7 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
     cdef double xlo_d = <double>xlo - 1.0
     cdef double xhi_d = <double>xhi + 1.0
     cdef double fx0 = <double>P.ox0, fy0 = <double>P.oy0
+    cdef Py_ssize_t ox0 = P.ox0, oy0 = P.oy0
     B.d2v = d2v
     for j in range(P.ymin, P.ymax + 1):
         nh = 0
@@ -1663,7 +1672,7 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
                 cy = P.pixmap[2 * (o + PFD) + 1] - fy0
                 if cx > 0.0 and cx < P.onx - 1 and cy > 0.0 and cy < P.ony - 1:
                     ii = <Py_ssize_t>(cx + 0.5)
-                    if ii + P.ox0 >= xlo and ii + P.ox0 < xhi:
+                    if ii + ox0 >= xlo and ii + ox0 < xhi:
                         ii = ii + <Py_ssize_t>(cy + 0.5) * P.onx
                         _prefetch_w(P.out_wht + ii, 1, 3)
                         _prefetch_w(P.out_img + ii, 1, 3)
@@ -1701,8 +1710,8 @@ cdef void _point_strip(const Params* P, double* d2v, long long* rs,
             if bad:
                 nm = nm + 1
                 continue
-            ii = ii - P.ox0      # global column (strips) to the output arrays
-            jj = jj - P.oy0
+            ii = ii - ox0        # global column (strips) to the output arrays
+            jj = jj - oy0
             if ii < 0 or ii >= P.onx or jj < 0 or jj >= P.ony:
                 nm = nm + 1
                 continue
