@@ -405,3 +405,36 @@ def test_pixmap_cache_keeps_exact_maps_within_the_budget(tmp_path, exact):
     assert (kept is cache.get(chips[0])) == exact       # float64 maps are handed out as kept
     np.testing.assert_array_equal(cache.get(chips[1]), maps[1])
     assert cache._used == one
+
+
+def test_per_chip_static_and_sky_helpers(tmp_path):
+    """chip_static_candidates / chip_sky_value / sky_stat_options: the per-chip work of
+    static_masks and measure_sky (the tiled tasks call the same functions)."""
+    from drizzlepac_ng.astrodrizzle import pipeline, sky, staticmask
+    from drizzlepac_ng.astrodrizzle.config import AstroDrizzleConfig, good_pixel_mask
+    from drizzlepac_ng.astrodrizzle.inputs import load_exposures
+
+    sim = simulate.simulate_exposures(2, shape="small", seed=4, output_dir=tmp_path,
+                                      n_galaxies=0)
+    files = [str(s.path) for s in sim]
+    exposures = load_exposures(files)
+    cfg = AstroDrizzleConfig.resolve(None, {"input": ",".join(files), "skystat": "mode",
+                                            "skywidth": 0.2})
+    opts = pipeline.sky_stat_options(cfg)
+    assert opts["skystat"] == "mode" and opts["skywidth"] == 0.2 and len(opts) == 7
+    static = pipeline.static_masks(exposures, cfg)
+    exp, chip = exposures[1], exposures[1].chips[1]
+    arr = chip.arrays()
+    dq_good = good_pixel_mask(arr.dq, 0, chip.shape)
+    assert not dq_good.all()                              # the simulation has defects
+    cand = pipeline.chip_static_candidates(chip, arr, 0, 4.0)
+    np.testing.assert_array_equal(
+        cand, staticmask.chip_static_mask(arr.data, static_sig=4.0, good=dq_good))
+    st = static[pipeline._static_key(exp, chip)]
+    assert not st.all()
+    for mask in (None, st):
+        good, scale, value = pipeline.chip_sky_value(exp, chip, arr, 0, mask, 0.0025, opts)
+        want = dq_good if mask is None else dq_good & st
+        np.testing.assert_array_equal(good, want)
+        assert scale == 0.0025 * (1.0 if chip.is_rate else exp.exptime)
+        assert value == sky.chip_sky_statistic(arr.data, want, **opts)

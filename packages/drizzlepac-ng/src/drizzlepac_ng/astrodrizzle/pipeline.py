@@ -51,7 +51,10 @@ __all__ = [
     "ChipRecord",
     "effective_config",
     "static_masks",
+    "chip_static_candidates",
     "measure_sky",
+    "sky_stat_options",
+    "chip_sky_value",
     "output_frame",
     "PixmapCache",
     "drizzle_separate",
@@ -213,10 +216,7 @@ def static_masks(exposures: list[Exposure], cfg: AstroDrizzleConfig,
 
     def one(pair) -> np.ndarray:
         chip = pair[1]
-        arr = chip.arrays()
-        good = good_pixel_mask(arr.dq, bits, chip.shape)
-        return staticmask.chip_static_mask(arr.data, static_sig=cfg.static.static_sig,
-                                           good=good)
+        return chip_static_candidates(chip, chip.arrays(), bits, cfg.static.static_sig)
 
     results = ordered_map(one, pairs, workers)
     for (exp, chip), m in zip(pairs, progress(results, desc="static mask", total=len(pairs)),
@@ -226,6 +226,28 @@ def static_masks(exposures: list[Exposure], cfg: AstroDrizzleConfig,
     for key, m in masks.items():
         log.info("static mask %s: %d pixels masked", key[2:4], int((~m).sum()))
     return masks
+
+
+def chip_static_candidates(chip: Chip, arr, bits: int, static_sig: float) -> np.ndarray:
+    """Static-mask candidates of one chip (True = good), before the per-detector combination.
+
+    Parameters
+    ----------
+    chip : Chip
+    arr : ChipArrays
+        The chip's arrays (``data``, ``dq``).
+    bits : int
+        DQ bits treated as good (``driz_sep_bits``).
+    static_sig : float
+        ``static_sig`` of :func:`.staticmask.chip_static_mask`.
+
+    Returns
+    -------
+    ndarray of bool
+        :func:`.staticmask.chip_static_mask` of the chip's DQ-good pixels.
+    """
+    good = good_pixel_mask(arr.dq, bits, chip.shape)
+    return staticmask.chip_static_mask(arr.data, static_sig=static_sig, good=good)
 
 
 def _static_for(static: dict, exp: Exposure, chip: Chip) -> np.ndarray | None:
@@ -305,6 +327,57 @@ def _read_skyfile(path: str) -> tuple[dict[str, list[float]], bool]:
     return values, applied
 
 
+def sky_stat_options(cfg: AstroDrizzleConfig) -> dict:
+    """Keyword arguments of :func:`.sky.chip_sky_statistic` from the sky section.
+
+    Returns
+    -------
+    dict
+        ``skystat``, ``skywidth``, ``skylower``, ``skyupper``, ``skyclip``,
+        ``skylsigma``, ``skyusigma``.
+    """
+    scfg = cfg.sky
+    return dict(skystat=scfg.skystat, skywidth=scfg.skywidth, skylower=scfg.skylower,
+                skyupper=scfg.skyupper, skyclip=scfg.skyclip, skylsigma=scfg.skylsigma,
+                skyusigma=scfg.skyusigma)
+
+
+def chip_sky_value(exp: Exposure, chip: Chip, arr, bits: int, static_mask: np.ndarray | None,
+                   area: float, stat_options: Mapping) -> tuple[np.ndarray, float, float]:
+    """Sky statistic of one chip (:func:`.sky.chip_sky_statistic`) and its brightness scale.
+
+    Parameters
+    ----------
+    exp, chip : Exposure, Chip
+        The chip and its exposure.
+    arr : ChipArrays
+        The chip's arrays (``data``, ``dq``).
+    bits : int
+        DQ bits treated as good (``sky_bits``).
+    static_mask : ndarray of bool or None
+        The chip's static mask (True = good) when ``use_static``, else None.
+    area : float
+        Nominal pixel area of the chip (arcsec^2).
+    stat_options : Mapping
+        :func:`sky_stat_options`.
+
+    Returns
+    -------
+    good : ndarray of bool
+        The pixels measured.
+    scale : float
+        ``area`` x exposure time (x 1 for count-rate data): divides the
+        chip's values into a brightness comparable between chips.
+    value : float
+        The statistic (native units).
+    """
+    good = good_pixel_mask(arr.dq, bits, chip.shape)
+    if static_mask is not None:
+        good &= static_mask
+    scale = area * (1.0 if chip.is_rate else exp.exptime)
+    return good, scale, sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
+
+
 def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig,
                 progress: Callable = no_progress, *, out_wcs=None,
                 pixmaps: PixmapCache | None = None, workers: int = 1) -> None:
@@ -341,9 +414,7 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
                 chip.sky = 0.0
         return
     bits = interpret_bits(scfg.sky_bits, "sky_bits")
-    stat_options = dict(skystat=scfg.skystat, skywidth=scfg.skywidth, skylower=scfg.skylower,
-                        skyupper=scfg.skyupper, skyclip=scfg.skyclip, skylsigma=scfg.skylsigma,
-                        skyusigma=scfg.skyusigma)
+    stat_options = sky_stat_options(cfg)
     want_match = scfg.skymethod.endswith("match") and out_wcs is not None and pixmaps is not None
     sky_chips = []
     maps = []
@@ -355,12 +426,9 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
     def one(item):
         k, exp, chip = item
         arr = chip.arrays()
-        good = good_pixel_mask(arr.dq, bits, chip.shape)
-        st = _static_for(static, exp, chip)
-        if scfg.use_static and st is not None:
-            good &= st
-        scale = _pixel_area(chip) * (1.0 if chip.is_rate else exp.exptime)
-        value = sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
+        good, scale, value = chip_sky_value(
+            exp, chip, arr, bits, _static_for(static, exp, chip) if scfg.use_static else None,
+            _pixel_area(chip), stat_options)
         piece = None
         if want_match:
             pm = pixmaps.get(chip, num_threads=kernel_threads)

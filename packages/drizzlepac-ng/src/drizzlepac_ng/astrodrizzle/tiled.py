@@ -56,8 +56,7 @@ from ..mosaic import BBox, ChipInput, Task, connect, pixmap_bbox, run_mosaic, ru
 from ..mosaic.graph import SingleImage, drizzle_single
 from ..mosaic.tiles import kernel_margin
 from . import sky as sky_mod
-from . import staticmask
-from .config import AstroDrizzleConfig, good_pixel_mask, interpret_bits
+from .config import AstroDrizzleConfig, interpret_bits
 from .inputs import Exposure
 from .pipeline import (
     ChipRecord,
@@ -75,12 +74,15 @@ from .pipeline import (
     blot_iscale,
     check_overlaps,
     chip_good_mask,
+    chip_sky_value,
+    chip_static_candidates,
     effective_config,
     final_record,
     final_weight,
     measure_sky,
     nominal_scale,
     output_frame,
+    sky_stat_options,
 )
 
 __all__ = ["DEFAULT_TILE_SHAPE", "run_tiled", "tiled_requested", "unsupported_in_tiled"]
@@ -204,13 +206,7 @@ def static_task(exp: Exposure, bits: int, static_sig: float) -> list[np.ndarray]
     list of ndarray of bool
         One mask per chip (True = good); the caller combines them per detector chip.
     """
-    out = []
-    for chip in exp.chips:
-        arr = chip.arrays()
-        good = good_pixel_mask(arr.dq, bits, chip.shape)
-        out.append(staticmask.chip_static_mask(arr.data, static_sig=static_sig, good=good))
-        del arr, good
-    return out
+    return [chip_static_candidates(chip, chip.arrays(), bits, static_sig) for chip in exp.chips]
 
 
 def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_static: bool,
@@ -230,7 +226,7 @@ def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_sta
         ``sky_bits``.
     use_static : bool
     stat_options : dict
-        ``skystat``, ``skywidth``... of :func:`.sky.chip_sky_statistic`.
+        :func:`.pipeline.sky_stat_options`.
     geometry : Geometry, optional
         Given for the ``*match`` methods: the exposure's coarse brightness map
         on the output frame is returned too.
@@ -255,12 +251,9 @@ def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_sta
     given = pixmaps or [None] * len(exp.chips)
     for n, chip in enumerate(exp.chips):
         arr = chip.arrays()
-        good = good_pixel_mask(arr.dq, bits, chip.shape)
-        st = _read(_static_for(static, exp, chip))
-        if use_static and st is not None:
-            good &= st
-        scale = areas[n] * (1.0 if chip.is_rate else exp.exptime)
-        value = sky_mod.chip_sky_statistic(arr.data, good, **stat_options)
+        good, scale, value = chip_sky_value(
+            exp, chip, arr, bits, _read(_static_for(static, exp, chip)) if use_static else None,
+            areas[n], stat_options)
         stats.append((scale, value))
         ref = given[n]
         if cells is not None:
@@ -433,9 +426,7 @@ def _sky_step(exposures: list[Exposure], static_refs: dict, cfg: AstroDrizzleCon
         measure_sky(exposures, {}, cfg)
         return pixmaps
     bits = interpret_bits(scfg.sky_bits, "sky_bits")
-    stat_options = dict(skystat=scfg.skystat, skywidth=scfg.skywidth, skylower=scfg.skylower,
-                        skyupper=scfg.skyupper, skyclip=scfg.skyclip, skylsigma=scfg.skylsigma,
-                        skyusigma=scfg.skyusigma)
+    stat_options = sky_stat_options(cfg)
     match = scfg.skymethod.endswith("match")
     firsts = _first_chips(exposures)
     tasks = [Task(f"sky-{k}", f"sky of {Path(e.filename).name}", sky_task,
