@@ -55,6 +55,7 @@ from ..logutil import no_progress
 from ..mosaic import BBox, ChipInput, Task, connect, pixmap_bbox, run_mosaic, run_tasks
 from ..mosaic.graph import SingleImage, drizzle_single
 from ..mosaic.tiles import kernel_margin
+from ..pixmap import PixmapPlan, calc_pixmap_plan
 from . import sky as sky_mod
 from .config import AstroDrizzleConfig, interpret_bits
 from .inputs import Exposure
@@ -62,7 +63,6 @@ from .pipeline import (
     ChipRecord,
     PackedMasks,
     PipelineResult,
-    PixmapCache,
     _CoarseMap,
     _ctedir,
     _map_differences,
@@ -144,6 +144,21 @@ def _read(ref: np.ndarray | str | None) -> np.ndarray | None:
     return np.load(ref, mmap_mode="r")
 
 
+def _map_ref(plan: PixmapPlan, folder: Path | None, name: str) -> PixmapPlan | np.ndarray | str:
+    """What a ChipInput carries for a pixel map: a fast-mode plan itself (a few MB of
+    coefficients, evaluated by the tasks where needed), an exact-mode map as a file."""
+    if plan.mode == "fast":
+        return plan
+    return _save(folder, name, plan.evaluate())
+
+
+def _read_map(ref: PixmapPlan | np.ndarray | str) -> np.ndarray:
+    """The whole pixel map behind a :func:`_map_ref` value."""
+    if isinstance(ref, PixmapPlan):
+        return ref.evaluate(num_threads=1)
+    return _read(ref)
+
+
 @dataclass(frozen=True)
 class Geometry:
     """What the per-exposure tasks need of the output frame and the chips' WCSs.
@@ -151,9 +166,11 @@ class Geometry:
     WCS objects do not cross process boundaries exactly (astropy pickles
     them as header text, which moves pixel positions by up to ~3e-8 px), so
     everything derived from a WCS is computed where the WCS was built: the
-    scales here by the caller, the pixel maps by in-process tasks (threads
-    share the WCS objects; each task uses its own copy of the output frame)
-    or, for a cluster, by the caller before the tasks are sent.
+    scales here by the caller, the pixel-map plans by in-process tasks
+    (threads share the WCS objects; each task uses its own copy of the
+    output frame) or, for a cluster, by the caller before the tasks are
+    sent.  A plan (:class:`~drizzlepac_ng.pixmap.PixmapPlan`) has no WCS in
+    it: it evaluates to the same bits in any process.
 
     Attributes
     ----------
@@ -173,12 +190,19 @@ class Geometry:
     out_scale: float
     stepsize: int = 10
 
-    def pixmap(self, chip: Any) -> np.ndarray:
-        """Pixel map of ``chip`` onto a private copy of the frame (the same bits)."""
+    def plan(self, chip: Any) -> PixmapPlan:
+        """Pixel-map plan of ``chip`` onto a private copy of the frame: it evaluates
+        to the bits of the whole-frame run's :class:`.pipeline.PixmapCache` maps."""
         if self.frame is None:
             raise ConfigError(f"no pixel map given for {chip.label}")
-        return PixmapCache(copy.deepcopy(self.frame), budget=0, stepsize=self.stepsize,
-                           num_threads=1).get(chip)
+        return plan_chip(chip, copy.deepcopy(self.frame), self.stepsize)
+
+
+def plan_chip(chip: Any, frame: Any, stepsize: int) -> PixmapPlan:
+    """The plan :class:`.pipeline.PixmapCache` makes for ``chip`` (fast mode when
+    ``stepsize`` > 1)."""
+    return calc_pixmap_plan(chip.wcs, frame, chip.shape,
+                            mode="fast" if stepsize > 1 else "exact")
 
 
 class _FrameShape:
@@ -258,10 +282,11 @@ def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_sta
         ref = given[n]
         if cells is not None:
             if ref is None:
-                pm = geometry.pixmap(chip)
-                ref = _save(folder, f"c{first + n}_pixmap", pm)
+                plan = geometry.plan(chip)
+                pm = plan.evaluate(num_threads=1)
+                ref = _map_ref(plan, folder, f"c{first + n}_pixmap")
             else:
-                pm = _read(ref)
+                pm = _read_map(ref)
             cells.append(cells.piece(arr.data, good, scale, pm))
             del pm
         pms.append(ref)
@@ -326,10 +351,11 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
         units = "cps" if chip.is_rate else "counts"
         pm_ref = pixmaps[i]
         if pm_ref is None:
-            pm = geometry.pixmap(chip)
-            pm_ref = _save(folder, f"c{n}_pixmap", pm)
+            plan = geometry.plan(chip)
+            pm = plan.evaluate(num_threads=1)
+            pm_ref = _map_ref(plan, folder, f"c{n}_pixmap")
         else:
-            pm = _read(pm_ref)
+            pm = _read_map(pm_ref)
         extent = pixmap_bbox(pm, 0)
         del pm
         data_ref = _save(folder, f"c{n}_data", data)
@@ -404,14 +430,14 @@ def _static_step(exposures: list[Exposure], cfg: AstroDrizzleConfig, client: Any
 
 
 def _caller_pixmaps(exposures: list[Exposure], out_wcs: Any, folder: Path | None,
-                    stepsize: int, num_threads: int | None, progress: Callable) -> list[list]:
-    """Pixel maps computed here (for a cluster: the WCS objects stay in this process)."""
-    maps = PixmapCache(out_wcs, budget=0, stepsize=stepsize, num_threads=num_threads)
+                    stepsize: int, progress: Callable) -> list[list]:
+    """Pixel-map plans made here (for a cluster: the WCS objects stay in this process;
+    the workers evaluate the plans, which give the same bits anywhere)."""
     firsts = _first_chips(exposures)
     out = []
-    for k, exp in enumerate(progress(exposures, desc="pixel maps", total=len(exposures))):
-        out.append([_save(folder, f"c{firsts[k] + i}_pixmap", maps.get(chip))
-                    for i, chip in enumerate(exp.chips)])
+    for k, exp in enumerate(progress(exposures, desc="pixel-map plans", total=len(exposures))):
+        out.append([_map_ref(plan_chip(chip, out_wcs, stepsize), folder,
+                             f"c{firsts[k] + i}_pixmap") for i, chip in enumerate(exp.chips)])
     return out
 
 
@@ -580,8 +606,7 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
             pixmaps: list[list] = [[None] * len(e.chips) for e in exposures]
         else:
             geometry = Geometry(None, (nx, ny), _out_scale(out_wcs), g.stepsize)
-            pixmaps = _caller_pixmaps(exposures, out_wcs, folder, g.stepsize,
-                                      g.num_cores or None, progress)
+            pixmaps = _caller_pixmaps(exposures, out_wcs, folder, g.stepsize, progress)
         pixmaps = _sky_step(exposures, static_refs, cfg, geometry, pixmaps, folder, client,
                             run_kw)
         use_cr = cfg.driz_cr.driz_cr and cfg.blot.blot and cfg.median.median

@@ -41,12 +41,13 @@ from ..astrodrizzle import median as median_mod
 from ..blot import BlotSource, blot_image
 from ..drizzle_kernels import drizzle_add
 from ..errors import ConfigError, FileUpdateError
+from ..pixmap import PixmapPlan
 from .tiles import BBox, kernel_margin, pixmap_bbox
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ChipInput", "SingleImage", "TileResult", "crmask_chip", "drizzle_single",
-           "drizzle_tile", "median_tile", "prepare_chips",
+           "drizzle_tile", "map_shape", "median_tile", "prepare_chips",
            "single_tile"]
 
 CTX_BITS = 32
@@ -61,8 +62,12 @@ class ChipInput:
     data : ndarray or str
         Science array, or the path of a ``.npy`` file (opened memory-mapped
         inside the task, so a cluster only ships the path).
-    pixmap : ndarray or str
-        ``data.shape + (2,)`` output (x, y) of every input pixel, or a path.
+    pixmap : ndarray, str or PixmapPlan
+        ``data.shape + (2,)`` output (x, y) of every input pixel, the path
+        of its ``.npy`` file, or a :class:`~drizzlepac_ng.pixmap.PixmapPlan`
+        (a fast-mode plan is a few MB of spline coefficients: a cluster ships
+        it instead of a map, and a task evaluates only the rows it needs,
+        bit for bit those of the whole map).
     exptime : float
         Exposure time (s).
     weight : ndarray, str or None
@@ -94,7 +99,7 @@ class ChipInput:
     """
 
     data: np.ndarray | str
-    pixmap: np.ndarray | str
+    pixmap: np.ndarray | str | PixmapPlan
     exptime: float
     weight: np.ndarray | str | None = None
     exposure: int = 0
@@ -135,6 +140,20 @@ def _load(value, name: str, label: str) -> np.ndarray | None:
     return np.asarray(value)
 
 
+def _map(chip: ChipInput) -> np.ndarray:
+    """The chip's whole pixel map (evaluated from a plan, else the array or file)."""
+    if isinstance(chip.pixmap, PixmapPlan):
+        return chip.pixmap.evaluate(num_threads=1)
+    return _load(chip.pixmap, "pixel map", chip.label)
+
+
+def map_shape(chip: ChipInput) -> tuple[int, int]:
+    """``(ny, nx)`` of the chip's pixel map, without evaluating or reading it."""
+    if isinstance(chip.pixmap, PixmapPlan):
+        return chip.pixmap.shape
+    return tuple(_load(chip.pixmap, "pixel map", chip.label).shape[:2])
+
+
 def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> list[ChipInput]:
     """Attach each chip's output bounding box (the output pixels it can touch).
 
@@ -156,8 +175,7 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> li
             # pixmap_bbox(pm, 0).grow(m) is pixmap_bbox(pm, m)
             out.append(replace(c, bbox=c.extent.grow(margin)))
             continue
-        pm = _load(c.pixmap, "pixel map", c.label)
-        out.append(replace(c, bbox=pixmap_bbox(pm, margin)))
+        out.append(replace(c, bbox=pixmap_bbox(_map(c), margin)))
     return out
 
 
@@ -173,7 +191,8 @@ def _frame_pixmap(pm: np.ndarray, bbox: BBox) -> np.ndarray:
 WINDOW_STRIDE = 8
 
 
-def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None:
+def _input_window(pm: np.ndarray | PixmapPlan, box: BBox
+                  ) -> tuple[int, int, int, int] | None:
     """Inclusive input sub-region (xmin, xmax, ymin, ymax) containing every
     pixel whose mapped centre falls in ``box`` (already grown by the kernel's
     reach).
@@ -184,20 +203,29 @@ def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None
     so a pixel between samples cannot be missed.  A window that is too large
     changes nothing either: the kernels visit it in input order and the extra
     pixels land outside the tile, so restricting the input never changes an
-    output bit; it only skips work.
+    output bit; it only skips work.  ``pm`` may be a plan: only the sampled
+    rows are evaluated.
     """
-    ny, nx = pm.shape[:2]
     s = WINDOW_STRIDE
+    if isinstance(pm, PixmapPlan):
+        ny, nx = pm.shape
+        rows = pm.evaluate_rows(slice(0, ny, s))
+        last = pm.evaluate_rows(slice(ny - 1, ny))[0]
+    else:
+        ny, nx = pm.shape[:2]
+        rows, last = pm[::s], pm[ny - 1]  # strided views: no copy of every sampled row
     ys = np.unique(np.r_[np.arange(0, ny, s), ny - 1])
     xs = np.unique(np.r_[np.arange(0, nx, s), nx - 1])
-    # strided views (no copy of every sampled row), plus the last row and column
+    # every s-th row and column, plus the last row and column
     sample = np.empty((ys.size, xs.size, 2), dtype=np.float64)
     my, mx = -(-ny // s), -(-nx // s)
-    sample[:my, :mx] = pm[::s, ::s]
+    sample[:my, :mx] = rows[:, ::s]
     if ys.size > my:
-        sample[my, :mx] = pm[ny - 1, ::s]
+        sample[my, :mx] = last[::s]
     if xs.size > mx:
-        sample[:, mx] = pm[ys, nx - 1]
+        sample[:my, mx] = rows[:, nx - 1]
+        if ys.size > my:
+            sample[my, mx] = last[nx - 1]
     with np.errstate(invalid="ignore"):
         steps = [np.abs(np.diff(sample, axis=a)) for a in (0, 1) if sample.shape[a] > 1]
         finite = [d[np.isfinite(d)] for d in steps]
@@ -213,6 +241,11 @@ def _input_window(pm: np.ndarray, box: BBox) -> tuple[int, int, int, int] | None
             max(0, int(ys[rows[0]]) - s), min(ny - 1, int(ys[rows[-1]]) + s))
 
 
+#: input rows evaluated around a window when the pixel map is a plan (the square
+#: kernel forms a pixel's corners from the map values of its neighbours)
+WINDOW_PAD = 4
+
+
 def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndarray,
                        ctx: np.ndarray | None, ctx_id: int, kernel: str, pixfrac: float,
                        num_threads: int | None) -> None:
@@ -220,7 +253,8 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
     output origin at the tile's corner, the input window as the sub-region)."""
     if chip.bbox is None or box.intersect(chip.bbox) is None:
         return
-    pm = _load(chip.pixmap, "pixel map", chip.label)
+    plan = chip.pixmap if isinstance(chip.pixmap, PixmapPlan) else None
+    pm = plan if plan is not None else _load(chip.pixmap, "pixel map", chip.label)
     sub = _input_window(pm, box.intersect(chip.bbox).grow(
         kernel_margin(kernel, pixfrac, chip.pixel_scale_ratio)))
     if sub is None:
@@ -228,6 +262,18 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
     data = _load(chip.data, "data", chip.label)
     weight = _load(chip.weight, "weight", chip.label)
     reject = _load(chip.reject, "reject mask", chip.label)
+    if plan is not None:
+        # evaluate only a band of rows: the window plus WINDOW_PAD rows of neighbours
+        # (or the chip's own edge), so the kernel sees the values it sees in the whole
+        # map; the other arrays are cut to the same rows (views)
+        pad = WINDOW_PAD + int(math.ceil(pixfrac))
+        y0, y1 = max(0, sub[2] - pad), min(plan.shape[0], sub[3] + 1 + pad)
+        band = slice(y0, y1)
+        pm = plan.evaluate_rows(band)
+        data = data[band]
+        weight = None if weight is None else weight[band]
+        reject = None if reject is None else reject[band]
+        sub = (sub[0], sub[1], sub[2] - y0, sub[3] - y0)
     out_ctx, bit = None, 0
     if ctx is not None:
         plane, bit = divmod(ctx_id, CTX_BITS)
@@ -543,7 +589,7 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
     from astropy.io import fits
 
     data = np.asarray(_load(chip.data, "data", chip.label), dtype=np.float32)
-    pm = _load(chip.pixmap, "pixel map", chip.label)
+    pm = _map(chip)
     good = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
     weight = _load(chip.weight, "weight", chip.label)
     if weight is not None:

@@ -22,6 +22,7 @@ from .graph import (
     crmask_chip,
     drizzle_single,
     drizzle_tile,
+    map_shape,
     median_tile,
     prepare_chips,
 )
@@ -281,10 +282,10 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     bboxes = [c.bbox for c in prepared]
     overlaps = tile_overlaps(tiles, bboxes)
     n_max = max((len(v) for v in overlaps.values()), default=0)
-    # one chip in a task: data + weight (float32), pixel map + its shifted copy
-    # (float64 pairs) per input pixel, and three work planes over its bounding box
-    chip_bytes = max((40 * int(np.prod(_load(c.pixmap, "pixel map", c.label).shape[:2]))
-                      + 12 * int(np.prod(c.bbox.shape))
+    # one chip in a task: data + weight (float32) and its pixel map (a float64 pair,
+    # read in place or evaluated from a plan) per input pixel, plus the blot's
+    # float32 positions in the driz_cr task
+    chip_bytes = max((32 * int(np.prod(map_shape(c)))
                       for c in prepared if c.bbox is not None), default=0)
     n_planes = (len(prepared) - 1) // 32 + 1
     ny, nx = (int(v) for v in out_shape)
