@@ -53,6 +53,7 @@ __all__ = [
     "static_masks",
     "chip_static_candidates",
     "measure_sky",
+    "assign_sky",
     "sky_stat_options",
     "chip_sky_value",
     "output_frame",
@@ -448,9 +449,26 @@ def measure_sky(exposures: list[Exposure], static: dict, cfg: AstroDrizzleConfig
             if n + 1 == len(pairs) or pairs[n + 1][0] != k:
                 maps.append(cells.medians())
                 cells = None
-    differences = _map_differences(maps) if want_match else None
-    values = sky_mod.compute_sky(sky_chips, skymethod=scfg.skymethod, differences=differences)
-    for (_, chip), value in zip(chips, values, strict=True):
+    assign_sky(exposures, sky_chips, maps if want_match else None, scfg.skymethod)
+
+
+def assign_sky(exposures: list[Exposure], sky_chips: list, maps: list | None,
+               skymethod: str) -> None:
+    """Combine the per-chip sky statistics by ``skymethod`` and set every ``chip.sky``.
+
+    Parameters
+    ----------
+    exposures : list of Exposure
+    sky_chips : list of sky.SkyChip
+        One per chip, in input order, with its statistic and brightness scale.
+    maps : list of ndarray or None
+        Coarse brightness map of every exposure (``*match`` methods), else None.
+    skymethod : str
+    """
+    differences = _map_differences(maps) if maps is not None else None
+    values = sky_mod.compute_sky(sky_chips, skymethod=skymethod, differences=differences)
+    chips = [c for e in exposures for c in e.chips]
+    for chip, value in zip(chips, values, strict=True):
         chip.sky = float(value)
         log.info("%s: MDRIZSKY = %.6g", chip.label, chip.sky)
 

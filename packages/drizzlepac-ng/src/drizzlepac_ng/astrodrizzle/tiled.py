@@ -65,12 +65,12 @@ from .pipeline import (
     PipelineResult,
     _CoarseMap,
     _ctedir,
-    _map_differences,
     _out_scale,
     _pixel_area,
     _static_for,
     _static_key,
     _wt_scale,
+    assign_sky,
     blot_iscale,
     check_overlaps,
     chip_good_mask,
@@ -468,12 +468,7 @@ def _sky_step(exposures: list[Exposure], static_refs: dict, cfg: AstroDrizzleCon
                          for scale, value in stats)
         maps.append(coarse)
         pms.append(pm)
-    differences = _map_differences(maps) if match else None
-    values = sky_mod.compute_sky(sky_chips, skymethod=scfg.skymethod, differences=differences)
-    chips = [c for e in exposures for c in e.chips]
-    for chip, value in zip(chips, values, strict=True):
-        chip.sky = float(value)
-        log.info("%s: MDRIZSKY = %.6g", chip.label, chip.sky)
+    assign_sky(exposures, sky_chips, maps if match else None, scfg.skymethod)
     return pms
 
 
