@@ -43,7 +43,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,7 @@ from astropy.io import fits
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
 from ..mosaic import BBox, ChipInput, Task, connect, pixmap_bbox, run_mosaic, run_tasks
-from ..mosaic.graph import SingleImage, drizzle_single
-from ..mosaic.tiles import kernel_margin
+from ..mosaic.graph import SingleImage, drizzle_single, prepare_chips
 from ..pixmap import PixmapPlan, calc_pixmap_plan
 from . import sky as sky_mod
 from .config import AstroDrizzleConfig, interpret_bits
@@ -380,14 +379,9 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
         del arr, data, weight, sep_mask, fin_mask
     image = None
     if single:
-        # the same exposure frame as run_mosaic's prepare_chips: both kernels' reach
-        framed = []
-        for c in sep_chips:
-            reach = max(kernel_margin(fcfg.final_kernel, fcfg.final_pixfrac,
-                                      c.pixel_scale_ratio),
-                        kernel_margin(dcfg.driz_sep_kernel, dcfg.driz_sep_pixfrac,
-                                      c.pixel_scale_ratio))
-            framed.append(replace(c, bbox=None if c.extent is None else c.extent.grow(reach)))
+        # the boxes run_mosaic gives the chips: both kernels' reach
+        framed = prepare_chips(sep_chips, fcfg.final_kernel, fcfg.final_pixfrac,
+                               also=[(dcfg.driz_sep_kernel, dcfg.driz_sep_pixfrac)])
         nx, ny = geometry.shape
         image = drizzle_single(framed, BBox(0, nx, 0, ny), kernel=dcfg.driz_sep_kernel,
                                pixfrac=dcfg.driz_sep_pixfrac,

@@ -154,7 +154,8 @@ def map_shape(chip: ChipInput) -> tuple[int, int]:
     return tuple(_load(chip.pixmap, "pixel map", chip.label).shape[:2])
 
 
-def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> list[ChipInput]:
+def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float, *,
+                  also: Sequence[tuple[str, float]] = ()) -> list[ChipInput]:
     """Attach each chip's output bounding box (the output pixels it can touch).
 
     Parameters
@@ -162,6 +163,9 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> li
     chips : sequence of ChipInput
     kernel : str
     pixfrac : float
+    also : sequence of (kernel, pixfrac), optional
+        Other drizzles of the same chips (e.g. the separate drizzle of the
+        median step): the box covers the reach of every one of them.
 
     Returns
     -------
@@ -170,12 +174,11 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float) -> li
     """
     out = []
     for c in chips:
-        margin = kernel_margin(kernel, pixfrac, c.pixel_scale_ratio)
-        if c.extent is not None:
-            # pixmap_bbox(pm, 0).grow(m) is pixmap_bbox(pm, m)
-            out.append(replace(c, bbox=c.extent.grow(margin)))
-            continue
-        out.append(replace(c, bbox=pixmap_bbox(_map(c), margin)))
+        margin = max(kernel_margin(k, p, c.pixel_scale_ratio)
+                     for k, p in [(kernel, pixfrac), *also])
+        extent = c.extent if c.extent is not None else pixmap_bbox(_map(c), 0)
+        # pixmap_bbox(pm, 0).grow(m) is pixmap_bbox(pm, m)
+        out.append(replace(c, bbox=None if extent is None else extent.grow(margin)))
     return out
 
 

@@ -270,12 +270,9 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     if final_chips is not None and len(final_chips) != len(chips):
         raise ConfigError(f"final_chips must have one chip per input chip "
                           f"({len(final_chips)} != {len(chips)})")
-    prepared = prepare_chips(chips, kernel, pixfrac)
-    if median is not None:
-        # the exposure frame must cover the reach of both drizzle kernels
-        sep = prepare_chips(chips, median.get("kernel", "square"), median.get("pixfrac", 1.0))
-        prepared = [replace(c, bbox=_union(c.bbox, s.bbox))
-                    for c, s in zip(prepared, sep, strict=True)]
+    # a chip's box covers the reach of both drizzle kernels (final, separate)
+    prepared = prepare_chips(chips, kernel, pixfrac, also=[] if median is None else [
+        (median.get("kernel", "square"), median.get("pixfrac", 1.0))])
     final_prepared = prepared if final_chips is None else [
         replace(f, bbox=c.bbox) for f, c in zip(final_chips, prepared, strict=True)]
     tiles = plan_tiles(out_shape, tile_shape)
@@ -445,12 +442,6 @@ def _largest_first(tasks: list[Task], costs: Sequence[int]) -> list[Task]:
     results go to their own regions, so the order changes no bit."""
     order = sorted(range(len(tasks)), key=lambda i: (-costs[i], i))
     return [tasks[i] for i in order]
-
-
-def _union(a: BBox | None, b: BBox | None) -> BBox | None:
-    if a is None or b is None:
-        return a or b
-    return BBox(min(a.x0, b.x0), max(a.x1, b.x1), min(a.y0, b.y0), max(a.y1, b.y1))
 
 
 def _drizzle_singles(prepared: Sequence[ChipInput], refs: Sequence[Any], n_exp: int,
