@@ -22,7 +22,7 @@ bit for bit the same region of it, for every kernel, tiling and scheduler
 why the map itself is never shifted: a value that crosses a power of two
 loses its last bit).  The chip's arrays are read in place (memory-mapped
 ``.npy`` files are not copied): only the input window that can reach the
-tile (:func:`_input_window`) is handed to the kernel, as its ``xmin``..``ymax``
+tile (``_input_window``) is handed to the kernel, as its ``xmin`` to ``ymax``
 sub-region, and the chip's ``reject`` mask as its bad-pixel mask.
 """
 
