@@ -277,6 +277,13 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
         weight = None if weight is None else weight[band]
         reject = None if reject is None else reject[band]
         sub = (sub[0], sub[1], sub[2] - y0, sub[3] - y0)
+    if weight is not None and weight.dtype == bool:
+        # a good-pixel mask (weights 1/0) is the kernel's bad-pixel mask inverted: the
+        # same sums, without the float32 copy of the chip the kernel would make of it
+        bad = np.logical_not(weight)
+        if reject is not None:
+            bad |= np.asarray(reject, dtype=bool)
+        weight, reject = None, bad
     out_ctx, bit = None, 0
     if ctx is not None:
         plane, bit = divmod(ctx_id, CTX_BITS)
