@@ -182,14 +182,6 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float, *,
     return out
 
 
-def _frame_pixmap(pm: np.ndarray, bbox: BBox) -> np.ndarray:
-    """The pixel map minus the integer origin of ``bbox`` (a new array)."""
-    # one pass (read, subtract, write) instead of a copy and two subtractions
-    local = np.empty(pm.shape, dtype=np.float64)
-    np.subtract(pm, np.array([bbox.x0, bbox.y0], dtype=np.float64), out=local)
-    return local
-
-
 #: stride of the pixel-map sample used to find a chip's input window
 WINDOW_STRIDE = 8
 
@@ -617,7 +609,10 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
     except (OSError, KeyError) as exc:
         raise ConfigError(f"cannot read the median for {chip.label} ({exc})",
                           filename=median_path) from exc
-    local = _frame_pixmap(pm, b)
+    # one writable float64 map: the evaluated plan itself, else a copy of the array
+    local = pm if isinstance(chip.pixmap, PixmapPlan) else np.array(pm, dtype=np.float64)
+    del pm
+    shift = np.array([b.x0, b.y0], dtype=np.float64)
     if singles:
         # the cut reaches BLOT_MARGIN (more than any interpolant's reach) beyond the
         # chip's box, so every median pixel a chip pixel's blot reads is inside it
@@ -628,12 +623,16 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
         support = (crrej.median_support(weights, [t for _, t in pairs]) if weights
                    else np.zeros(b.shape, bool))
         del weights
+        # positions in the cut-out; exact, as is the way back (every chip pixel maps
+        # inside the cut-out, whose origin is >= 0)
+        local -= shift
         good &= ~crrej.unmodelled_pixels(crrej.model_gaps(support, interp), local)
+        local += shift
     # positions rounded to float32 in the global frame, then shifted (exact, see above)
-    origin = np.array([b.x0, b.y0], dtype=np.float32)
+    origin = shift.astype(np.float32)
     for y0 in range(0, local.shape[0], 256):
         rows = slice(y0, y0 + 256)
-        local[rows] = np.asarray(pm[rows], dtype=np.float32) - origin
+        local[rows] = local[rows].astype(np.float32) - origin
     # median is a count rate per output pixel: back to the chip's units and pixel
     iscale = chip.blot_iscale if chip.blot_iscale is not None else (
         (chip.exptime if chip.in_units == "counts" else 1.0) / chip.iscale)

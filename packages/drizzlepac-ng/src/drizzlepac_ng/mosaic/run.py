@@ -279,10 +279,10 @@ def run_mosaic(chips: Sequence[ChipInput], out_shape: tuple[int, int],
     bboxes = [c.bbox for c in prepared]
     overlaps = tile_overlaps(tiles, bboxes)
     n_max = max((len(v) for v in overlaps.values()), default=0)
-    # one chip in a task: data + weight (float32) and its pixel map (a float64 pair,
-    # read in place or evaluated from a plan) per input pixel, plus the blot's
-    # float32 positions in the driz_cr task
-    chip_bytes = max((32 * int(np.prod(map_shape(c)))
+    # one chip in a task (the driz_cr task holds the most): data (float32), its pixel
+    # map (a float64 pair), the blot, good-pixel and cosmic-ray masks and the
+    # flagging temporaries, about 48 bytes per input pixel
+    chip_bytes = max((48 * int(np.prod(map_shape(c)))
                       for c in prepared if c.bbox is not None), default=0)
     n_planes = (len(prepared) - 1) // 32 + 1
     ny, nx = (int(v) for v in out_shape)
