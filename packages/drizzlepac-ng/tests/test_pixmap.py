@@ -268,10 +268,32 @@ def test_plan_rows_are_the_rows_of_the_map(acs_pair, rows):
     assert_array_equal(out, whole[rows])
 
 
+def test_plan_save_and_load(acs_pair, tmp_path):
+    plan = calc_pixmap_plan(*acs_pair, mode="fast")
+    assert plan.can_save
+    name = plan.save(tmp_path / "chip.plan")
+    assert name.endswith(".plan.npz")
+    back = type(plan).load(name)
+    assert back.shape == plan.shape and back.step == plan.step
+    assert back.max_error == plan.max_error and back.nbytes == plan.nbytes
+    assert_array_equal(back.evaluate(num_threads=2), plan.evaluate(num_threads=1))
+    with pytest.raises(PixmapError, match="cannot read"):
+        type(plan).load(tmp_path / "missing.plan.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(PixmapError, match="cannot read"):
+        type(plan).load(tmp_path / "other.npz")
+    exact = calc_pixmap_plan(tan_wcs((40, 50)), tan_wcs((60, 60)), mode="exact")
+    assert not exact.can_save
+    with pytest.raises(PixmapError, match="fast-mode"):
+        exact.save(tmp_path / "exact")
+
+
 def test_plan_rows_errors_and_exact_plans(acs_pair):
     plan = calc_pixmap_plan(*acs_pair, mode="fast")
     with pytest.raises(PixmapError, match="slice"):
         plan.evaluate_rows(slice(10, 0, -1))
+    with pytest.raises(PixmapError, match="slice"):
+        plan.evaluate_rows(slice(1.5, 4))
     with pytest.raises(PixmapError, match="out must be"):
         plan.evaluate_rows(slice(0, 4), np.empty((5, 1024, 2)))
     pair = tan_wcs((40, 50)), tan_wcs((60, 60), rot_deg=30.0)

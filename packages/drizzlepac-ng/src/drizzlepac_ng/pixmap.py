@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,7 +209,10 @@ class PixmapPlan:
         ny, nx = self.shape
         if not isinstance(rows, slice) or (rows.step is not None and rows.step < 1):
             raise PixmapError(f"rows must be a slice with a positive step, not {rows!r}")
-        index = np.arange(ny)[rows]
+        try:
+            index = np.arange(ny)[rows]
+        except (TypeError, IndexError) as exc:
+            raise PixmapError(f"rows must be a slice of integers, not {rows!r}") from exc
         if out is not None and (not isinstance(out, np.ndarray)
                                 or out.shape != (index.size, nx, 2)
                                 or out.dtype != np.float64 or not out.flags.c_contiguous
@@ -228,6 +232,75 @@ class PixmapPlan:
         band = np.empty((index.size, nx, 2), dtype=np.float64) if out is None else out
         self._fill(index, band, num_threads)
         return band
+
+    @property
+    def can_save(self) -> bool:
+        """True when :meth:`save` can write the plan (a fast-mode plan evaluated by
+        the row kernel, the usual case)."""
+        return self._rows is not None and self._pixmap is None
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write the plan to an ``.npz`` file (plain arrays, no pickled objects).
+
+        A task of a mosaic reads it back with :meth:`load` (a few MB instead
+        of the 16 bytes per pixel of the map itself).
+
+        Parameters
+        ----------
+        path : str or path-like
+            File name; ``.npz`` is appended by numpy when missing.
+
+        Returns
+        -------
+        str
+            The name of the file written.
+
+        Raises
+        ------
+        PixmapError
+            If the plan cannot be saved (see :attr:`can_save`).
+        OSError
+            If the file cannot be written.
+        """
+        if not self.can_save:
+            raise PixmapError("only a fast-mode plan of the row kernel can be saved")
+        cx, cy, start, weights = self._rows
+        name = str(path) if str(path).endswith(".npz") else f"{path}.npz"
+        step = self.step if self.step is not None else (0, 0)
+        np.savez(name, cx=cx, cy=cy, start=start, weights=weights,
+                 meta=np.array([self.shape[0], self.shape[1], step[0], step[1],
+                                self.n_checked], dtype=np.int64),
+                 max_error=np.array(self.max_error, dtype=np.float64))
+        return name
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PixmapPlan:
+        """Read a plan written by :meth:`save` (it evaluates to the same bits).
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        PixmapPlan
+
+        Raises
+        ------
+        PixmapError
+            If the file is missing or is not a saved plan.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = [int(v) for v in z["meta"]]
+                rows = tuple(np.ascontiguousarray(z[k]) for k in ("cx", "cy", "start",
+                                                                  "weights"))
+                max_error = float(z["max_error"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise PixmapError(f"cannot read a pixel-map plan from {path} ({exc})") from exc
+        step = (meta[2], meta[3]) if meta[2] else None
+        return cls((meta[0], meta[1]), "fast", max_error, rows=rows, step=step,
+                   n_checked=meta[4])
 
     def _fill(self, index: np.ndarray, out: np.ndarray, num_threads: int | None) -> None:
         """Rows ``index`` of a fast-mode plan's map into ``out`` (one row per index)."""

@@ -35,7 +35,10 @@ class AstroDrizzleResult:
     product : Path or None
         The main product (``_drz.fits``/``_drc.fits``, or ``_drz_sci.fits``).
     pipeline : PipelineResult
-        In-memory arrays (SCI, WHT, CTX, median, CR masks) and the exposures.
+        Arrays (SCI, WHT, CTX, median, CR masks) and the exposures.  After
+        a tiled run (``plan.tiled``) SCI, WHT and CTX are memory maps of
+        the written product (None when none was written) and the median is
+        None: it was never held whole.
     config : AstroDrizzleConfig
         The effective parameters.
     timings : dict

@@ -431,9 +431,9 @@ class GeneralConfig(_Section):
     quicklook: bool = _p(False, "bool", doc="new: write a PNG quick-look of the product")
     tile_shape: tuple[int, int] | None = _p(
         (2048, 2048), "tileshape",
-        doc="new: output tile (ny, nx) of the task graph; None: whole-frame steps. Left at "
-            "its default in-process, a stack that fits memory runs whole-frame steps (same "
-            "bits); given, it always tiles")
+        doc="new: output tile (ny, nx) of the task graph; None: whole-frame steps (with a "
+            "scheduler: the default tiles). Left at its default in-process, a stack that fits "
+            "memory runs whole-frame steps (same bits); given in any way, it always tiles")
     scheduler: Any = _p(None, "scheduler", doc="new: None (threads in this process), a "
                                                "dask.distributed Client or an address")
 

@@ -2,21 +2,28 @@
 
 Both give the same products bit for bit (the tiled run visits every output
 pixel's contributions in the same order and with the same arithmetic as
-the whole-frame run, see the user guide, "Running large mosaics"), so the
-choice is one of time, memory and disk, made here before any work:
+the whole-frame run, see the user guide, "Running large mosaics"; the one
+exception: with exact-mode pixel maps, ``stepsize=1``, the whole-frame run
+keeps them as float32 when they do not fit its cache, and then agrees only
+within that rounding), so the choice is one of time, memory and disk, made
+here before any work:
 
 * a ``scheduler`` (a ``dask.distributed`` client or address) always runs
-  the tiled task graph on that cluster;
+  the tiled task graph on that cluster (with ``tile_shape=None`` too: then
+  with the default tiles);
 * ``tile_shape=None`` always runs the whole-frame steps;
-* a ``tile_shape`` given by the caller (keyword, parameter file, CLI)
-  always runs the tiled graph in this process with those tiles;
+* a ``tile_shape`` given by the caller (keyword, parameter file, mapping
+  or ``--set``, even if equal to the default) always runs the tiled graph
+  in this process with those tiles;
 * with the default ``tile_shape`` and no scheduler, the whole-frame steps
   run when they are the cheaper way: the exposures cover most of the
   output frame (a dithered stack of one field, where every tile would
-  overlap every exposure anyway) and the whole-frame estimate fits the
+  overlap every exposure anyway) and the whole-frame estimate (with the
+  chips it processes concurrently on ``num_cores`` threads) fits the
   memory budget (``memory_limit``, or half of the memory available when
-  the run starts); otherwise (a mosaic of several pointings, or a frame
-  too large for this machine) the tiled graph runs with the default tiles.
+  the run starts, within a container's memory limit); otherwise (a mosaic
+  of several pointings, or a frame too large for this machine) the tiled
+  graph runs with the default tiles.
 
 Whole-frame-only parameters (see :func:`.tiled.unsupported_in_tiled`) keep
 the default run on whole frames.
@@ -90,27 +97,56 @@ def tiles_forced(cfg: AstroDrizzleConfig) -> bool:
     return g.tile_shape is not None and cfg.sources.get("tile_shape", "default") != "default"
 
 
+def _cgroup_room() -> int | None:
+    """Bytes left under this process's cgroup memory limit (v2, else v1); None
+    when there is no limit or it cannot be read."""
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max",
+                                    "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file, encoding="ascii") as fh:
+                text = fh.read().strip()
+            if text == "max":
+                return None
+            limit = int(text)
+            with open(usage_file, encoding="ascii") as fh:
+                usage = int(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit >= 1 << 60:  # v1 reports "no limit" as a huge number
+            return None
+        return max(0, limit - usage)
+    return None
+
+
 def available_memory() -> int | None:
     """Bytes of memory available to a new allocation now (None when unknown).
 
-    Linux: ``MemAvailable`` of ``/proc/meminfo``; elsewhere the physical
-    memory (``os.sysconf``), which overestimates on a busy machine.
+    Linux: ``MemAvailable`` of ``/proc/meminfo``, capped by what is left
+    under the process's cgroup (container) memory limit; elsewhere the
+    physical memory (``os.sysconf``), which overestimates on a busy machine.
 
     Returns
     -------
     int or None
     """
+    found = None
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    found = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
+        found = None
+    if found is None:
+        try:
+            found = int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    room = _cgroup_room()
+    return found if room is None else min(found, room)
 
 
 def frame_coverage(exposures: list[Exposure], out_wcs) -> float:
@@ -159,6 +195,7 @@ def plan_run(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
     -------
     RunPlan
     """
+    from ..kernels import resolve_num_threads
     from .pipeline import effective_config, estimate_memory, output_frame
     from .tiled import unsupported_in_tiled
 
@@ -181,10 +218,14 @@ def plan_run(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         return RunPlan(True, f"a mosaic: one exposure covers {100 * coverage:.0f}% of the "
                              f"{nx} x {ny} output frame on average (whole-frame steps below "
                              f"{100 * MIN_COVERAGE:.0f}%)", coverage=coverage)
-    estimate = max(estimate_memory(exposures, (ny, nx), cfg, workers=1).values())
     if g.memory_limit is not None:
+        # under memory_limit the whole-frame run falls back to one chip at a time
+        estimate = max(estimate_memory(exposures, (ny, nx), cfg, workers=1).values())
         budget, what = int(g.memory_limit), "memory_limit"
     else:
+        # without a limit it processes num_cores chips at a time
+        workers = resolve_num_threads(g.num_cores or None)
+        estimate = max(estimate_memory(exposures, (ny, nx), cfg, workers=workers).values())
         avail = available_memory() if available is None else available
         budget, what = (None, "") if avail is None else (avail // 2, "half the available memory")
     if budget is not None and estimate > budget:

@@ -5,10 +5,10 @@ step as independent tasks, in-process on threads or on a
 ``dask.distributed`` cluster:
 
 * per exposure: static-mask candidates (combined per detector chip by the
-  caller), the sky statistic (combined by :func:`.sky.compute_sky` as the
-  whole-frame run), chip preparation (sky-subtracted data, weights, pixel
-  map) and the separate drizzle, done once over the exposure's own
-  bounding box;
+  caller), the sky statistic (combined by :func:`.pipeline.assign_sky` as
+  in the whole-frame run), chip preparation (sky-subtracted data, weights,
+  pixel-map plan) and the separate drizzle, done once over the exposure's
+  own bounding box;
 * per output tile: the median of the single images overlapping it;
 * per chip: blot of the assembled median and driz_cr;
 * per output tile: the final drizzle of the chips overlapping it.
@@ -18,20 +18,23 @@ functions are those of :mod:`.pipeline` and :mod:`drizzlepac_ng.mosaic`
 (called, not copied), so the static masks, sky values and chip arrays are
 bit for bit those of the whole-frame run.
 
-Chip arrays, pixel maps and single images are written as ``.npy`` files in
-a temporary folder next to the products (unless ``in_memory``), so a task
+Chip arrays and single images are written as ``.npy`` files in a
+temporary folder next to the products (unless ``in_memory``), so a task
 opens only what it needs, memory-mapped, and a cluster ships file names
 instead of arrays; a cluster on several machines therefore needs the output
-folder on a shared file system.  WCS objects do not cross process
-boundaries exactly (see :class:`Geometry`): on a cluster the pixel maps are
-computed by the calling process.  The mosaic (SCI, WHT, CTX and the median)
-is assembled tile by tile in a memory-mapped FITS file there and handed to
+folder on a shared file system.  Pixel maps travel as plans
+(:class:`~drizzlepac_ng.pixmap.PixmapPlan`, a few MB of coefficients,
+evaluated by the tasks where they need the map).  WCS objects do not cross
+process boundaries exactly (see :class:`Geometry`): on a cluster the plans
+are made by the calling process.  The mosaic (SCI, WHT, CTX and the median)
+is assembled tile by tile in a FITS file there and handed to
 :func:`.products.write_products` as memory maps.
 
-Differences from the whole-frame path (all within float32 rounding, see the
-user guide): pixel maps are always float64, the blot of the median is done
-on a cut-out per chip, and the ``combine_maskpt`` thresholds are summed
-exactly.
+The products are those of the whole-frame run (:mod:`.pipeline`) bit for
+bit: the kernels drizzle into output windows without shifting a pixel map,
+the blot rounds global positions, and driz_cr compares the same numbers
+(see the user guide, "Running large mosaics", for the reasoning and the
+one exception, float32-cached exact-mode maps).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from astropy.io import fits
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
 from ..mosaic import BBox, ChipInput, Task, connect, pixmap_bbox, run_mosaic, run_tasks
-from ..mosaic.graph import SingleImage, drizzle_single, prepare_chips
+from ..mosaic.graph import PLAN_SUFFIX, SingleImage, drizzle_single, prepare_chips
 from ..pixmap import PixmapPlan, calc_pixmap_plan
 from . import sky as sky_mod
 from .config import AstroDrizzleConfig, interpret_bits
@@ -84,17 +87,12 @@ from .pipeline import (
     sky_stat_options,
 )
 
-__all__ = ["DEFAULT_TILE_SHAPE", "run_tiled", "tiled_requested", "unsupported_in_tiled"]
+__all__ = ["DEFAULT_TILE_SHAPE", "run_tiled", "unsupported_in_tiled"]
 
 log = logging.getLogger(__name__)
 
-#: tile shape used when only ``scheduler`` is given
+#: tile shape of a run given a ``scheduler`` and ``tile_shape=None``
 DEFAULT_TILE_SHAPE = (2048, 2048)
-
-
-def tiled_requested(cfg: AstroDrizzleConfig) -> bool:
-    """True when ``tile_shape`` or ``scheduler`` selects the tiled run."""
-    return cfg.general.tile_shape is not None or cfg.general.scheduler is not None
 
 
 def unsupported_in_tiled(cfg: AstroDrizzleConfig) -> list[str]:
@@ -144,15 +142,27 @@ def _read(ref: np.ndarray | str | None) -> np.ndarray | None:
 
 
 def _map_ref(plan: PixmapPlan, folder: Path | None, name: str) -> PixmapPlan | np.ndarray | str:
-    """What a ChipInput carries for a pixel map: a fast-mode plan itself (a few MB of
-    coefficients, evaluated by the tasks where needed), an exact-mode map as a file."""
-    if plan.mode == "fast":
+    """What a ChipInput carries for a pixel map: a fast-mode plan (a few MB of
+    coefficients, evaluated by the tasks where needed) saved in ``folder`` (so
+    that neither this process nor the task graph holds every chip's plan) or
+    itself without a folder; an exact-mode map as a ``.npy`` file (or array)."""
+    if plan.mode != "fast":
+        return _save(folder, name, plan.evaluate())
+    if folder is None or not plan.can_save:
         return plan
-    return _save(folder, name, plan.evaluate())
+    path = folder / f"{name}{PLAN_SUFFIX}"
+    try:
+        return plan.save(path)
+    except OSError as exc:
+        raise FileUpdateError(f"cannot write a temporary pixel-map plan ({exc}); no input "
+                              "file was changed (free some space, or use in_memory=True)",
+                              filename=str(path)) from exc
 
 
 def _read_map(ref: PixmapPlan | np.ndarray | str) -> np.ndarray:
     """The whole pixel map behind a :func:`_map_ref` value."""
+    if isinstance(ref, str) and ref.endswith(PLAN_SUFFIX):
+        ref = PixmapPlan.load(ref)
     if isinstance(ref, PixmapPlan):
         return ref.evaluate(num_threads=1)
     return _read(ref)
@@ -254,9 +264,11 @@ def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_sta
         Given for the ``*match`` methods: the exposure's coarse brightness map
         on the output frame is returned too.
     pixmaps : list, optional
-        Pixel maps (arrays or paths) per chip, None for one to compute.
+        Pixel maps per chip (plans, arrays or ``.npy`` paths), None for one
+        to compute.
     folder : Path, optional
-        Where computed pixel maps are saved (None: returned as arrays).
+        Where computed exact-mode maps are saved (None: returned as arrays;
+        fast-mode maps are returned as plans).
     first : int
         Global index of the exposure's first chip (file names).
 
@@ -267,7 +279,7 @@ def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_sta
     coarse : ndarray or None
         Coarse map (``*match`` only).
     pixmaps : list
-        Pixel maps (arrays or paths) per chip (None where none was needed).
+        Pixel maps per chip (plans, arrays or paths; None where none was needed).
     """
     stats, pms = [], []
     cells = _CoarseMap(_FrameShape(geometry.shape)) if geometry is not None else None
@@ -319,10 +331,11 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
     first : int
         Global index of the exposure's first chip.
     pixmaps : list
-        Pixel maps (arrays or paths) per chip, None for one to compute.
+        Pixel maps per chip (plans, arrays or paths), None for one to compute
+        (as a plan).
     single : bool
         Also drizzle the exposure's single image (separate-drizzle kernel
-        and pixfrac), in the exposure frame :func:`.run_mosaic` gives its
+        and pixfrac), over the boxes :func:`.run_mosaic` gives its
         chips (the reach of both kernels), saved as ``single_<k>_*.npy``.
 
     Returns

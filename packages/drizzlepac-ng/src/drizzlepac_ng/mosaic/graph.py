@@ -40,7 +40,7 @@ from ..astrodrizzle import crrej
 from ..astrodrizzle import median as median_mod
 from ..blot import BlotSource, blot_image
 from ..drizzle_kernels import drizzle_add
-from ..errors import ConfigError, FileUpdateError
+from ..errors import ConfigError, FileUpdateError, PixmapError
 from ..pixmap import PixmapPlan
 from .tiles import BBox, kernel_margin, pixmap_bbox
 
@@ -64,10 +64,12 @@ class ChipInput:
         inside the task, so a cluster only ships the path).
     pixmap : ndarray, str or PixmapPlan
         ``data.shape + (2,)`` output (x, y) of every input pixel, the path
-        of its ``.npy`` file, or a :class:`~drizzlepac_ng.pixmap.PixmapPlan`
-        (a fast-mode plan is a few MB of spline coefficients: a cluster ships
-        it instead of a map, and a task evaluates only the rows it needs,
-        bit for bit those of the whole map).
+        of its ``.npy`` file, a :class:`~drizzlepac_ng.pixmap.PixmapPlan`
+        (a fast-mode plan is a few MB of spline coefficients: a task
+        evaluates only the rows it needs, bit for bit those of the whole
+        map), or the path of a plan saved with
+        :meth:`~drizzlepac_ng.pixmap.PixmapPlan.save` (ending in
+        :data:`PLAN_SUFFIX`).
     exptime : float
         Exposure time (s).
     weight : ndarray, str or None
@@ -140,18 +142,35 @@ def _load(value, name: str, label: str) -> np.ndarray | None:
     return np.asarray(value)
 
 
+#: file-name ending of a saved pixel-map plan (:meth:`.PixmapPlan.save`)
+PLAN_SUFFIX = ".plan.npz"
+
+
+def _source(chip: ChipInput) -> np.ndarray | PixmapPlan:
+    """The chip's pixel map as given: a plan (read from its file if need be), or the
+    array (memory-mapped from its ``.npy`` file)."""
+    value = chip.pixmap
+    if isinstance(value, PixmapPlan):
+        return value
+    if isinstance(value, (str, Path)) and str(value).endswith(PLAN_SUFFIX):
+        try:
+            return PixmapPlan.load(value)
+        except PixmapError as exc:
+            raise ConfigError(f"cannot read the pixel-map plan of {chip.label or 'a chip'} "
+                              f"({exc})", filename=str(value)) from exc
+    return _load(value, "pixel map", chip.label)
+
+
 def _map(chip: ChipInput) -> np.ndarray:
     """The chip's whole pixel map (evaluated from a plan, else the array or file)."""
-    if isinstance(chip.pixmap, PixmapPlan):
-        return chip.pixmap.evaluate(num_threads=1)
-    return _load(chip.pixmap, "pixel map", chip.label)
+    src = _source(chip)
+    return src.evaluate(num_threads=1) if isinstance(src, PixmapPlan) else src
 
 
 def map_shape(chip: ChipInput) -> tuple[int, int]:
-    """``(ny, nx)`` of the chip's pixel map, without evaluating or reading it."""
-    if isinstance(chip.pixmap, PixmapPlan):
-        return chip.pixmap.shape
-    return tuple(_load(chip.pixmap, "pixel map", chip.label).shape[:2])
+    """``(ny, nx)`` of the chip's pixel map (a plan is not evaluated)."""
+    src = _source(chip)
+    return src.shape if isinstance(src, PixmapPlan) else tuple(src.shape[:2])
 
 
 def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float, *,
@@ -248,8 +267,8 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
     output origin at the tile's corner, the input window as the sub-region)."""
     if chip.bbox is None or box.intersect(chip.bbox) is None:
         return
-    plan = chip.pixmap if isinstance(chip.pixmap, PixmapPlan) else None
-    pm = plan if plan is not None else _load(chip.pixmap, "pixel map", chip.label)
+    pm = _source(chip)
+    plan = pm if isinstance(pm, PixmapPlan) else None
     sub = _input_window(pm, box.intersect(chip.bbox).grow(
         kernel_margin(kernel, pixfrac, chip.pixel_scale_ratio)))
     if sub is None:
@@ -591,7 +610,10 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
     from astropy.io import fits
 
     data = np.asarray(_load(chip.data, "data", chip.label), dtype=np.float32)
-    pm = _map(chip)
+    src = _source(chip)
+    evaluated = isinstance(src, PixmapPlan)
+    pm = src.evaluate(num_threads=1) if evaluated else src
+    del src
     good = np.isfinite(pm[..., 0]) & np.isfinite(pm[..., 1])
     weight = _load(chip.weight, "weight", chip.label)
     if weight is not None:
@@ -610,7 +632,7 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
         raise ConfigError(f"cannot read the median for {chip.label} ({exc})",
                           filename=median_path) from exc
     # one writable float64 map: the evaluated plan itself, else a copy of the array
-    local = pm if isinstance(chip.pixmap, PixmapPlan) else np.array(pm, dtype=np.float64)
+    local = pm if evaluated else np.array(pm, dtype=np.float64)
     del pm
     shift = np.array([b.x0, b.y0], dtype=np.float64)
     if singles:
