@@ -155,13 +155,10 @@ def _run(cfg: AstroDrizzleConfig, progress: Callable) -> AstroDrizzleResult:
             log.info("input: %s", f)
         prod.check_output_folder(prod.product_names(root, files[0]))  # before any change
         # imported here: drizzlepac_ng.mosaic imports this package's modules
-        from .tiled import run_tiled, unsupported_in_tiled
+        from .tiled import check_tiled_supported, run_tiled
 
-        reasons = unsupported_in_tiled(cfg) if tiles_forced(cfg) else []
-        if reasons:
-            raise ConfigError("not available in the tiled run (tile_shape/scheduler): "
-                              + "; ".join(reasons) + ". Use tile_shape=None, scheduler=None "
-                              "for the whole-frame run")
+        if tiles_forced(cfg):
+            check_tiled_supported(cfg)  # before any file is changed
         if cfg.state.restore:
             _restore(files)
         if g.updatewcs:

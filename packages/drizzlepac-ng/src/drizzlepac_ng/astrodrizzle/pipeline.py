@@ -58,6 +58,7 @@ __all__ = [
     "chip_sky_value",
     "output_frame",
     "PixmapCache",
+    "plan_chip",
     "drizzle_separate",
     "create_median",
     "blot_chip",
@@ -605,6 +606,21 @@ def check_overlaps(exposures: list[Exposure], out_wcs) -> None:
                                  "overlapping images together", filename=exposures[i].filename)
 
 
+def plan_chip(chip: Chip, frame, stepsize: int):
+    """The pixel-map plan of ``chip`` onto ``frame``: fast mode (interpolated, checked
+    to 0.01 px) when ``stepsize`` > 1, else exact.  Both runs (whole-frame and tiled)
+    plan every map here, so their maps are the same bits.
+
+    Returns
+    -------
+    drizzlepac_ng.pixmap.PixmapPlan
+    """
+    from ..pixmap import calc_pixmap_plan
+
+    return calc_pixmap_plan(chip.wcs, frame, chip.shape,
+                            mode="fast" if stepsize > 1 else "exact")
+
+
 class PixmapCache:
     """Pixel maps chip -> output frame, planned once per chip and evaluated on demand.
 
@@ -627,7 +643,7 @@ class PixmapCache:
         self.out_wcs = out_wcs
         self.exact = exact
         self.budget = budget
-        self.mode = "fast" if stepsize > 1 else "exact"
+        self.stepsize = stepsize
         self.num_threads = num_threads
         self.spare = spare
         self._maps: dict[tuple[str, int], object] = {}
@@ -664,7 +680,7 @@ class PixmapCache:
         map (e.g. 1 inside a thread pool); the map does not depend on it.
         Hand the map back with :meth:`release` when done with it.
         """
-        from ..pixmap import PixmapPlan, calc_pixmap_plan
+        from ..pixmap import PixmapPlan
 
         threads = self.num_threads if num_threads is None else num_threads
         key = (chip.filename, chip.extver)
@@ -675,7 +691,7 @@ class PixmapCache:
             return cached if cached.dtype == np.float64 else cached.astype(np.float64)
         plan = cached
         if plan is None:
-            plan = calc_pixmap_plan(chip.wcs, self._frame(), chip.shape, mode=self.mode)
+            plan = plan_chip(chip, self._frame(), self.stepsize)
         assert isinstance(plan, PixmapPlan)
         exact_map = plan.mode == "exact"
         if exact_map:

@@ -56,8 +56,14 @@ from astropy.io import fits
 from ..errors import ConfigError, FileUpdateError
 from ..logutil import no_progress
 from ..mosaic import BBox, ChipInput, Task, connect, pixmap_bbox, run_mosaic, run_tasks
-from ..mosaic.graph import PLAN_SUFFIX, SingleImage, drizzle_single, prepare_chips
-from ..pixmap import PixmapPlan, calc_pixmap_plan
+from ..mosaic.graph import (
+    PLAN_SUFFIX,
+    SingleImage,
+    drizzle_single,
+    prepare_chips,
+    whole_pixmap,
+)
+from ..pixmap import PixmapPlan
 from . import sky as sky_mod
 from .config import AstroDrizzleConfig, interpret_bits
 from .inputs import Exposure
@@ -84,10 +90,12 @@ from .pipeline import (
     measure_sky,
     nominal_scale,
     output_frame,
+    plan_chip,
     sky_stat_options,
 )
 
-__all__ = ["DEFAULT_TILE_SHAPE", "run_tiled", "unsupported_in_tiled"]
+__all__ = ["DEFAULT_TILE_SHAPE", "check_tiled_supported", "run_tiled",
+           "unsupported_in_tiled"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +126,25 @@ def unsupported_in_tiled(cfg: AstroDrizzleConfig) -> list[str]:
     if cfg.driz_sep_wcs.driz_sep_wcs:
         out.append("driz_sep_wcs=True (the tiled median uses the final output frame)")
     return out
+
+
+def check_tiled_supported(cfg: AstroDrizzleConfig) -> None:
+    """Raise :class:`ConfigError` listing every parameter the tiled run cannot honour.
+
+    Parameters
+    ----------
+    cfg : AstroDrizzleConfig
+
+    Raises
+    ------
+    ConfigError
+        One or more :func:`unsupported_in_tiled` reasons.
+    """
+    reasons = unsupported_in_tiled(cfg)
+    if reasons:
+        raise ConfigError("not available in the tiled run (tile_shape/scheduler): "
+                          + "; ".join(reasons) + ". Use tile_shape=None, scheduler=None "
+                          "for the whole-frame run")
 
 
 def _save(folder: Path | None, name: str, array: np.ndarray) -> np.ndarray | str:
@@ -159,13 +186,14 @@ def _map_ref(plan: PixmapPlan, folder: Path | None, name: str) -> PixmapPlan | n
                               filename=str(path)) from exc
 
 
-def _read_map(ref: PixmapPlan | np.ndarray | str) -> np.ndarray:
-    """The whole pixel map behind a :func:`_map_ref` value."""
-    if isinstance(ref, str) and ref.endswith(PLAN_SUFFIX):
-        ref = PixmapPlan.load(ref)
-    if isinstance(ref, PixmapPlan):
-        return ref.evaluate(num_threads=1)
-    return _read(ref)
+def _chip_map(ref: PixmapPlan | np.ndarray | str | None, geometry: Geometry, chip: Any,
+              folder: Path | None, name: str) -> tuple[np.ndarray, Any]:
+    """The chip's whole pixel map and what a ChipInput carries for it: ``ref`` when
+    given (a plan, array or file), else a plan made here (:func:`_map_ref`)."""
+    if ref is not None:
+        return whole_pixmap(ref, chip.label), ref
+    plan = geometry.plan(chip)
+    return plan.evaluate(num_threads=1), _map_ref(plan, folder, name)
 
 
 @dataclass(frozen=True)
@@ -205,13 +233,6 @@ class Geometry:
         if self.frame is None:
             raise ConfigError(f"no pixel map given for {chip.label}")
         return plan_chip(chip, copy.deepcopy(self.frame), self.stepsize)
-
-
-def plan_chip(chip: Any, frame: Any, stepsize: int) -> PixmapPlan:
-    """The plan :class:`.pipeline.PixmapCache` makes for ``chip`` (fast mode when
-    ``stepsize`` > 1)."""
-    return calc_pixmap_plan(chip.wcs, frame, chip.shape,
-                            mode="fast" if stepsize > 1 else "exact")
 
 
 class _FrameShape:
@@ -292,12 +313,7 @@ def sky_task(exp: Exposure, static: dict, areas: list[float], bits: int, use_sta
         stats.append((scale, value))
         ref = given[n]
         if cells is not None:
-            if ref is None:
-                plan = geometry.plan(chip)
-                pm = plan.evaluate(num_threads=1)
-                ref = _map_ref(plan, folder, f"c{first + n}_pixmap")
-            else:
-                pm = _read_map(ref)
+            pm, ref = _chip_map(ref, geometry, chip, folder, f"c{first + n}_pixmap")
             cells.append(cells.piece(arr.data, good, scale, pm))
             del pm
         pms.append(ref)
@@ -361,13 +377,7 @@ def prepare_task(k: int, exp: Exposure, skies: list[float], in_scales: list[floa
         in_scale = in_scales[i]
         iscale = (out_scale / in_scale) ** 2
         units = "cps" if chip.is_rate else "counts"
-        pm_ref = pixmaps[i]
-        if pm_ref is None:
-            plan = geometry.plan(chip)
-            pm = plan.evaluate(num_threads=1)
-            pm_ref = _map_ref(plan, folder, f"c{n}_pixmap")
-        else:
-            pm = _read_map(pm_ref)
+        pm, pm_ref = _chip_map(pixmaps[i], geometry, chip, folder, f"c{n}_pixmap")
         extent = pixmap_bbox(pm, 0)
         del pm
         data_ref = _save(folder, f"c{n}_data", data)
@@ -578,11 +588,7 @@ def run_tiled(exposures: list[Exposure], cfg: AstroDrizzleConfig, *,
         As the whole-frame run.
     """
     cfg = effective_config(cfg, len(exposures))
-    reasons = unsupported_in_tiled(cfg)
-    if reasons:
-        raise ConfigError("not available in the tiled run (tile_shape/scheduler): "
-                          + "; ".join(reasons) + ". Use tile_shape=None, scheduler=None "
-                          "for the whole-frame run")
+    check_tiled_supported(cfg)
     g = cfg.general
     tile_shape = g.tile_shape or DEFAULT_TILE_SHAPE
     out_wcs = output_frame(exposures, cfg.final_wcs)

@@ -47,8 +47,8 @@ from .tiles import BBox, kernel_margin, pixmap_bbox
 log = logging.getLogger(__name__)
 
 __all__ = ["ChipInput", "SingleImage", "TileResult", "crmask_chip", "drizzle_single",
-           "drizzle_tile", "map_shape", "median_tile", "prepare_chips",
-           "single_tile"]
+           "drizzle_tile", "map_shape", "median_tile", "pixmap_source",
+           "prepare_chips", "single_tile", "whole_pixmap"]
 
 CTX_BITS = 32
 
@@ -146,30 +146,37 @@ def _load(value, name: str, label: str) -> np.ndarray | None:
 PLAN_SUFFIX = ".plan.npz"
 
 
-def _source(chip: ChipInput) -> np.ndarray | PixmapPlan:
-    """The chip's pixel map as given: a plan (read from its file if need be), or the
-    array (memory-mapped from its ``.npy`` file)."""
-    value = chip.pixmap
+def pixmap_source(value: np.ndarray | str | PixmapPlan, label: str = ""
+                  ) -> np.ndarray | PixmapPlan:
+    """A :attr:`ChipInput.pixmap` value as a plan (read from its file if need be) or
+    an array (memory-mapped from its ``.npy`` file).
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read (the message names the chip and the file).
+    """
     if isinstance(value, PixmapPlan):
         return value
     if isinstance(value, (str, Path)) and str(value).endswith(PLAN_SUFFIX):
         try:
             return PixmapPlan.load(value)
         except PixmapError as exc:
-            raise ConfigError(f"cannot read the pixel-map plan of {chip.label or 'a chip'} "
+            raise ConfigError(f"cannot read the pixel-map plan of {label or 'a chip'} "
                               f"({exc})", filename=str(value)) from exc
-    return _load(value, "pixel map", chip.label)
+    return _load(value, "pixel map", label)
 
 
-def _map(chip: ChipInput) -> np.ndarray:
-    """The chip's whole pixel map (evaluated from a plan, else the array or file)."""
-    src = _source(chip)
+def whole_pixmap(value: np.ndarray | str | PixmapPlan, label: str = "") -> np.ndarray:
+    """The whole pixel map behind a :attr:`ChipInput.pixmap` value (a plan is
+    evaluated, a file memory-mapped)."""
+    src = pixmap_source(value, label)
     return src.evaluate(num_threads=1) if isinstance(src, PixmapPlan) else src
 
 
 def map_shape(chip: ChipInput) -> tuple[int, int]:
     """``(ny, nx)`` of the chip's pixel map (a plan is not evaluated)."""
-    src = _source(chip)
+    src = pixmap_source(chip.pixmap, chip.label)
     return src.shape if isinstance(src, PixmapPlan) else tuple(src.shape[:2])
 
 
@@ -195,7 +202,8 @@ def prepare_chips(chips: Sequence[ChipInput], kernel: str, pixfrac: float, *,
     for c in chips:
         margin = max(kernel_margin(k, p, c.pixel_scale_ratio)
                      for k, p in [(kernel, pixfrac), *also])
-        extent = c.extent if c.extent is not None else pixmap_bbox(_map(c), 0)
+        extent = (c.extent if c.extent is not None
+                  else pixmap_bbox(whole_pixmap(c.pixmap, c.label), 0))
         # pixmap_bbox(pm, 0).grow(m) is pixmap_bbox(pm, m)
         out.append(replace(c, bbox=None if extent is None else extent.grow(margin)))
     return out
@@ -267,7 +275,7 @@ def _drizzle_chip_into(box: BBox, chip: ChipInput, sci: np.ndarray, wht: np.ndar
     output origin at the tile's corner, the input window as the sub-region)."""
     if chip.bbox is None or box.intersect(chip.bbox) is None:
         return
-    pm = _source(chip)
+    pm = pixmap_source(chip.pixmap, chip.label)
     plan = pm if isinstance(pm, PixmapPlan) else None
     sub = _input_window(pm, box.intersect(chip.bbox).grow(
         kernel_margin(kernel, pixfrac, chip.pixel_scale_ratio)))
@@ -610,7 +618,7 @@ def crmask_chip(chip: ChipInput, median_path: str, *, extension: str = "MED",
     from astropy.io import fits
 
     data = np.asarray(_load(chip.data, "data", chip.label), dtype=np.float32)
-    src = _source(chip)
+    src = pixmap_source(chip.pixmap, chip.label)
     evaluated = isinstance(src, PixmapPlan)
     pm = src.evaluate(num_threads=1) if evaluated else src
     del src
